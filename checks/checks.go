@@ -1,0 +1,141 @@
+package checks
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/hostwatch/hostwatch/config"
+)
+
+// Result is what one probe saw.
+type Result struct {
+	OK      bool
+	Latency time.Duration
+	// Kind classes a failure so that repeated failures of one sort can be
+	// counted together: timeout, refused, reset, dns, tls, certificate,
+	// status, content, latency or error. Empty when OK.
+	Kind string
+	// Error says what failed, for a person. Empty when OK.
+	Error string
+	// Evidence is what the probe saw: a status line, addresses, a
+	// certificate's expiry.
+	Evidence string
+}
+
+// Checker runs one probe. Check honours ctx's deadline: a target that never
+// answers yields a timeout Result when the deadline passes.
+type Checker interface {
+	Check(ctx context.Context) Result
+}
+
+// builders is the table of probe kinds: adding one is a file and a line here.
+var builders = map[string]func(*Env, *config.Check) (Checker, error){
+	"http": newHTTP,
+	"tcp":  newTCP,
+	"dns":  newDNS,
+	"tls":  newTLS,
+}
+
+// Env is what every probe shares: one HTTP transport (and one that skips
+// certificate verification, for checks that ask for it) and one dialer, so
+// that thousands of checks hold one connection pool, not one each.
+type Env struct {
+	dialer    *net.Dialer
+	transport *http.Transport
+	insecure  *http.Transport
+	rootCAs   *x509.CertPool
+	userAgent string
+}
+
+// EnvOptions tunes an Env; the zero value is right for production.
+type EnvOptions struct {
+	// RootCAs replaces the system's trusted roots (tests use their own CA).
+	RootCAs *x509.CertPool
+	// UserAgent is sent with every HTTP probe.
+	UserAgent string
+}
+
+// NewEnv builds the shared transports.
+func NewEnv(o EnvOptions) *Env {
+	dialer := &net.Dialer{KeepAlive: 30 * time.Second}
+	transport := func(skipVerify bool) *http.Transport {
+		return &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           dialer.DialContext,
+			TLSClientConfig:       &tls.Config{RootCAs: o.RootCAs, InsecureSkipVerify: skipVerify},
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          4096,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   0, // the probe's context bounds it
+			ExpectContinueTimeout: time.Second,
+		}
+	}
+	ua := o.UserAgent
+	if ua == "" {
+		ua = "hostwatch"
+	}
+	return &Env{dialer: dialer, transport: transport(false), insecure: transport(true), rootCAs: o.RootCAs, userAgent: ua}
+}
+
+// Close drops the idle connections.
+func (e *Env) Close() {
+	e.transport.CloseIdleConnections()
+	e.insecure.CloseIdleConnections()
+}
+
+// New builds the Checker for a configured check.
+func (e *Env) New(c *config.Check) (Checker, error) {
+	build, ok := builders[c.Kind()]
+	if !ok {
+		return nil, fmt.Errorf("check %s: no probe of kind %q", c.ID, c.Kind())
+	}
+	ch, err := build(e, c)
+	if err != nil {
+		return nil, fmt.Errorf("check %s: %w", c.ID, err)
+	}
+	return ch, nil
+}
+
+// failure builds the Result of a probe that could not complete, classing the
+// error by what went wrong.
+func failure(ctx context.Context, err error, latency time.Duration) Result {
+	r := Result{Latency: latency, Kind: "error", Error: err.Error()}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		r.Error = uerr.Err.Error()
+	}
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var hostErr x509.HostnameError
+	var unknownAuth x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var alert tls.AlertError
+	var recordErr tls.RecordHeaderError
+	switch {
+	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded),
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		r.Kind = "timeout"
+		r.Error = fmt.Sprintf("no answer within %s", latency.Round(time.Millisecond))
+	case errors.As(err, &dnsErr):
+		r.Kind = "dns"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		r.Kind = "refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		r.Kind = "reset"
+	case errors.As(err, &certErr), errors.As(err, &hostErr), errors.As(err, &unknownAuth), errors.As(err, &invalid):
+		r.Kind = "certificate"
+	case errors.As(err, &alert), errors.As(err, &recordErr):
+		r.Kind = "tls"
+	}
+	return r
+}

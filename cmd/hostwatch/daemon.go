@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/hostwatch/hostwatch/checks"
+	"github.com/hostwatch/hostwatch/config"
+	"github.com/hostwatch/hostwatch/incident"
+	"github.com/hostwatch/hostwatch/monitor"
+	"github.com/hostwatch/hostwatch/notifier/console"
+	"github.com/hostwatch/hostwatch/store"
+	"github.com/hostwatch/hostwatch/store/sqlite"
+	"github.com/hostwatch/hostwatch/web"
+)
+
+func runDaemon(args []string, stdout, stderr io.Writer) error {
+	fs, path := newFlags("run", stderr)
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError(1)
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close store", "err", err)
+		}
+	}()
+	all := cfg.Checks()
+	ids := make([]string, len(all))
+	for i, c := range all {
+		ids[i] = c.ID
+	}
+	if err := st.Register(ctx, ids); err != nil {
+		return err
+	}
+	states, err := st.CheckStates(ctx)
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	clock := clockwork.NewRealClock()
+
+	if cfg.Telegram != nil || cfg.Slack != nil {
+		log.Warn("telegram and slack delivery are not in this build yet; messages go to the console")
+	}
+	engine, err := incident.New(ctx, incident.Options{
+		Store: st, Notifier: console.New(stdout, cfg.Location), Clock: clock, Logger: log, Registry: reg,
+	})
+	if err != nil {
+		return err
+	}
+	env := checks.NewEnv(checks.EnvOptions{UserAgent: "hostwatch/" + versionString()})
+	defer env.Close()
+	mon, err := monitor.New(monitor.Options{
+		Checks: all, Env: env, Sink: engine, States: states, Clock: clock, Logger: log, Registry: reg,
+	})
+	if err != nil {
+		return err
+	}
+
+	// Listen before the first probe: a check of the daemon's own /healthz
+	// must find it up.
+	listener, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Listen, err)
+	}
+	log.Info("hostwatch started", "version", versionString(), "config", *path, "checks", len(all),
+		"merchants", len(cfg.Merchants), "listen", listener.Addr().String(), "store", cfg.Storage.Driver)
+
+	var wg sync.WaitGroup
+	var webErr, engineErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		webErr = web.New(web.Options{Store: st, Gatherer: reg, Logger: log}).Serve(ctx, listener)
+		if webErr != nil {
+			cancel()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		engineErr = engine.Run(ctx)
+	}()
+
+	// The order of shutdown: probes stop, the record is written, the
+	// store closes (deferred above).
+	monErr := mon.Run(ctx)
+	engine.Close()
+	wg.Wait()
+	log.Info("hostwatch stopped")
+	return errors.Join(monErr, engineErr, webErr)
+}
+
+// openStore opens the configured store.
+func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	switch cfg.Storage.Driver {
+	case "sqlite":
+		return sqlite.Open(ctx, cfg.Storage.DSN.Value())
+	default:
+		return nil, fmt.Errorf("storage driver %q is not available in this build yet", cfg.Storage.Driver)
+	}
+}

@@ -1,0 +1,198 @@
+package config
+
+import (
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Config is a whole hostwatch configuration after defaults were applied.
+type Config struct {
+	Timezone    string        `yaml:"timezone"`
+	Storage     Storage       `yaml:"storage"`
+	HTTP        HTTP          `yaml:"http"`
+	Defaults    Defaults      `yaml:"defaults"`
+	Telegram    *Telegram     `yaml:"telegram"`
+	Slack       *Slack        `yaml:"slack"`
+	Contacts    []Contact     `yaml:"contacts"`
+	Admins      []string      `yaml:"admins"`
+	Policies    []Policy      `yaml:"policies"`
+	Merchants   []Merchant    `yaml:"merchants"`
+	Providers   []Provider    `yaml:"providers"`
+	Maintenance []Maintenance `yaml:"maintenance"`
+
+	// Location is Timezone loaded; set by Load.
+	Location *time.Location `yaml:"-"`
+}
+
+// Storage selects the store.
+type Storage struct {
+	Driver string `yaml:"driver"`
+	DSN    Secret `yaml:"dsn"`
+}
+
+// HTTP configures the daemon's own HTTP server.
+type HTTP struct {
+	Listen string `yaml:"listen"`
+}
+
+// Defaults apply to every check that does not set its own value.
+type Defaults struct {
+	Schedule  string   `yaml:"schedule"`
+	Timeout   Duration `yaml:"timeout"`
+	DownAfter int      `yaml:"down_after"`
+	UpAfter   int      `yaml:"up_after"`
+	GroupWait Duration `yaml:"group_wait"`
+	Policy    string   `yaml:"policy"`
+}
+
+// Telegram configures the Telegram bot.
+type Telegram struct {
+	Token         Secret `yaml:"token"`
+	APIEndpoint   string `yaml:"api_endpoint"`
+	Updates       string `yaml:"updates"`
+	WebhookSecret Secret `yaml:"webhook_secret"`
+}
+
+// Slack configures the Slack app.
+type Slack struct {
+	Token         Secret `yaml:"token"`
+	SigningSecret Secret `yaml:"signing_secret"`
+	AppToken      Secret `yaml:"app_token"`
+	APIURL        string `yaml:"api_url"`
+}
+
+// Contact is a destination for messages and a person or room allowed to
+// command the bot.
+type Contact struct {
+	Name          string `yaml:"name"`
+	Telegram      int64  `yaml:"telegram"`
+	Slack         string `yaml:"slack"`
+	Webhook       string `yaml:"webhook"`
+	WebhookSecret Secret `yaml:"webhook_secret"`
+}
+
+// Policy is an escalation policy.
+type Policy struct {
+	Name       string   `yaml:"name"`
+	Steps      []Step   `yaml:"steps"`
+	Repeat     int      `yaml:"repeat"`
+	AckTimeout Duration `yaml:"ack_timeout"`
+}
+
+// Step is one escalation step: whom to notify, and how long after the
+// incident's start.
+type Step struct {
+	After  Duration `yaml:"after"`
+	Notify []string `yaml:"notify"`
+}
+
+// Merchant is one owner's shop and its checks.
+type Merchant struct {
+	Name     string   `yaml:"name"`
+	Contacts []string `yaml:"contacts"`
+	Policy   string   `yaml:"policy"`
+	Checks   []Check  `yaml:"checks"`
+}
+
+// Check is one probe of a merchant's shop. Exactly one of HTTP, TCP, DNS and
+// TLS is set.
+type Check struct {
+	Name      string            `yaml:"name"`
+	HTTP      *HTTPCheck        `yaml:"http"`
+	TCP       *TCPCheck         `yaml:"tcp"`
+	DNS       *DNSCheck         `yaml:"dns"`
+	TLS       *TLSCheck         `yaml:"tls"`
+	Labels    map[string]string `yaml:"labels"`
+	Schedule  string            `yaml:"schedule"`
+	Timeout   Duration          `yaml:"timeout"`
+	DownAfter int               `yaml:"down_after"`
+	UpAfter   int               `yaml:"up_after"`
+
+	// ID is "merchant/check"; set by Load.
+	ID string `yaml:"-"`
+	// Cron is Schedule parsed; set by Load.
+	Cron cron.Schedule `yaml:"-"`
+}
+
+// Kind names the probe the check runs: "http", "tcp", "dns" or "tls".
+func (c *Check) Kind() string {
+	switch {
+	case c.HTTP != nil:
+		return "http"
+	case c.TCP != nil:
+		return "tcp"
+	case c.DNS != nil:
+		return "dns"
+	case c.TLS != nil:
+		return "tls"
+	}
+	return ""
+}
+
+// HTTPCheck requests a URL and judges the answer.
+type HTTPCheck struct {
+	URL           string            `yaml:"url"`
+	Method        string            `yaml:"method"`
+	Headers       map[string]string `yaml:"headers"`
+	Body          string            `yaml:"body"`
+	Status        []int             `yaml:"status"`
+	Contains      string            `yaml:"contains"`
+	NotContains   string            `yaml:"not_contains"`
+	MaxLatency    Duration          `yaml:"max_latency"`
+	MaxRedirects  *int              `yaml:"max_redirects"`
+	SkipTLSVerify bool              `yaml:"skip_tls_verify"`
+}
+
+// TCPCheck opens a TCP connection.
+type TCPCheck struct {
+	Address string `yaml:"address"`
+}
+
+// DNSCheck resolves a name.
+type DNSCheck struct {
+	Name   string   `yaml:"name"`
+	Type   string   `yaml:"type"`
+	Server string   `yaml:"server"`
+	Expect []string `yaml:"expect"`
+}
+
+// TLSCheck completes a TLS handshake and looks at the certificate.
+type TLSCheck struct {
+	Address     string `yaml:"address"`
+	ServerName  string `yaml:"server_name"`
+	MinDaysLeft int    `yaml:"min_days_left"`
+}
+
+// Provider groups checks by label to see a whole hosting provider fail.
+type Provider struct {
+	Name       string            `yaml:"name"`
+	Match      map[string]string `yaml:"match"`
+	OutageWhen OutageWhen        `yaml:"outage_when"`
+}
+
+// OutageWhen says when enough of a provider's checks are down to call it an
+// outage of the provider.
+type OutageWhen struct {
+	DownRatio float64 `yaml:"down_ratio"`
+	MinDown   int     `yaml:"min_down"`
+}
+
+// Maintenance is a recurring window during which messages are held.
+type Maintenance struct {
+	Name     string   `yaml:"name"`
+	Schedule string   `yaml:"schedule"`
+	Duration Duration `yaml:"duration"`
+	Targets  []string `yaml:"targets"`
+}
+
+// Checks lists every check of every merchant, in config order.
+func (c *Config) Checks() []*Check {
+	var out []*Check
+	for i := range c.Merchants {
+		for j := range c.Merchants[i].Checks {
+			out = append(out, &c.Merchants[i].Checks[j])
+		}
+	}
+	return out
+}

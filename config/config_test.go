@@ -1,0 +1,268 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := vars[k]
+		return v, ok
+	}
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	cfg, err := Load("../examples/hostwatch.yaml")
+	if err != nil {
+		t.Fatalf("the shipped example must be valid:\n%v", err)
+	}
+	if cfg.Telegram != nil || cfg.Slack != nil {
+		t.Error("the example must run without any chat account")
+	}
+	var selfCheck bool
+	for _, c := range cfg.Checks() {
+		if c.HTTP != nil && strings.Contains(c.HTTP.URL, cfg.HTTP.Listen+"/healthz") {
+			selfCheck = true
+		}
+	}
+	if !selfCheck {
+		t.Error("the example must check the daemon's own /healthz")
+	}
+}
+
+func TestThreeMistakesReportedWithTheirLines(t *testing.T) {
+	_, err := Load("testdata/three-mistakes.yaml")
+	es, ok := AsErrors(err)
+	if !ok {
+		t.Fatalf("want config errors, got %v", err)
+	}
+	want := []string{
+		`testdata/three-mistakes.yaml:9: merchants[0].contacts[1]: no contact is named "lee"`,
+		`testdata/three-mistakes.yaml:14: merchants[0].checks[1].http.url: must be an absolute http or https URL`,
+		`testdata/three-mistakes.yaml:15: merchants[0].checks[1].schedule: bad cron schedule "every minute"`,
+	}
+	if len(es) != len(want) {
+		t.Fatalf("want %d errors, got %d:\n%v", len(want), len(es), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(es[i].Error(), w) {
+			t.Errorf("error %d:\n got %s\nwant %s...", i, es[i], w)
+		}
+	}
+}
+
+// TestErrors feeds one broken snippet per case and wants the message at the
+// right line and path.
+func TestErrors(t *testing.T) {
+	const base = "contacts:\n  - name: kim\n    telegram: 1\n"
+	tests := []struct {
+		name string
+		yaml string
+		want string // "line: path: message" prefix
+	}{
+		{"unknown top-level key", "timezon: UTC\n", `1: timezon: unknown key (did you mean "timezone"?)`},
+		{"unknown nested key", "http:\n  lisen: :8080\n", `2: http.lisen: unknown key (did you mean "listen"?)`},
+		{"unknown check key", base + "merchants:\n  - name: m\n    checks:\n      - name: c\n        http: {url: 'http://x/', stauts: [200]}\n",
+			`8: merchants[0].checks[0].http.stauts: unknown key (did you mean "status"?)`},
+		{"bad time zone", "timezone: Mars/Olympus\n", `1: timezone: unknown time zone "Mars/Olympus"`},
+		{"bad driver", "storage: {driver: mysql}\n", `1: storage.driver: must be sqlite or postgres, not "mysql"`},
+		{"postgres needs a URL", "storage: {driver: postgres, dsn: 'host=x'}\n", `1: storage.dsn: must be a postgres:// URL`},
+		{"bad listen", "http: {listen: localhost}\n", `1: http.listen: must be host:port`},
+		{"bad duration", "defaults:\n  timeout: 10 seconds\n", `2: defaults.timeout: must be a duration such as 30s or 5m, not "10 seconds"`},
+		{"zero down_after", "defaults:\n  down_after: 0\n", `2: defaults.down_after: must be at least 1`},
+		{"not a number", "defaults:\n  up_after: two\n", `2: defaults.up_after: must be a whole number, not "two"`},
+		{"sub-second every", "defaults:\n  schedule: '@every 500ms'\n", `2: defaults.schedule: @every needs a whole number of seconds`},
+		{"bad cron", "defaults:\n  schedule: '61 * * * *'\n", `2: defaults.schedule: bad cron schedule`},
+		{"unknown default policy", "defaults:\n  policy: gentle\n", `2: defaults.policy: no policy is named "gentle"`},
+		{"duplicate contact", base + "  - name: kim\n    telegram: 2\n", `4: contacts[1].name: another contact is named "kim"`},
+		{"contact without destination", "contacts:\n  - name: kim\n", `2: contacts[0]: needs at least one of telegram, slack, webhook`},
+		{"reserved contact", "contacts:\n  - name: owner\n    telegram: 1\n", `2: contacts[0].name: "owner" is reserved`},
+		{"bad slack id", "contacts:\n  - name: kim\n    slack: '#general'\n", `3: contacts[0].slack: must be a Slack channel id`},
+		{"bad webhook", "contacts:\n  - name: kim\n    webhook: hooks.example.com\n", `3: contacts[0].webhook: must be an absolute http or https URL`},
+		{"unknown admin", base + "admins: [kim, lee]\n", `4: admins[1]: no contact is named "lee"`},
+		{"policy step to nobody", base + "policies:\n  - name: p\n    steps:\n      - notify: [lee]\n",
+			`7: policies[0].steps[0].notify[0]: no contact is named "lee" (or use owner, admins)`},
+		{"policy steps out of order", base + "policies:\n  - name: p\n    steps:\n      - after: 10m\n        notify: [owner]\n      - after: 5m\n        notify: [kim]\n",
+			`9: policies[0].steps[1].after: must not be earlier than the step before it (10m0s)`},
+		{"telegram token unset", "telegram:\n  token: ${TG_TOKEN}\n", `2: telegram.token: is empty: ${TG_TOKEN} is not set in the environment`},
+		{"telegram endpoint", "telegram:\n  token: t\n  api_endpoint: http://x/bot\n", `3: telegram.api_endpoint: must hold two %s`},
+		{"telegram webhook without secret", "telegram:\n  token: t\n  updates: webhook\n", `1: telegram.webhook_secret: is required`},
+		{"slack without signing secret", "slack:\n  token: xoxb-1\n", `1: slack.signing_secret: is required`},
+		{"slack app token", "slack:\n  token: xoxb-1\n  app_token: xoxb-2\n", `3: slack.app_token: must be an app-level token (xapp-...)`},
+		{"duplicate merchant", base + "merchants:\n  - name: m\n  - name: m\n", `6: merchants[1].name: another merchant is named "m"`},
+		{"merchant name with slash", "merchants:\n  - name: a/b\n", `2: merchants[0].name: "a/b" must start with a letter or digit`},
+		{"check without probe", "merchants:\n  - name: m\n    checks:\n      - name: c\n", `4: merchants[0].checks[0]: needs one of http, tcp, dns, tls`},
+		{"check with two probes", "merchants:\n  - name: m\n    checks:\n      - name: c\n        http: {url: 'http://x/'}\n        tcp: {address: 'x:1'}\n",
+			`6: merchants[0].checks[0].tcp: a check runs one probe, and this one already has http`},
+		{"duplicate check", "merchants:\n  - name: m\n    checks:\n      - name: c\n        tcp: {address: 'x:1'}\n      - name: c\n        tcp: {address: 'x:1'}\n",
+			`6: merchants[0].checks[1].name: m already has a check named "c"`},
+		{"bad status", "merchants:\n  - name: m\n    checks:\n      - name: c\n        http:\n          url: 'http://x/'\n          status: [200, 999]\n",
+			`7: merchants[0].checks[0].http.status[1]: must be an HTTP status code from 100 to 599, not 999`},
+		{"bad method", "merchants:\n  - name: m\n    checks:\n      - name: c\n        http: {url: 'http://x/', method: get}\n",
+			`5: merchants[0].checks[0].http.method: must be an HTTP method in capitals`},
+		{"tcp without port", "merchants:\n  - name: m\n    checks:\n      - name: c\n        tcp: {address: db.example}\n",
+			`5: merchants[0].checks[0].tcp.address: must be host:port`},
+		{"dns type", "merchants:\n  - name: m\n    checks:\n      - name: c\n        dns: {name: x.example, type: TXT}\n",
+			`5: merchants[0].checks[0].dns.type: must be A, AAAA, CNAME or MX, not "TXT"`},
+		{"tls negative days", "merchants:\n  - name: m\n    checks:\n      - name: c\n        tls: {address: 'x:443', min_days_left: -1}\n",
+			`5: merchants[0].checks[0].tls.min_days_left: must not be negative`},
+		{"check timeout zero", "merchants:\n  - name: m\n    checks:\n      - name: c\n        tcp: {address: 'x:1'}\n        timeout: 0s\n",
+			`6: merchants[0].checks[0].timeout: must be longer than zero`},
+		{"provider matches nothing", "providers:\n  - name: host\n    match: {provider: host}\n    outage_when: {min_down: 1}\n",
+			`3: providers[0].match: matches no check`},
+		{"provider ratio", "merchants:\n  - name: m\n    checks:\n      - name: c\n        tcp: {address: 'x:1'}\n        labels: {p: h}\nproviders:\n  - name: h\n    match: {p: h}\n    outage_when: {down_ratio: 1.5}\n",
+			`10: providers[0].outage_when.down_ratio: must be between 0 and 1`},
+		{"maintenance target", "maintenance:\n  - name: w\n    schedule: '0 3 * * SUN'\n    duration: 1h\n    targets: [nobody/db]\n",
+			`5: maintenance[0].targets[0]: "nobody/db" is no merchant, merchant/check or provider:NAME`},
+		{"duplicate key", "timezone: UTC\ntimezone: UTC\n", `2: timezone: is set twice (first on line 1)`},
+		{"list where a mapping belongs", "http: [a]\n", `1: http: must be a mapping of keys to values`},
+		{"yaml syntax", "http:\n  listen: [\n", `2: did not find expected node content`},
+		{"empty file", "", `1: the file is empty`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(tt.yaml), noEnv)
+			if err == nil {
+				t.Fatal("want an error, got none")
+			}
+			want := "f.yaml:" + tt.want
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if strings.HasPrefix(line, want) {
+					return
+				}
+			}
+			t.Errorf("want a line starting\n  %s\ngot\n  %s", want, strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		})
+	}
+}
+
+func TestDefaultsAndExpansion(t *testing.T) {
+	const doc = `
+telegram:
+  token: ${TG}
+contacts:
+  - name: kim
+    telegram: 111
+merchants:
+  - name: shop
+    contacts: [kim]
+    checks:
+      - name: web
+        http: {url: "https://${HOST}/"}
+      - name: db
+        tcp: {address: "db:5432"}
+        schedule: "*/10 * * * * *"
+        timeout: 2s
+        down_after: 1
+        up_after: 5
+`
+	cfg, err := Parse("f.yaml", []byte(doc), env(map[string]string{"TG": "123:abc", "HOST": "shop.example"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Telegram.Token.Value(); got != "123:abc" {
+		t.Errorf("token = %q", got)
+	}
+	if got := cfg.Telegram.APIEndpoint; got != DefaultTelegramAPI {
+		t.Errorf("api_endpoint default = %q", got)
+	}
+	web, db := cfg.Merchants[0].Checks[0], cfg.Merchants[0].Checks[1]
+	if web.ID != "shop/web" || web.HTTP.URL != "https://shop.example/" || web.HTTP.Method != "GET" || *web.HTTP.MaxRedirects != 10 {
+		t.Errorf("web = %+v %+v", web, web.HTTP)
+	}
+	if web.Schedule != DefaultSchedule || web.Timeout.Duration != DefaultTimeout || web.DownAfter != 3 || web.UpAfter != 2 {
+		t.Errorf("web did not inherit the defaults: %+v", web)
+	}
+	if _, ok := web.Cron.(cron.ConstantDelaySchedule); !ok {
+		t.Errorf("web schedule = %T", web.Cron)
+	}
+	if db.Timeout.Duration != 2*time.Second || db.DownAfter != 1 || db.UpAfter != 5 {
+		t.Errorf("db lost its own values: %+v", db)
+	}
+	if cfg.Merchants[0].Policy != DefaultPolicy || cfg.Storage.Driver != "sqlite" || cfg.Storage.DSN.Value() != DefaultSQLiteDSN {
+		t.Errorf("defaults not applied: %+v", cfg)
+	}
+	// Every ten seconds, with the optional seconds field.
+	from := time.Date(2026, 1, 1, 0, 0, 3, 0, time.UTC)
+	if next := db.Cron.Next(from); !next.Equal(from.Add(7 * time.Second)) {
+		t.Errorf("db next run = %v", next)
+	}
+}
+
+func TestScheduleUsesTimezone(t *testing.T) {
+	const doc = `
+timezone: Asia/Seoul
+maintenance: []
+merchants:
+  - name: shop
+    checks:
+      - name: cert
+        tls: {address: "shop.example:443"}
+        schedule: "0 0 9 * * *"
+`
+	cfg, err := Parse("f.yaml", []byte(doc), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := cfg.Checks()[0].Cron.Next(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))
+	// 09:00 in Seoul is 00:00 UTC the next day.
+	if want := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC); !next.Equal(want) {
+		t.Errorf("next = %v, want %v", next.UTC(), want)
+	}
+}
+
+func TestSecretsNeverPrint(t *testing.T) {
+	s := Secret("xoxb-very-secret")
+	for _, got := range []string{s.String(), s.GoString(), s.LogValue().String()} {
+		if strings.Contains(got, "very-secret") {
+			t.Errorf("secret leaked: %q", got)
+		}
+	}
+	b, _ := s.MarshalText()
+	if strings.Contains(string(b), "very-secret") {
+		t.Errorf("secret leaked by MarshalText: %q", b)
+	}
+	// A config error about a secret's field never shows the value.
+	_, err := Parse("f.yaml", []byte("slack:\n  token: xoxb-very-secret\n  app_token: xoxb-very-secret\n"), noEnv)
+	if err == nil || strings.Contains(err.Error(), "very-secret") {
+		t.Errorf("error = %v", err)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load("testdata/nope.yaml")
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, p := range []string{"../examples/hostwatch.yaml", "testdata/three-mistakes.yaml"} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("merchants:\n  - name: m\n    checks:\n      - {name: c, http: {url: 'http://x/'}}\n"))
+	f.Add([]byte("a: &x [1]\nb: *x\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("f.yaml", data, noEnv)
+		if err == nil && cfg == nil {
+			t.Fatal("no config and no error")
+		}
+		if err != nil {
+			if _, ok := AsErrors(err); !ok {
+				t.Fatalf("error is not config.Errors: %v", err)
+			}
+		}
+	})
+}

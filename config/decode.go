@@ -1,0 +1,300 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// nodeDecoder is implemented by types that read themselves from a YAML node.
+type nodeDecoder interface {
+	decodeNode(n *yaml.Node) error
+}
+
+var nodeDecoderType = reflect.TypeFor[nodeDecoder]()
+
+// envRef matches ${NAME}.
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// decoder fills typed structs from a YAML node tree. Unlike yaml.Node.Decode
+// it refuses unknown keys, keeps going after an error, and knows the path and
+// line of every value, so each problem is reported where it is.
+type decoder struct {
+	file   string
+	lookup func(string) (string, bool)
+	lines  map[string]int
+	unset  map[string][]string // path → ${NAME}s that were not set
+	errs   Errors
+
+	// aliases counts alias expansions and depth the nesting, so that a
+	// file of nested aliases (a "billion laughs") or a cyclic one is
+	// refused instead of expanded without end.
+	aliases, depth int
+}
+
+const (
+	maxAliases = 1000
+	maxDepth   = 64
+)
+
+func (d *decoder) errorf(line int, path, format string, args ...any) {
+	d.errs = append(d.errs, &Error{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// line gives the line of path, or of its nearest ancestor that has one.
+func (d *decoder) line(path string) int {
+	for {
+		if l, ok := d.lines[path]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			return d.lines[""]
+		}
+		path = path[:i]
+	}
+}
+
+// has reports whether path was written in the file.
+func (d *decoder) has(path string) bool {
+	_, ok := d.lines[path]
+	return ok
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func index(path string, i int) string {
+	return path + "[" + strconv.Itoa(i) + "]"
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+// expand replaces ${NAME} in a scalar with the environment's value.
+func (d *decoder) expand(s, path string) string {
+	if !strings.Contains(s, "${") {
+		return s
+	}
+	return envRef.ReplaceAllStringFunc(s, func(ref string) string {
+		name := ref[2 : len(ref)-1]
+		v, ok := d.lookup(name)
+		if !ok {
+			d.unset[path] = append(d.unset[path], name)
+		}
+		return v
+	})
+}
+
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	d.depth++
+	defer func() { d.depth-- }()
+	if d.depth > maxDepth {
+		d.errorf(n.Line, path, "is nested too deep")
+		return
+	}
+	if n.Kind == yaml.AliasNode {
+		if d.aliases++; d.aliases > maxAliases || n.Alias == nil {
+			d.errorf(n.Line, path, "uses too many aliases")
+			return
+		}
+		n = n.Alias
+	}
+	d.lines[path] = n.Line
+	if n.Kind == yaml.ScalarNode {
+		expanded := *n
+		expanded.Value = d.expand(n.Value, path)
+		n = &expanded
+	}
+	if v.CanAddr() && v.Addr().Type().Implements(nodeDecoderType) {
+		if isNull(n) {
+			return
+		}
+		if err := v.Addr().Interface().(nodeDecoder).decodeNode(n); err != nil {
+			d.errorf(n.Line, path, "%s", err)
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if isNull(n) {
+			return
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, v.Elem(), path)
+	case reflect.Struct:
+		d.decodeStruct(n, v, path)
+	case reflect.Slice:
+		if isNull(n) {
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			d.errorf(n.Line, path, "must be a list")
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, item := range n.Content {
+			d.decode(item, s.Index(i), index(path, i))
+		}
+		v.Set(s)
+	case reflect.Map:
+		d.decodeMap(n, v, path)
+	case reflect.String:
+		if isNull(n) {
+			return
+		}
+		if n.Kind != yaml.ScalarNode {
+			d.errorf(n.Line, path, "must be a single value, not a list or a mapping")
+			return
+		}
+		v.SetString(n.Value)
+	case reflect.Int, reflect.Int64:
+		var i int64
+		if n.Kind != yaml.ScalarNode || n.Decode(&i) != nil {
+			d.errorf(n.Line, path, "must be a whole number, not %s", describe(n))
+			return
+		}
+		v.SetInt(i)
+	case reflect.Float64:
+		var f float64
+		if n.Kind != yaml.ScalarNode || n.Decode(&f) != nil {
+			d.errorf(n.Line, path, "must be a number, not %s", describe(n))
+			return
+		}
+		v.SetFloat(f)
+	case reflect.Bool:
+		var b bool
+		if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
+			d.errorf(n.Line, path, "must be true or false, not %s", describe(n))
+			return
+		}
+		v.SetBool(b)
+	default:
+		d.errorf(n.Line, path, "cannot hold a value of kind %s", v.Kind())
+	}
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n.Line, path, "must be a mapping of keys to values")
+		return
+	}
+	fields := yamlFields(v.Type())
+	seen := make(map[string]int, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		key := k.Value
+		p := join(path, key)
+		if first, dup := seen[key]; dup {
+			d.errorf(k.Line, p, "is set twice (first on line %d)", first)
+			continue
+		}
+		seen[key] = k.Line
+		f, ok := fields[key]
+		if !ok {
+			d.errorf(k.Line, p, "unknown key%s", suggest(key, fields))
+			continue
+		}
+		d.decode(val, v.Field(f), p)
+		d.lines[p] = k.Line
+	}
+}
+
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n.Line, path, "must be a mapping of keys to values")
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		p := join(path, k.Value)
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k.Line, path, "keys must be plain text")
+			continue
+		}
+		if m.MapIndex(reflect.ValueOf(k.Value)).IsValid() {
+			d.errorf(k.Line, p, "is set twice")
+			continue
+		}
+		elem := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, elem, p)
+		d.lines[p] = k.Line
+		m.SetMapIndex(reflect.ValueOf(k.Value), elem)
+	}
+	v.Set(m)
+}
+
+// yamlFields maps the YAML keys of a struct type to field indexes.
+func yamlFields(t reflect.Type) map[string]int {
+	out := make(map[string]int, t.NumField())
+	for i := range t.NumField() {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		out[tag] = i
+	}
+	return out
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	}
+	return strconv.Quote(n.Value)
+}
+
+// suggest names the closest known key when the unknown one looks like a typo.
+func suggest(key string, fields map[string]int) string {
+	best, bestDist := "", 3
+	for k := range fields {
+		if dist := editDistance(key, k); dist < bestDist || (dist == bestDist && best != "" && k < best) {
+			best, bestDist = k, dist
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

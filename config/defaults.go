@@ -1,0 +1,99 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// The defaults, in one place.
+const (
+	DefaultTimezone     = "Local"
+	DefaultDriver       = "sqlite"
+	DefaultSQLiteDSN    = "hostwatch.db"
+	DefaultListen       = "127.0.0.1:8080"
+	DefaultSchedule     = "@every 30s"
+	DefaultTimeout      = 10 * time.Second
+	DefaultDownAfter    = 3
+	DefaultUpAfter      = 2
+	DefaultGroupWait    = 10 * time.Second
+	DefaultPolicy       = "default"
+	DefaultTelegramAPI  = "https://api.telegram.org/bot%s/%s"
+	DefaultUpdates      = "polling"
+	DefaultSlackAPI     = "https://slack.com/api/"
+	DefaultMaxRedirects = 10
+	DefaultDNSType      = "A"
+	DefaultHTTPMethod   = "GET"
+)
+
+// applyDefaults fills what the file left unset. Checks inherit the defaults
+// section; validation later reports a bad inherited value once, at defaults.
+func applyDefaults(c *Config, has func(path string) bool) {
+	set := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	set(&c.Timezone, DefaultTimezone)
+	set(&c.Storage.Driver, DefaultDriver)
+	if c.Storage.DSN == "" && c.Storage.Driver == "sqlite" {
+		c.Storage.DSN = DefaultSQLiteDSN
+	}
+	set(&c.HTTP.Listen, DefaultListen)
+
+	df := &c.Defaults
+	set(&df.Schedule, DefaultSchedule)
+	if !has("defaults.timeout") {
+		df.Timeout.Duration = DefaultTimeout
+	}
+	if !has("defaults.down_after") {
+		df.DownAfter = DefaultDownAfter
+	}
+	if !has("defaults.up_after") {
+		df.UpAfter = DefaultUpAfter
+	}
+	if !has("defaults.group_wait") {
+		df.GroupWait.Duration = DefaultGroupWait
+	}
+	set(&df.Policy, DefaultPolicy)
+
+	if t := c.Telegram; t != nil {
+		set(&t.APIEndpoint, DefaultTelegramAPI)
+		set(&t.Updates, DefaultUpdates)
+	}
+	if s := c.Slack; s != nil {
+		set(&s.APIURL, DefaultSlackAPI)
+	}
+	for i := range c.Merchants {
+		m := &c.Merchants[i]
+		set(&m.Policy, df.Policy)
+		for j := range m.Checks {
+			ch := &m.Checks[j]
+			p := checkPath(i, j)
+			ch.ID = m.Name + "/" + ch.Name
+			set(&ch.Schedule, df.Schedule)
+			if !has(p + ".timeout") {
+				ch.Timeout = df.Timeout
+			}
+			if !has(p + ".down_after") {
+				ch.DownAfter = df.DownAfter
+			}
+			if !has(p + ".up_after") {
+				ch.UpAfter = df.UpAfter
+			}
+			if h := ch.HTTP; h != nil {
+				set(&h.Method, DefaultHTTPMethod)
+				if h.MaxRedirects == nil {
+					n := DefaultMaxRedirects
+					h.MaxRedirects = &n
+				}
+			}
+			if d := ch.DNS; d != nil {
+				set(&d.Type, DefaultDNSType)
+			}
+		}
+	}
+}
+
+func checkPath(merchant, check int) string {
+	return fmt.Sprintf("merchants[%d].checks[%d]", merchant, check)
+}

@@ -1,0 +1,503 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// CronParser is the parser for every schedule in the file: five fields, an
+// optional leading seconds field, and descriptors such as "@every 30s".
+var CronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+var (
+	namePattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	slackIDPattern   = regexp.MustCompile(`^[CGUWD][A-Z0-9]{2,}$`)
+	methodPattern    = regexp.MustCompile(`^[A-Z]+$`)
+	headerPattern    = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	tgSecretPattern  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+	reservedContacts = map[string]bool{"owner": true, "admins": true}
+	dnsTypes         = map[string]bool{"A": true, "AAAA": true, "CNAME": true, "MX": true}
+)
+
+// BuiltinPolicy is used when no policy named "default" is configured: tell
+// the merchant's own contacts, once.
+var BuiltinPolicy = Policy{Name: DefaultPolicy, Steps: []Step{{Notify: []string{"owner"}}}}
+
+type validator struct {
+	*decoder
+	cfg      *Config
+	contacts map[string]bool
+	policies map[string]bool
+}
+
+func (v *validator) fail(path, format string, args ...any) {
+	v.errorf(v.line(path), path, format, args...)
+}
+
+// required reports an empty required value, naming the unset ${NAME} that
+// left it empty.
+func (v *validator) required(path, value string) bool {
+	if value != "" {
+		return true
+	}
+	if names := v.unset[path]; len(names) > 0 {
+		v.fail(path, "is empty: ${%s} is not set in the environment", names[0])
+	} else {
+		v.fail(path, "is required")
+	}
+	return false
+}
+
+func (v *validator) validate() {
+	c := v.cfg
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		v.fail("timezone", "unknown time zone %q", c.Timezone)
+		loc = time.Local
+	}
+	c.Location = loc
+
+	switch c.Storage.Driver {
+	case "sqlite":
+		v.required("storage.dsn", c.Storage.DSN.Value())
+	case "postgres":
+		if v.required("storage.dsn", c.Storage.DSN.Value()) {
+			if u, err := url.Parse(c.Storage.DSN.Value()); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+				v.fail("storage.dsn", "must be a postgres:// URL")
+			}
+		}
+	default:
+		v.fail("storage.driver", "must be sqlite or postgres, not %q", c.Storage.Driver)
+	}
+	v.hostPort("http.listen", c.HTTP.Listen, true)
+
+	v.contacts = map[string]bool{}
+	for i, ct := range c.Contacts {
+		v.contact(index("contacts", i), ct)
+	}
+	for i, name := range c.Admins {
+		if !v.contacts[name] {
+			v.fail(index("admins", i), "no contact is named %q", name)
+		}
+	}
+	v.policies = map[string]bool{}
+	for i, p := range c.Policies {
+		v.policy(index("policies", i), p)
+	}
+	v.policies[DefaultPolicy] = true
+
+	df := c.Defaults
+	v.schedule("defaults.schedule", df.Schedule, loc)
+	v.positive("defaults.timeout", df.Timeout.Duration)
+	v.atLeast("defaults.down_after", df.DownAfter, 1)
+	v.atLeast("defaults.up_after", df.UpAfter, 1)
+	if df.GroupWait.Duration < 0 {
+		v.fail("defaults.group_wait", "must not be negative")
+	}
+	v.policyRef("defaults.policy", df.Policy)
+
+	v.telegram()
+	v.slack()
+
+	merchants := map[string]bool{}
+	for i := range c.Merchants {
+		m := &c.Merchants[i]
+		p := index("merchants", i)
+		if v.name(p+".name", m.Name) {
+			if merchants[m.Name] {
+				v.fail(p+".name", "another merchant is named %q", m.Name)
+			}
+			merchants[m.Name] = true
+		}
+		for j, name := range m.Contacts {
+			if !v.contacts[name] {
+				v.fail(index(p+".contacts", j), "no contact is named %q", name)
+			}
+		}
+		if v.has(p + ".policy") {
+			v.policyRef(p+".policy", m.Policy)
+		}
+		names := map[string]bool{}
+		for j := range m.Checks {
+			ch := &m.Checks[j]
+			cp := checkPath(i, j)
+			if v.name(cp+".name", ch.Name) {
+				if names[ch.Name] {
+					v.fail(cp+".name", "%s already has a check named %q", m.Name, ch.Name)
+				}
+				names[ch.Name] = true
+			}
+			v.check(cp, ch, loc)
+		}
+	}
+	providers := map[string]bool{}
+	for i, p := range c.Providers {
+		path := index("providers", i)
+		if v.name(path+".name", p.Name) {
+			if providers[p.Name] {
+				v.fail(path+".name", "another provider is named %q", p.Name)
+			}
+			providers[p.Name] = true
+		}
+		v.provider(path, p)
+	}
+	for i, m := range c.Maintenance {
+		v.maintenance(index("maintenance", i), m, merchants, loc)
+	}
+}
+
+func (v *validator) name(path, name string) bool {
+	if !v.required(path, name) {
+		return false
+	}
+	if !namePattern.MatchString(name) {
+		v.fail(path, "%q must start with a letter or digit and hold only letters, digits, '.', '_' and '-'", name)
+		return false
+	}
+	return true
+}
+
+func (v *validator) positive(path string, d time.Duration) {
+	if d <= 0 {
+		v.fail(path, "must be longer than zero")
+	}
+}
+
+func (v *validator) atLeast(path string, n, least int) {
+	if n < least {
+		v.fail(path, "must be at least %d", least)
+	}
+}
+
+func (v *validator) absURL(path, raw string) {
+	if !v.required(path, raw) {
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.fail(path, "must be an absolute http or https URL")
+	}
+}
+
+func (v *validator) hostPort(path, addr string, allowEmptyHost bool) {
+	if !v.required(path, addr) {
+		return
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.fail(path, "must be host:port, not %q", addr)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || (n == 0 && !allowEmptyHost) {
+		v.fail(path, "has no valid port in %q", addr)
+	}
+	if host == "" && !allowEmptyHost {
+		v.fail(path, "has no host in %q", addr)
+	}
+}
+
+// schedule parses a cron spec and stores it; the location applies to specs
+// that do not name their own with CRON_TZ=.
+func (v *validator) schedule(path, spec string, loc *time.Location) cron.Schedule {
+	if !v.required(path, spec) {
+		return nil
+	}
+	s, err := CronParser.Parse(spec)
+	if err != nil {
+		v.fail(path, "bad cron schedule %q: %v", spec, err)
+		return nil
+	}
+	switch s := s.(type) {
+	case *cron.SpecSchedule:
+		if !strings.HasPrefix(spec, "TZ=") && !strings.HasPrefix(spec, "CRON_TZ=") {
+			s.Location = loc
+		}
+	case cron.ConstantDelaySchedule:
+		every, _ := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(spec, "@every")))
+		if every < time.Second || every%time.Second != 0 {
+			v.fail(path, "@every needs a whole number of seconds, at least 1s")
+			return nil
+		}
+	}
+	return s
+}
+
+func (v *validator) policyRef(path, name string) {
+	if !v.policies[name] {
+		v.fail(path, "no policy is named %q", name)
+	}
+}
+
+func (v *validator) contact(path string, ct Contact) {
+	if v.name(path+".name", ct.Name) {
+		switch {
+		case reservedContacts[ct.Name]:
+			v.fail(path+".name", "%q is reserved in policies; choose another name", ct.Name)
+		case v.contacts[ct.Name]:
+			v.fail(path+".name", "another contact is named %q", ct.Name)
+		}
+		v.contacts[ct.Name] = true
+	}
+	if ct.Telegram == 0 && ct.Slack == "" && ct.Webhook == "" {
+		if v.has(path + ".telegram") {
+			v.fail(path+".telegram", "must be a chat id, not 0")
+		} else {
+			v.fail(path, "needs at least one of telegram, slack, webhook")
+		}
+	}
+	if ct.Slack != "" && !slackIDPattern.MatchString(ct.Slack) {
+		v.fail(path+".slack", "must be a Slack channel id (C...) or user id (U...), not %q", ct.Slack)
+	}
+	if ct.Webhook != "" || v.has(path+".webhook") {
+		v.absURL(path+".webhook", ct.Webhook)
+	}
+	if ct.WebhookSecret != "" && ct.Webhook == "" {
+		v.fail(path+".webhook_secret", "is set but webhook is not")
+	}
+}
+
+func (v *validator) policy(path string, p Policy) {
+	if v.name(path+".name", p.Name) {
+		if v.policies[p.Name] {
+			v.fail(path+".name", "another policy is named %q", p.Name)
+		}
+		v.policies[p.Name] = true
+	}
+	if len(p.Steps) == 0 {
+		v.fail(path+".steps", "needs at least one step")
+	}
+	var last time.Duration
+	for i, s := range p.Steps {
+		sp := index(path+".steps", i)
+		if s.After.Duration < last {
+			v.fail(sp+".after", "must not be earlier than the step before it (%s)", last)
+		}
+		last = s.After.Duration
+		if len(s.Notify) == 0 {
+			v.fail(sp+".notify", "must name at least one contact, owner or admins")
+		}
+		for j, name := range s.Notify {
+			if !reservedContacts[name] && !v.contacts[name] {
+				v.fail(index(sp+".notify", j), "no contact is named %q (or use owner, admins)", name)
+			}
+		}
+	}
+	if p.Repeat < 0 {
+		v.fail(path+".repeat", "must not be negative")
+	}
+	if p.AckTimeout.Duration < 0 {
+		v.fail(path+".ack_timeout", "must not be negative")
+	}
+}
+
+func (v *validator) telegram() {
+	t := v.cfg.Telegram
+	if t == nil {
+		return
+	}
+	v.required("telegram.token", t.Token.Value())
+	if strings.Count(t.APIEndpoint, "%s") != 2 {
+		v.fail("telegram.api_endpoint", "must hold two %%s, for the token and the method")
+	} else {
+		v.absURL("telegram.api_endpoint", fmt.Sprintf(t.APIEndpoint, "token", "getMe"))
+	}
+	switch t.Updates {
+	case "polling":
+	case "webhook":
+		if v.required("telegram.webhook_secret", t.WebhookSecret.Value()) && !tgSecretPattern.MatchString(t.WebhookSecret.Value()) {
+			v.fail("telegram.webhook_secret", "must be 1 to 256 letters, digits, '_' or '-'")
+		}
+	default:
+		v.fail("telegram.updates", "must be polling or webhook, not %q", t.Updates)
+	}
+}
+
+func (v *validator) slack() {
+	s := v.cfg.Slack
+	if s == nil {
+		return
+	}
+	v.required("slack.token", s.Token.Value())
+	if s.AppToken == "" {
+		if !v.has("slack.app_token") || v.unset["slack.app_token"] != nil {
+			v.required("slack.signing_secret", s.SigningSecret.Value())
+		}
+	} else if !strings.HasPrefix(s.AppToken.Value(), "xapp-") {
+		v.fail("slack.app_token", "must be an app-level token (xapp-...)")
+	}
+	v.absURL("slack.api_url", s.APIURL)
+	if !strings.HasSuffix(s.APIURL, "/") {
+		v.fail("slack.api_url", "must end with /")
+	}
+}
+
+func (v *validator) check(path string, ch *Check, loc *time.Location) {
+	var kinds []string
+	for _, k := range []struct {
+		name string
+		set  bool
+	}{{"http", ch.HTTP != nil}, {"tcp", ch.TCP != nil}, {"dns", ch.DNS != nil}, {"tls", ch.TLS != nil}} {
+		if k.set {
+			kinds = append(kinds, k.name)
+		}
+	}
+	switch len(kinds) {
+	case 0:
+		v.fail(path, "needs one of http, tcp, dns, tls")
+	case 1:
+	default:
+		v.fail(path+"."+kinds[1], "a check runs one probe, and this one already has %s", kinds[0])
+	}
+	if v.has(path + ".schedule") {
+		ch.Cron = v.schedule(path+".schedule", ch.Schedule, loc)
+	} else if s, err := CronParser.Parse(ch.Schedule); err == nil {
+		if spec, ok := s.(*cron.SpecSchedule); ok {
+			spec.Location = loc
+		}
+		ch.Cron = s
+	}
+	if v.has(path + ".timeout") {
+		v.positive(path+".timeout", ch.Timeout.Duration)
+	}
+	if v.has(path + ".down_after") {
+		v.atLeast(path+".down_after", ch.DownAfter, 1)
+	}
+	if v.has(path + ".up_after") {
+		v.atLeast(path+".up_after", ch.UpAfter, 1)
+	}
+	for k := range ch.Labels {
+		if k == "" {
+			v.fail(path+".labels", "a label needs a name")
+		}
+	}
+	switch {
+	case ch.HTTP != nil:
+		v.httpCheck(path+".http", ch.HTTP)
+	case ch.TCP != nil:
+		v.hostPort(path+".tcp.address", ch.TCP.Address, false)
+	case ch.DNS != nil:
+		v.dnsCheck(path+".dns", ch.DNS)
+	case ch.TLS != nil:
+		v.hostPort(path+".tls.address", ch.TLS.Address, false)
+		if ch.TLS.MinDaysLeft < 0 {
+			v.fail(path+".tls.min_days_left", "must not be negative")
+		}
+	}
+}
+
+func (v *validator) httpCheck(path string, h *HTTPCheck) {
+	v.absURL(path+".url", h.URL)
+	if !methodPattern.MatchString(h.Method) {
+		v.fail(path+".method", "must be an HTTP method in capitals such as GET or HEAD, not %q", h.Method)
+	}
+	for i, code := range h.Status {
+		if code < 100 || code > 599 {
+			v.fail(index(path+".status", i), "must be an HTTP status code from 100 to 599, not %d", code)
+		}
+	}
+	if h.MaxLatency.Duration < 0 {
+		v.fail(path+".max_latency", "must not be negative")
+	}
+	if *h.MaxRedirects < 0 {
+		v.fail(path+".max_redirects", "must not be negative")
+	}
+	for name := range h.Headers {
+		if !headerPattern.MatchString(name) {
+			v.fail(join(path+".headers", name), "is not a valid header name")
+		}
+	}
+}
+
+func (v *validator) dnsCheck(path string, d *DNSCheck) {
+	v.required(path+".name", d.Name)
+	if !dnsTypes[d.Type] {
+		v.fail(path+".type", "must be A, AAAA, CNAME or MX, not %q", d.Type)
+	}
+	if d.Server != "" {
+		if _, _, err := net.SplitHostPort(d.Server); err != nil {
+			d.Server = net.JoinHostPort(d.Server, "53")
+		}
+		v.hostPort(path+".server", d.Server, false)
+	}
+}
+
+func (v *validator) provider(path string, p Provider) {
+	if len(p.Match) == 0 {
+		v.fail(path+".match", "needs at least one label to match")
+	} else if len(v.cfg.matching(p.Match)) == 0 {
+		v.fail(path+".match", "matches no check: give the checks labels %v", p.Match)
+	}
+	ow := p.OutageWhen
+	if ow.DownRatio < 0 || ow.DownRatio > 1 {
+		v.fail(path+".outage_when.down_ratio", "must be between 0 and 1")
+	}
+	if ow.MinDown < 0 {
+		v.fail(path+".outage_when.min_down", "must not be negative")
+	}
+	if ow.DownRatio == 0 && ow.MinDown == 0 {
+		v.fail(path+".outage_when", "needs down_ratio, min_down or both")
+	}
+}
+
+func (v *validator) maintenance(path string, m Maintenance, merchants map[string]bool, loc *time.Location) {
+	v.name(path+".name", m.Name)
+	v.schedule(path+".schedule", m.Schedule, loc)
+	v.positive(path+".duration", m.Duration.Duration)
+	if len(m.Targets) == 0 {
+		v.fail(path+".targets", "needs at least one merchant, merchant/check or provider:NAME")
+	}
+	for i, t := range m.Targets {
+		if !v.cfg.targetExists(t) {
+			v.fail(index(path+".targets", i), "%q is no merchant, merchant/check or provider:NAME of this file", t)
+		}
+	}
+}
+
+// matching lists the checks whose labels include every pair of match.
+func (c *Config) matching(match map[string]string) []*Check {
+	var out []*Check
+	for _, ch := range c.Checks() {
+		ok := true
+		for k, want := range match {
+			if ch.Labels[k] != want {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// targetExists reports whether t names a merchant, a merchant/check or a
+// provider:NAME of the configuration.
+func (c *Config) targetExists(t string) bool {
+	if name, ok := strings.CutPrefix(t, "provider:"); ok {
+		for _, p := range c.Providers {
+			if p.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	for _, m := range c.Merchants {
+		if m.Name == t {
+			return true
+		}
+		for _, ch := range m.Checks {
+			if ch.ID == t {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,341 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hostwatch/hostwatch/monitor"
+	"github.com/hostwatch/hostwatch/notifier"
+	"github.com/hostwatch/hostwatch/store"
+)
+
+// Options are what an Engine needs.
+type Options struct {
+	Store    store.Store
+	Notifier notifier.Notifier
+	Clock    clockwork.Clock
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+	// QueueSize is how many observations may wait for the writer before
+	// the monitor is made to wait. Default 4096.
+	QueueSize int
+	// StatsEvery is how often the aggregates of successful probes are
+	// written. Default one minute; what a crash loses of them is at most
+	// this much.
+	StatsEvery time.Duration
+	// CompactEvery is how often old history is compacted. Default a day.
+	CompactEvery time.Duration
+}
+
+// openIncident is an incident the engine holds open for a check.
+type openIncident struct {
+	id    int64
+	start time.Time
+}
+
+// Engine records observations and runs the incident lifecycle.
+type Engine struct {
+	store    store.Store
+	notifier notifier.Notifier
+	clock    clockwork.Clock
+	log      *slog.Logger
+	o        Options
+
+	closeMu sync.RWMutex
+	closed  bool
+	in      chan monitor.Observation
+
+	stats *aggregator
+
+	mu   sync.Mutex
+	open map[string]openIncident // check → its open incident
+}
+
+// New builds an Engine and loads the incidents left open by the last run.
+func New(ctx context.Context, o Options) (*Engine, error) {
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 4096
+	}
+	if o.StatsEvery <= 0 {
+		o.StatsEvery = time.Minute
+	}
+	if o.CompactEvery <= 0 {
+		o.CompactEvery = 24 * time.Hour
+	}
+	e := &Engine{
+		store: o.Store, notifier: o.Notifier, clock: o.Clock, log: o.Logger, o: o,
+		in:    make(chan monitor.Observation, o.QueueSize),
+		stats: newAggregator(),
+		open:  map[string]openIncident{},
+	}
+	open, err := o.Store.Incidents(ctx, store.IncidentFilter{OpenOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("load open incidents: %w", err)
+	}
+	for _, in := range open {
+		e.open[in.Check] = openIncident{id: in.ID, start: in.Start}
+	}
+	gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hostwatch_incidents_open", Help: "Incidents open now.",
+	}, func() float64 {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return float64(len(e.open))
+	})
+	if err := o.Registry.Register(gauge); err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	return e, nil
+}
+
+// Observe takes one probe's outcome. A steady success only adds to the
+// aggregates; everything else is queued for the writer, and Observe waits
+// when the queue is full.
+func (e *Engine) Observe(o monitor.Observation) {
+	if o.Steady {
+		e.stats.add(o.Check.ID, o.At, o.Result)
+		return
+	}
+	e.closeMu.RLock()
+	defer e.closeMu.RUnlock()
+	if e.closed {
+		e.log.Warn("observation after shutdown dropped", "check", o.Check.ID)
+		return
+	}
+	e.in <- o
+}
+
+// Close ends the intake; Run writes what is queued and returns.
+func (e *Engine) Close() {
+	e.closeMu.Lock()
+	defer e.closeMu.Unlock()
+	if !e.closed {
+		e.closed = true
+		close(e.in)
+	}
+}
+
+// OpenIncident returns the open incident of a check, 0 if none.
+func (e *Engine) OpenIncident(check string) int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.open[check].id
+}
+
+// maxBatch bounds one transaction.
+const maxBatch = 1024
+
+// Run writes observations as they come, grouping whatever has queued up
+// into one transaction, until Close; then it writes the rest and the
+// aggregates and returns. Failed writes are retried: an observation is
+// dropped only when the store still refuses it at shutdown.
+func (e *Engine) Run(ctx context.Context) error {
+	statsTicker := e.clock.NewTicker(e.o.StatsEvery)
+	defer statsTicker.Stop()
+	compactTicker := e.clock.NewTicker(e.o.CompactEvery)
+	defer compactTicker.Stop()
+	e.compact(ctx)
+
+	batch := make([]monitor.Observation, 0, maxBatch)
+	for {
+		select {
+		case o, ok := <-e.in:
+			if !ok {
+				return e.flushStats(context.WithoutCancel(ctx))
+			}
+			batch = append(batch[:0], o)
+		drain:
+			for len(batch) < maxBatch {
+				select {
+				case o, ok := <-e.in:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, o)
+				default:
+					break drain
+				}
+			}
+			e.writeRetrying(ctx, batch)
+		case <-statsTicker.Chan():
+			if err := e.flushStats(ctx); err != nil {
+				e.log.Error("write probe aggregates", "err", err)
+			}
+		case <-compactTicker.Chan():
+			e.compact(ctx)
+		}
+	}
+}
+
+func (e *Engine) compact(ctx context.Context) {
+	if err := e.store.Compact(ctx, e.clock.Now()); err != nil {
+		e.log.Error("compact history", "err", err)
+	}
+}
+
+// writeRetrying writes a batch, retrying while the store refuses it. The
+// monitor waits meanwhile, which shows as skipped probes, not lost ones.
+func (e *Engine) writeRetrying(ctx context.Context, batch []monitor.Observation) {
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := e.write(context.WithoutCancel(ctx), batch)
+		if err == nil {
+			return
+		}
+		e.closeMu.RLock()
+		closing := e.closed
+		e.closeMu.RUnlock()
+		if closing && attempt >= 3 {
+			e.log.Error("record lost: the store refused it at shutdown", "observations", len(batch), "err", err)
+			return
+		}
+		e.log.Error("write record; will retry", "observations", len(batch), "attempt", attempt, "err", err)
+		select {
+		case <-e.clock.After(wait):
+		case <-ctx.Done():
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
+}
+
+// write stores one batch in one transaction and, once it is committed,
+// sends the messages it caused.
+func (e *Engine) write(ctx context.Context, batch []monitor.Observation) error {
+	e.mu.Lock()
+	open := make(map[string]openIncident, len(e.open))
+	for k, v := range e.open {
+		open[k] = v
+	}
+	e.mu.Unlock()
+
+	var msgs []notifier.Message
+	err := e.store.Update(ctx, func(tx store.Tx) error {
+		msgs = msgs[:0]
+		var fails []store.Failure
+		states := map[string]store.CheckState{}
+		for _, o := range batch {
+			id := o.Check.ID
+			if c := o.Change; c != nil {
+				// Failures before the change belong to what was before it.
+				if err := tx.AddFailures(ctx, fails); err != nil {
+					return err
+				}
+				fails = fails[:0]
+				m, err := e.change(ctx, tx, o, open)
+				if err != nil {
+					return err
+				}
+				if m != nil {
+					msgs = append(msgs, *m)
+				}
+			}
+			if !o.Result.OK {
+				fails = append(fails, store.Failure{
+					Check: id, At: o.At, Latency: o.Result.Latency, Kind: o.Result.Kind,
+					Error: o.Result.Error, Evidence: o.Result.Evidence, Incident: open[id].id,
+				})
+			}
+			s := o.State
+			s.Incident = open[id].id
+			states[id] = s
+		}
+		if err := tx.AddFailures(ctx, fails); err != nil {
+			return err
+		}
+		for _, s := range states {
+			if err := tx.SaveCheckState(ctx, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.open = open
+	e.mu.Unlock()
+	for _, o := range batch {
+		e.stats.add(o.Check.ID, o.At, o.Result)
+	}
+	for _, m := range msgs {
+		if err := e.notifier.Notify(ctx, m); err != nil {
+			e.log.Error("notify", "incident", m.Incident, "check", m.Check, "err", err)
+		}
+	}
+	return nil
+}
+
+// change applies one state change inside tx, updating open, and returns the
+// message it calls for.
+func (e *Engine) change(ctx context.Context, tx store.Tx, o monitor.Observation, open map[string]openIncident) (*notifier.Message, error) {
+	c, id := o.Change, o.Check.ID
+	cur := open[id]
+	var msg *notifier.Message
+	switch {
+	case c.To == store.Down && cur.id == 0:
+		n, err := tx.OpenIncident(ctx, id, c.Since, o.At)
+		if err != nil {
+			return nil, err
+		}
+		cur = openIncident{id: n, start: c.Since}
+		open[id] = cur
+		detail := fmt.Sprintf("%d failed probes since %s: %s", o.State.FailStreak, c.Since.UTC().Format(time.RFC3339), o.Result.Error)
+		if err := tx.AddEvent(ctx, store.Event{Incident: n, At: o.At, Kind: "opened", Detail: detail}); err != nil {
+			return nil, err
+		}
+		msg = &notifier.Message{
+			Kind: notifier.Down, Incident: n, Merchant: merchant(id), Check: id,
+			Start: c.Since, Error: o.Result.Error, Failures: o.State.FailStreak,
+		}
+	case c.From == store.Down && cur.id != 0:
+		if err := tx.ResolveIncident(ctx, cur.id, c.Since, "recovery"); err != nil {
+			return nil, err
+		}
+		detail := fmt.Sprintf("%d successful probes since %s", o.State.OKStreak, c.Since.UTC().Format(time.RFC3339))
+		if err := tx.AddEvent(ctx, store.Event{Incident: cur.id, At: o.At, Kind: "resolved", Detail: detail}); err != nil {
+			return nil, err
+		}
+		delete(open, id)
+		msg = &notifier.Message{
+			Kind: notifier.Resolved, Incident: cur.id, Merchant: merchant(id), Check: id,
+			Start: cur.start, End: c.Since,
+		}
+	}
+	err := tx.AddStateChange(ctx, store.StateChange{Check: id, At: c.Since, From: c.From, To: c.To, Incident: cur.id})
+	return msg, err
+}
+
+func merchant(check string) string {
+	m, _, _ := strings.Cut(check, "/")
+	return m
+}
+
+func (e *Engine) flushStats(ctx context.Context) error {
+	ss := e.stats.take()
+	if len(ss) == 0 {
+		return nil
+	}
+	err := e.store.Update(ctx, func(tx store.Tx) error { return tx.AddStats(ctx, ss) })
+	if err != nil {
+		e.stats.putBack(ss)
+		return fmt.Errorf("write %d aggregates: %w", len(ss), err)
+	}
+	return nil
+}

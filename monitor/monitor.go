@@ -1,0 +1,362 @@
+package monitor
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hostwatch/hostwatch/checks"
+	"github.com/hostwatch/hostwatch/config"
+	"github.com/hostwatch/hostwatch/store"
+)
+
+// Observation is one probe's outcome and what it did to its check.
+type Observation struct {
+	Check  *config.Check
+	At     time.Time // when the probe started
+	Result checks.Result
+	// State is the check's state after this probe. Its Incident field is
+	// not the monitor's to know and is left zero.
+	State store.CheckState
+	// Change is set when this probe moved the check to another state.
+	Change *Change
+	// Steady is set for a success that changed nothing worth saving: the
+	// check was up, stays up, and had no failure streak to reset.
+	Steady bool
+}
+
+// Change is a check moving from one state to another.
+type Change struct {
+	From, To store.State
+	// Since is when the new state began: the first failed probe of the run
+	// that took the check down, or the first successful probe of the run
+	// that brought it back.
+	Since time.Time
+}
+
+// Sink takes every observation. Observe may block to push back when the
+// sink falls behind; the scheduler goes on, and counts the checks it had to
+// skip.
+type Sink interface {
+	Observe(Observation)
+}
+
+// Status is what the monitor knows of a check now.
+type Status struct {
+	Check     *config.Check
+	State     store.CheckState
+	LastAt    time.Time
+	Last      checks.Result
+	Probes    int64
+	Skipped   int64
+	Running   bool
+	NextProbe time.Time
+}
+
+// watched is one check and its running state.
+type watched struct {
+	cfg     *config.Check
+	checker checks.Checker
+	running atomic.Bool
+	skipped atomic.Int64
+	probes  atomic.Int64
+	next    atomic.Int64 // Unix nanoseconds of the next planned probe
+
+	mu     sync.Mutex
+	state  store.CheckState
+	last   checks.Result
+	lastAt time.Time
+
+	okProbes, failedProbes prometheus.Counter
+	skips                  prometheus.Counter
+}
+
+// apply counts one probe against down_after and up_after.
+func (w *watched) apply(at time.Time, ok bool) (*Change, bool) {
+	s := &w.state
+	hadFailures := s.FailStreak > 0
+	from := s.State
+	if ok {
+		s.FailStreak = 0
+		if s.OKStreak == 0 {
+			s.StreakSince = at
+		}
+		s.OKStreak++
+		if s.State == store.Unknown || (s.State == store.Down && s.OKStreak >= w.cfg.UpAfter) {
+			s.State, s.Since = store.Up, s.StreakSince
+		}
+	} else {
+		s.OKStreak = 0
+		if s.FailStreak == 0 {
+			s.StreakSince = at
+		}
+		s.FailStreak++
+		if s.State != store.Down && s.FailStreak >= w.cfg.DownAfter {
+			s.State, s.Since = store.Down, s.StreakSince
+		}
+	}
+	if s.State != from {
+		return &Change{From: from, To: s.State, Since: s.Since}, false
+	}
+	return nil, ok && s.State == store.Up && !hadFailures
+}
+
+// Options are what a Monitor needs.
+type Options struct {
+	Checks []*config.Check
+	Env    *checks.Env
+	Sink   Sink
+	// States are the saved states of the checks, by check ID, so that a
+	// restart remembers which were down.
+	States   map[string]store.CheckState
+	Clock    clockwork.Clock
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+}
+
+// Monitor runs checks on their schedules.
+type Monitor struct {
+	clock   clockwork.Clock
+	log     *slog.Logger
+	sink    Sink
+	watched []*watched
+	byID    map[string]*watched
+	queue   queue
+	wg      sync.WaitGroup
+
+	latency  *prometheus.HistogramVec
+	lateness prometheus.Summary
+}
+
+// New builds a Monitor; it probes nothing until Run.
+func New(o Options) (*Monitor, error) {
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	m := &Monitor{clock: o.Clock, log: o.Logger, sink: o.Sink, byID: map[string]*watched{}}
+	probes := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hostwatch_probes_total", Help: "Probes run, by check and result (ok or fail).",
+	}, []string{"check", "result"})
+	skips := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hostwatch_scheduler_skipped_total", Help: "Probes skipped because the check's previous probe was still running.",
+	}, []string{"check"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "hostwatch_probe_duration_seconds", Help: "How long probes took, by kind.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"kind"})
+	m.lateness = prometheus.NewSummary(prometheus.SummaryOpts{
+		Name: "hostwatch_scheduler_lateness_seconds", Help: "How late probes started after their planned time.",
+		Objectives: map[float64]float64{0.5: 0.01, 0.9: 0.005, 0.99: 0.001},
+		MaxAge:     5 * time.Minute,
+	})
+	down := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hostwatch_checks_down", Help: "Checks that are down now.",
+	}, func() float64 { return float64(m.countDown()) })
+	for _, c := range []prometheus.Collector{probes, skips, m.latency, m.lateness, down} {
+		if err := o.Registry.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+
+	groups := map[string][]*watched{}
+	var order []string
+	for _, c := range o.Checks {
+		checker, err := o.Env.New(c)
+		if err != nil {
+			return nil, err
+		}
+		if c.Cron == nil {
+			return nil, fmt.Errorf("check %s: no schedule", c.ID)
+		}
+		w := &watched{
+			cfg: c, checker: checker,
+			state:        store.CheckState{Check: c.ID, State: store.Unknown},
+			okProbes:     probes.WithLabelValues(c.ID, "ok"),
+			failedProbes: probes.WithLabelValues(c.ID, "fail"),
+			skips:        skips.WithLabelValues(c.ID),
+		}
+		if s, ok := o.States[c.ID]; ok {
+			s.Incident = 0
+			w.state = s
+		}
+		m.watched = append(m.watched, w)
+		m.byID[c.ID] = w
+		if _, seen := groups[c.Schedule]; !seen {
+			order = append(order, c.Schedule)
+		}
+		groups[c.Schedule] = append(groups[c.Schedule], w)
+	}
+
+	now := m.clock.Now()
+	for _, spec := range order {
+		ws := groups[spec]
+		names := make([]string, len(ws))
+		for i, w := range ws {
+			names[i] = w.cfg.ID
+		}
+		offsets := spreadOffsets(ws[0].cfg.Cron, names, now)
+		for i, w := range ws {
+			m.queue = append(m.queue, &entry{w: w, sched: spread{Schedule: w.cfg.Cron, offset: offsets[i]}, index: len(m.queue)})
+		}
+	}
+	return m, nil
+}
+
+func (m *Monitor) countDown() int {
+	n := 0
+	for _, w := range m.watched {
+		w.mu.Lock()
+		if w.state.State == store.Down {
+			n++
+		}
+		w.mu.Unlock()
+	}
+	return n
+}
+
+// Run probes every check on its schedule until ctx is done, then cancels
+// the probes under way and waits for them: a probe cut short by shutdown is
+// no verdict on the shop and is not reported.
+func (m *Monitor) Run(ctx context.Context) error {
+	defer m.wg.Wait()
+	if len(m.queue) == 0 {
+		<-ctx.Done()
+		return nil
+	}
+	now := m.clock.Now()
+	for _, e := range m.queue {
+		e.next = e.sched.first(now)
+		e.w.next.Store(e.next.UnixNano())
+	}
+	heap.Init(&m.queue)
+	timer := m.clock.NewTimer(m.queue[0].next.Sub(now))
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.Chan():
+		}
+		now := m.clock.Now()
+		for m.queue[0].next.Compare(now) <= 0 {
+			e := m.queue[0]
+			m.start(ctx, e.w, e.next, now)
+			e.next = e.sched.Next(now)
+			if e.next.IsZero() { // a schedule that never fires again
+				heap.Pop(&m.queue)
+				if len(m.queue) == 0 {
+					<-ctx.Done()
+					return nil
+				}
+				continue
+			}
+			e.w.next.Store(e.next.UnixNano())
+			heap.Fix(&m.queue, 0)
+		}
+		timer.Reset(m.queue[0].next.Sub(m.clock.Now()))
+	}
+}
+
+// start runs one probe unless the previous one of the check still runs.
+func (m *Monitor) start(ctx context.Context, w *watched, planned, now time.Time) {
+	if !w.running.CompareAndSwap(false, true) {
+		w.skipped.Add(1)
+		w.skips.Inc()
+		m.log.Debug("probe skipped: the previous one still runs", "check", w.cfg.ID)
+		return
+	}
+	m.lateness.Observe(now.Sub(planned).Seconds())
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer w.running.Store(false)
+		m.probe(ctx, w)
+	}()
+}
+
+func (m *Monitor) probe(ctx context.Context, w *watched) {
+	at := m.clock.Now()
+	pctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout.Duration)
+	r := w.checker.Check(pctx)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	w.probes.Add(1)
+	m.latency.WithLabelValues(w.cfg.Kind()).Observe(r.Latency.Seconds())
+	if r.OK {
+		w.okProbes.Inc()
+	} else {
+		w.failedProbes.Inc()
+	}
+
+	w.mu.Lock()
+	change, steady := w.apply(at, r.OK)
+	state := w.state
+	w.last, w.lastAt = r, at
+	w.mu.Unlock()
+
+	if change != nil {
+		m.log.Info("check changed state", "check", w.cfg.ID, "from", change.From, "to", change.To, "error", r.Error)
+	}
+	m.sink.Observe(Observation{Check: w.cfg, At: at, Result: r, State: state, Change: change, Steady: steady})
+}
+
+// Statuses returns what the monitor knows of every check, in config order.
+func (m *Monitor) Statuses() []Status {
+	out := make([]Status, len(m.watched))
+	for i, w := range m.watched {
+		w.mu.Lock()
+		out[i] = Status{Check: w.cfg, State: w.state, LastAt: w.lastAt, Last: w.last}
+		w.mu.Unlock()
+		out[i].Probes = w.probes.Load()
+		out[i].Skipped = w.skipped.Load()
+		out[i].Running = w.running.Load()
+		if n := w.next.Load(); n != 0 {
+			out[i].NextProbe = time.Unix(0, n)
+		}
+	}
+	return out
+}
+
+// ProbeOnce runs each check once, at most parallel at a time, each within
+// its own timeout, and returns the results in the order of cs.
+func ProbeOnce(ctx context.Context, env *checks.Env, cs []*config.Check, parallel int) ([]checks.Result, error) {
+	checkers := make([]checks.Checker, len(cs))
+	for i, c := range cs {
+		ch, err := env.New(c)
+		if err != nil {
+			return nil, err
+		}
+		checkers[i] = ch
+	}
+	results := make([]checks.Result, len(cs))
+	sem := make(chan struct{}, max(parallel, 1))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			pctx, cancel := context.WithTimeout(ctx, c.Timeout.Duration)
+			defer cancel()
+			results[i] = checkers[i].Check(pctx)
+		}()
+	}
+	wg.Wait()
+	return results, ctx.Err()
+}

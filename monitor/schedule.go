@@ -1,0 +1,106 @@
+package monitor
+
+import (
+	"cmp"
+	"container/heap"
+	"hash/fnv"
+	"slices"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// maxSpread bounds how far a check is moved from its cron time: a check
+// scheduled "at the top of the hour" runs within the first minute of it.
+const maxSpread = time.Minute
+
+// spread shifts a schedule by a fixed offset, so that checks sharing a
+// schedule start at different moments instead of in the same millisecond.
+type spread struct {
+	cron.Schedule
+	offset time.Duration
+}
+
+func (s spread) Next(t time.Time) time.Time {
+	return s.Schedule.Next(t.Add(-s.offset)).Add(s.offset)
+}
+
+// first is when a check runs first after start: within one interval, at its
+// offset, so that a restart probes every check within one interval.
+func (s spread) first(now time.Time) time.Time {
+	if _, ok := s.Schedule.(cron.ConstantDelaySchedule); ok {
+		return now.Truncate(time.Second).Add(s.offset)
+	}
+	return s.Next(now)
+}
+
+// interval estimates the time between two runs of a schedule.
+func interval(s cron.Schedule, from time.Time) time.Duration {
+	if c, ok := s.(cron.ConstantDelaySchedule); ok {
+		return c.Delay
+	}
+	a := s.Next(from)
+	return s.Next(a).Sub(a)
+}
+
+// spreadOffsets gives each of n checks that share one schedule its offset:
+// evenly over the interval (at most maxSpread), in an order fixed by the
+// checks' names so that the same config spreads the same way every start.
+func spreadOffsets(s cron.Schedule, names []string, now time.Time) []time.Duration {
+	window := min(interval(s, now), maxSpread)
+	slots := make([]int, len(names))
+	order := make([]int, len(names))
+	for i := range order {
+		order[i] = i
+	}
+	keys := make([]uint64, len(names))
+	for i, name := range names {
+		h := fnv.New64a()
+		h.Write([]byte(name))
+		keys[i] = h.Sum64()
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		return cmp.Or(cmp.Compare(keys[a], keys[b]), cmp.Compare(names[a], names[b]))
+	})
+	for slot, i := range order {
+		slots[i] = slot
+	}
+	out := make([]time.Duration, len(names))
+	for i := range names {
+		out[i] = window * time.Duration(slots[i]) / time.Duration(len(names))
+	}
+	return out
+}
+
+// entry is one check in the scheduler's queue.
+type entry struct {
+	w     *watched
+	sched spread
+	next  time.Time
+	index int
+}
+
+// queue is a min-heap of entries by next run: taking the next due check is
+// O(log n), where robfig/cron's own runner re-sorts every entry each time
+// one fires.
+type queue []*entry
+
+func (q queue) Len() int           { return len(q) }
+func (q queue) Less(i, j int) bool { return q[i].next.Before(q[j].next) }
+func (q queue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+func (q *queue) Push(x any) {
+	e := x.(*entry)
+	e.index = len(*q)
+	*q = append(*q, e)
+}
+func (q *queue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+var _ heap.Interface = (*queue)(nil)

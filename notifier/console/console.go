@@ -1,0 +1,36 @@
+// Package console is the notifier of last resort: with no chat app
+// configured, each message is printed as one readable line, so the daemon
+// does its whole job on a machine with no account anywhere.
+package console
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/hostwatch/hostwatch/notifier"
+)
+
+// Console writes one line per message.
+type Console struct {
+	mu  sync.Mutex
+	w   io.Writer
+	loc *time.Location
+}
+
+// New returns a Console writing to w with times in loc.
+func New(w io.Writer, loc *time.Location) *Console {
+	return &Console{w: w, loc: loc}
+}
+
+// Notify prints m.
+func (c *Console) Notify(_ context.Context, m notifier.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := fmt.Fprintln(c.w, notifier.Line(m, c.loc)); err != nil {
+		return fmt.Errorf("print to console: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,232 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hostwatch/hostwatch/store"
+)
+
+// CheckStates returns the saved state of every registered check.
+func (db *DB) CheckStates(ctx context.Context) (map[string]store.CheckState, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT name, state, since, fail_streak, ok_streak, streak_since, coalesce(incident_id, 0) FROM checks`)
+	if err != nil {
+		return nil, fmt.Errorf("load check states: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]store.CheckState{}
+	for rows.Next() {
+		var s store.CheckState
+		var state string
+		var since, streakSince sql.NullInt64
+		if err := rows.Scan(&s.Check, &state, &since, &s.FailStreak, &s.OKStreak, &streakSince, &s.Incident); err != nil {
+			return nil, fmt.Errorf("load check states: %w", err)
+		}
+		s.State, s.Since, s.StreakSince = store.State(state), fromMS(since), fromMS(streakSince)
+		out[s.Check] = s
+	}
+	return out, rows.Err()
+}
+
+const incidentColumns = `i.id, c.name, i.started_at, i.confirmed_at, i.resolved_at, coalesce(i.resolved_by, '')`
+
+func scanIncident(sc interface{ Scan(...any) error }) (store.Incident, error) {
+	var in store.Incident
+	var start, confirmed, end sql.NullInt64
+	err := sc.Scan(&in.ID, &in.Check, &start, &confirmed, &end, &in.ResolvedBy)
+	in.Start, in.Confirmed, in.End = fromMS(start), fromMS(confirmed), fromMS(end)
+	return in, err
+}
+
+// Incidents lists incidents newest first, with their error summaries.
+func (db *DB) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error) {
+	var where []string
+	var args []any
+	if f.Check != "" {
+		where = append(where, "c.name = ?")
+		args = append(args, f.Check)
+	}
+	if f.OpenOnly {
+		where = append(where, "i.resolved_at IS NULL")
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "(i.resolved_at IS NULL OR i.resolved_at >= ? OR i.started_at >= ?)")
+		args = append(args, ms(f.Since), ms(f.Since))
+	}
+	q := `SELECT ` + incidentColumns + ` FROM incidents i JOIN checks c ON c.id = i.check_id`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY i.id DESC"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	var out []store.Incident
+	for rows.Next() {
+		in, err := scanIncident(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list incidents: %w", err)
+		}
+		out = append(out, in)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	for i := range out {
+		if out[i].Errors, err = db.incidentErrors(ctx, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Incident returns incident id with its error summary.
+func (db *DB) Incident(ctx context.Context, id int64) (store.Incident, error) {
+	in, err := scanIncident(db.r.QueryRowContext(ctx, `SELECT `+incidentColumns+`
+		FROM incidents i JOIN checks c ON c.id = i.check_id WHERE i.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return in, fmt.Errorf("incident #%d: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return in, fmt.Errorf("incident #%d: %w", id, err)
+	}
+	in.Errors, err = db.incidentErrors(ctx, id)
+	return in, err
+}
+
+func (db *DB) incidentErrors(ctx context.Context, id int64) ([]store.ErrorSummary, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT kind, count, first_at, first_error, last_at, last_error
+		FROM incident_errors WHERE incident_id = ? ORDER BY count DESC, kind`, id)
+	if err != nil {
+		return nil, fmt.Errorf("errors of #%d: %w", id, err)
+	}
+	defer rows.Close()
+	var out []store.ErrorSummary
+	for rows.Next() {
+		var e store.ErrorSummary
+		var first, last sql.NullInt64
+		if err := rows.Scan(&e.Kind, &e.Count, &first, &e.FirstError, &last, &e.LastError); err != nil {
+			return nil, fmt.Errorf("errors of #%d: %w", id, err)
+		}
+		e.First, e.Last = fromMS(first), fromMS(last)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Events returns an incident's timeline, oldest first.
+func (db *DB) Events(ctx context.Context, incident int64) ([]store.Event, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT at, kind, detail FROM incident_events WHERE incident_id = ? ORDER BY at, rowid`, incident)
+	if err != nil {
+		return nil, fmt.Errorf("timeline of #%d: %w", incident, err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		e := store.Event{Incident: incident}
+		var at sql.NullInt64
+		if err := rows.Scan(&at, &e.Kind, &e.Detail); err != nil {
+			return nil, fmt.Errorf("timeline of #%d: %w", incident, err)
+		}
+		e.At = fromMS(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Failures lists a check's failed probes in [from, to), oldest first.
+func (db *DB) Failures(ctx context.Context, check string, from, to time.Time) ([]store.Failure, error) {
+	id, err := db.checkID(check)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT at, latency_us, kind, error, evidence, coalesce(incident_id, 0)
+		FROM probe_failures WHERE check_id = ? AND at >= ? AND at < ? ORDER BY at`, id, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("failures of %s: %w", check, err)
+	}
+	defer rows.Close()
+	var out []store.Failure
+	for rows.Next() {
+		f := store.Failure{Check: check}
+		var at sql.NullInt64
+		var latency int64
+		if err := rows.Scan(&at, &latency, &f.Kind, &f.Error, &f.Evidence, &f.Incident); err != nil {
+			return nil, fmt.Errorf("failures of %s: %w", check, err)
+		}
+		f.At, f.Latency = fromMS(at), time.Duration(latency)*time.Microsecond
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// Stats lists a check's aggregates in [from, to), oldest first.
+func (db *DB) Stats(ctx context.Context, check string, from, to time.Time) ([]store.Stat, error) {
+	id, err := db.checkID(check)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT period, ok, failed, latency_sum_us, latency_max_us
+		FROM probe_stats WHERE check_id = ? AND period >= ? AND period < ? ORDER BY period`, id, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("stats of %s: %w", check, err)
+	}
+	defer rows.Close()
+	var out []store.Stat
+	for rows.Next() {
+		s := store.Stat{Check: check}
+		var period sql.NullInt64
+		var sum, maxLatency int64
+		if err := rows.Scan(&period, &s.OK, &s.Failed, &sum, &maxLatency); err != nil {
+			return nil, fmt.Errorf("stats of %s: %w", check, err)
+		}
+		s.Period = fromMS(period)
+		s.LatencySum, s.LatencyMax = time.Duration(sum)*time.Microsecond, time.Duration(maxLatency)*time.Microsecond
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Compact rolls hourly aggregates older than store.HourlyStatsFor into one
+// row per check and UTC day, and drops failed probes older than
+// store.FailuresFor.
+func (db *DB) Compact(ctx context.Context, now time.Time) error {
+	const day = 24 * time.Hour
+	cutoff := now.Add(-store.HourlyStatsFor).UTC().Truncate(day).UnixMilli()
+	return db.Update(ctx, func(t store.Tx) error {
+		tx := t.(*tx).tx
+		const dayMS = int64(day / time.Millisecond)
+		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS daily AS SELECT * FROM probe_stats WHERE 0`); err != nil {
+			return fmt.Errorf("compact stats: %w", err)
+		}
+		steps := []string{
+			`DELETE FROM temp.daily`,
+			fmt.Sprintf(`INSERT INTO temp.daily SELECT check_id, (period / %[1]d) * %[1]d, 24, sum(ok), sum(failed),
+				sum(latency_sum_us), max(latency_max_us) FROM probe_stats
+				WHERE period_hours = 1 AND period < %[2]d GROUP BY check_id, period / %[1]d`, dayMS, cutoff),
+			fmt.Sprintf(`DELETE FROM probe_stats WHERE period_hours = 1 AND period < %d`, cutoff),
+			`INSERT INTO probe_stats SELECT * FROM temp.daily WHERE true
+				ON CONFLICT (check_id, period) DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed,
+				latency_sum_us = latency_sum_us + excluded.latency_sum_us,
+				latency_max_us = max(latency_max_us, excluded.latency_max_us)`,
+			`DELETE FROM temp.daily`,
+			fmt.Sprintf(`DELETE FROM probe_failures WHERE at < %d`, now.Add(-store.FailuresFor).UnixMilli()),
+		}
+		for _, q := range steps {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("compact: %w", err)
+			}
+		}
+		return nil
+	})
+}

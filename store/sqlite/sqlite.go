@@ -1,0 +1,209 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hostwatch/hostwatch/store"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is a store.Store in one SQLite file.
+type DB struct {
+	// w is the only connection that writes: SQLite has one writer at a
+	// time, and one connection makes that explicit instead of a busy wait.
+	w *sql.DB
+	// r serves queries concurrently from WAL snapshots.
+	r *sql.DB
+
+	mu  sync.RWMutex
+	ids map[string]int64 // check name → id
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open opens (creating if need be) the database file at path and brings its
+// schema up to date.
+func Open(ctx context.Context, path string) (*DB, error) {
+	pragmas := []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)"}
+	dsn := func(extra ...string) string {
+		q := url.Values{}
+		for _, p := range append(pragmas, extra...) {
+			q.Add("_pragma", p)
+		}
+		return "file:" + path + "?" + q.Encode() + "&_txlock=immediate"
+	}
+	w, err := sql.Open("sqlite", dsn())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	db := &DB{w: w, ids: map[string]int64{}}
+	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn("query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	db.r = r
+	if err := db.loadIDs(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the database; what was committed is on disk.
+func (db *DB) Close() error {
+	var errR error
+	if db.r != nil {
+		errR = db.r.Close()
+	}
+	return errors.Join(db.w.Close(), errR)
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var current int
+	if err := db.w.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	slices.Sort(files)
+	for _, f := range files {
+		name := strings.TrimPrefix(f, "migrations/")
+		version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with its number", name)
+		}
+		if version <= current {
+			continue
+		}
+		body, err := migrations.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		err = db.Update(ctx, func(t store.Tx) error {
+			tx := t.(*tx).tx
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, ?, ?)`, version, name, time.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Ping reports whether the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+func (db *DB) loadIDs(ctx context.Context) error {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, name FROM checks`)
+	if err != nil {
+		return fmt.Errorf("load checks: %w", err)
+	}
+	defer rows.Close()
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return err
+		}
+		db.ids[name] = id
+	}
+	return rows.Err()
+}
+
+// Register adds the checks the store does not know yet.
+func (db *DB) Register(ctx context.Context, checks []string) error {
+	for _, name := range checks {
+		if _, err := db.w.ExecContext(ctx, `INSERT INTO checks (name) VALUES (?) ON CONFLICT (name) DO NOTHING`, name); err != nil {
+			return fmt.Errorf("register check %s: %w", name, err)
+		}
+	}
+	return db.loadIDs(ctx)
+}
+
+func (db *DB) checkID(name string) (int64, error) {
+	db.mu.RLock()
+	id, ok := db.ids[name]
+	db.mu.RUnlock()
+	if !ok {
+		return 0, fmt.Errorf("check %s is not registered", name)
+	}
+	return id, nil
+}
+
+// Update runs fn in one immediate transaction.
+func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
+	sqlTx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(&tx{db: db, tx: sqlTx}); err != nil {
+		return errors.Join(err, sqlTx.Rollback())
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// ms stores a time as Unix milliseconds, the zero time as NULL.
+func ms(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// fromMS reads what ms stored.
+func fromMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(v.Int64)
+}
+
+// nullID stores 0 as NULL.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}

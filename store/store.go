@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// State is whether a check is up or down.
+type State string
+
+// The states of a check.
+const (
+	Unknown State = "unknown"
+	Up      State = "up"
+	Down    State = "down"
+)
+
+// CheckState is what the monitor must not forget across a restart.
+type CheckState struct {
+	Check string // merchant/check
+	State State
+	// Since is when the check entered State.
+	Since time.Time
+	// FailStreak and OKStreak count the consecutive failed and successful
+	// probes; at most one is non-zero.
+	FailStreak int
+	OKStreak   int
+	// StreakSince is the time of the first probe of the current streak.
+	StreakSince time.Time
+	// Incident is the open incident of a down check, 0 if none.
+	Incident int64
+}
+
+// Failure is one failed probe, kept in full.
+type Failure struct {
+	Check    string
+	At       time.Time
+	Latency  time.Duration
+	Kind     string
+	Error    string
+	Evidence string
+	// Incident is the open incident the failure belongs to, 0 if none yet.
+	Incident int64
+}
+
+// Stat aggregates the probes of one check over one period.
+type Stat struct {
+	Check      string
+	Period     time.Time // start of the hour
+	OK, Failed int
+	LatencySum time.Duration
+	LatencyMax time.Duration
+}
+
+// Incident is one outage of one check.
+type Incident struct {
+	ID    int64
+	Check string
+	// Start is the time of the first failed probe of the run that confirmed
+	// the outage; Confirmed the time of the probe that confirmed it.
+	Start     time.Time
+	Confirmed time.Time
+	// End is the time of the first successful probe of the run that ended
+	// the outage; zero while the incident is open.
+	End        time.Time
+	ResolvedBy string
+	Errors     []ErrorSummary
+}
+
+// Open reports whether the incident has not ended.
+func (i *Incident) Open() bool { return i.End.IsZero() }
+
+// Downtime is End minus Start, or the time so far for an open incident.
+func (i *Incident) Downtime(now time.Time) time.Duration {
+	if i.Open() {
+		return now.Sub(i.Start)
+	}
+	return i.End.Sub(i.Start)
+}
+
+// ErrorSummary counts the failures of one kind seen during an incident.
+type ErrorSummary struct {
+	Kind       string
+	Count      int
+	First      time.Time
+	FirstError string
+	Last       time.Time
+	LastError  string
+}
+
+// Event is one entry of an incident's timeline.
+type Event struct {
+	Incident int64
+	At       time.Time
+	Kind     string // opened, resolved, ...
+	Detail   string
+}
+
+// StateChange records a check moving from one state to another.
+type StateChange struct {
+	Check    string
+	At       time.Time
+	From, To State
+	Incident int64
+}
+
+// IncidentFilter selects incidents.
+type IncidentFilter struct {
+	Check    string // all checks when empty
+	OpenOnly bool
+	Since    time.Time // incidents still open at or started after this time
+	Limit    int
+}
+
+// ErrNotFound is returned when what was asked for does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store is a whole store: queries, and Update for writes.
+type Store interface {
+	// Ping reports whether the store answers.
+	Ping(ctx context.Context) error
+	// Register makes sure every named check has a place in the store.
+	Register(ctx context.Context, checks []string) error
+	// CheckStates returns the saved state of every check, by name.
+	CheckStates(ctx context.Context) (map[string]CheckState, error)
+	// Incidents lists incidents, newest first.
+	Incidents(ctx context.Context, f IncidentFilter) ([]Incident, error)
+	// Incident returns one incident with its error summary.
+	Incident(ctx context.Context, id int64) (Incident, error)
+	// Events returns an incident's timeline, oldest first.
+	Events(ctx context.Context, incident int64) ([]Event, error)
+	// Failures lists a check's failed probes in [from, to), oldest first.
+	Failures(ctx context.Context, check string, from, to time.Time) ([]Failure, error)
+	// Stats lists a check's aggregated probes in [from, to), oldest first.
+	Stats(ctx context.Context, check string, from, to time.Time) ([]Stat, error)
+	// Update runs fn in one transaction: all of its writes land, or none.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// Compact rolls hourly stats older than the retention into daily ones
+	// and drops failed probes past theirs.
+	Compact(ctx context.Context, now time.Time) error
+	Close() error
+}
+
+// Tx is the writing side of a Store, valid inside Update.
+type Tx interface {
+	SaveCheckState(ctx context.Context, s CheckState) error
+	AddStateChange(ctx context.Context, c StateChange) error
+	// AddFailures stores failed probes; those with an Incident also count
+	// in that incident's error summary.
+	AddFailures(ctx context.Context, fs []Failure) error
+	// AddStats adds counts to the hourly aggregates.
+	AddStats(ctx context.Context, ss []Stat) error
+	// OpenIncident opens an incident for check and claims the check's
+	// failed probes since start for it. It returns the incident's number.
+	OpenIncident(ctx context.Context, check string, start, confirmed time.Time) (int64, error)
+	// ResolveIncident ends an open incident.
+	ResolveIncident(ctx context.Context, id int64, end time.Time, by string) error
+	AddEvent(ctx context.Context, e Event) error
+}
+
+// Retention of the record; incidents, their error summaries and timelines
+// are kept for good.
+const (
+	// HourlyStatsFor is how long hourly aggregates are kept before they are
+	// rolled into daily ones.
+	HourlyStatsFor = 31 * 24 * time.Hour
+	// FailuresFor is how long each failed probe is kept in full. Incidents
+	// keep a summary of theirs (first, last, count per kind) for good.
+	FailuresFor = 400 * 24 * time.Hour
+)
