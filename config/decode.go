@@ -28,6 +28,7 @@ type decoder struct {
 	lookup func(string) (string, bool)
 	lines  map[string]int
 	unset  map[string][]string // path → ${NAME}s that were not set
+	bad    map[string]bool     // paths that could not be read
 	errs   Errors
 
 	// aliases counts alias expansions and depth the nesting, so that a
@@ -42,6 +43,7 @@ const (
 )
 
 func (d *decoder) errorf(line int, path, format string, args ...any) {
+	d.bad[path] = true
 	d.errs = append(d.errs, &Error{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 

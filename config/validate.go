@@ -37,7 +37,12 @@ type validator struct {
 	policies map[string]bool
 }
 
+// fail reports a problem at path, unless reading path already failed:
+// one mistake, one message.
 func (v *validator) fail(path, format string, args ...any) {
+	if v.bad[path] {
+		return
+	}
 	v.errorf(v.line(path), path, format, args...)
 }
 

@@ -76,6 +76,7 @@ type watched struct {
 
 	okProbes, failedProbes prometheus.Counter
 	skips                  prometheus.Counter
+	latency                prometheus.Observer
 }
 
 // apply counts one probe against down_after and up_after.
@@ -112,6 +113,8 @@ func (w *watched) apply(at time.Time, ok bool) (*Change, bool) {
 type Options struct {
 	Checks []*config.Check
 	Env    *checks.Env
+	// Build makes a check's Checker; Env.New when nil.
+	Build func(*config.Check) (checks.Checker, error)
 	Sink   Sink
 	// States are the saved states of the checks, by check ID, so that a
 	// restart remembers which were down.
@@ -146,6 +149,9 @@ func New(o Options) (*Monitor, error) {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
+	if o.Build == nil {
+		o.Build = o.Env.New
+	}
 	m := &Monitor{clock: o.Clock, log: o.Logger, sink: o.Sink, byID: map[string]*watched{}}
 	probes := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hostwatch_probes_total", Help: "Probes run, by check and result (ok or fail).",
@@ -174,7 +180,7 @@ func New(o Options) (*Monitor, error) {
 	groups := map[string][]*watched{}
 	var order []string
 	for _, c := range o.Checks {
-		checker, err := o.Env.New(c)
+		checker, err := o.Build(c)
 		if err != nil {
 			return nil, err
 		}
@@ -187,6 +193,7 @@ func New(o Options) (*Monitor, error) {
 			okProbes:     probes.WithLabelValues(c.ID, "ok"),
 			failedProbes: probes.WithLabelValues(c.ID, "fail"),
 			skips:        skips.WithLabelValues(c.ID),
+			latency:      m.latency.WithLabelValues(c.Kind()),
 		}
 		if s, ok := o.States[c.ID]; ok {
 			s.Incident = 0
@@ -283,12 +290,12 @@ func (m *Monitor) start(ctx context.Context, w *watched, planned, now time.Time)
 	go func() {
 		defer m.wg.Done()
 		defer w.running.Store(false)
-		m.probe(ctx, w)
+		m.probe(ctx, w, now)
 	}()
 }
 
-func (m *Monitor) probe(ctx context.Context, w *watched) {
-	at := m.clock.Now()
+// probe runs one probe that the scheduler started at at.
+func (m *Monitor) probe(ctx context.Context, w *watched, at time.Time) {
 	pctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout.Duration)
 	r := w.checker.Check(pctx)
 	cancel()
@@ -296,7 +303,7 @@ func (m *Monitor) probe(ctx context.Context, w *watched) {
 		return
 	}
 	w.probes.Add(1)
-	m.latency.WithLabelValues(w.cfg.Kind()).Observe(r.Latency.Seconds())
+	w.latency.Observe(r.Latency.Seconds())
 	if r.OK {
 		w.okProbes.Inc()
 	} else {

@@ -1,0 +1,339 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hostwatch/hostwatch/notifier"
+	"github.com/hostwatch/hostwatch/store"
+	"github.com/hostwatch/hostwatch/store/sqlite"
+)
+
+// binary is hostwatch built once for these tests: they run it as a user does.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hostwatch-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "hostwatch")
+	build := exec.Command("go", "build", "-race", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build hostwatch:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func hostwatch(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd := exec.Command(binary, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out.String(), errb.String(), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), 0
+}
+
+func writeConfig(t *testing.T, dir, body string) string {
+	t.Helper()
+	path := filepath.Join(dir, "hostwatch.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestValidate(t *testing.T) {
+	_, _, code := hostwatch(t, "validate", "-config", "../../examples/hostwatch.yaml")
+	if code != 0 {
+		t.Errorf("the example config: exit %d", code)
+	}
+	bad := writeConfig(t, t.TempDir(), `timezone: UTC
+contacts:
+  - name: kim
+    telegram: 111
+merchants:
+  - name: kim-shop
+    contacts: [kim]
+    checks:
+      - name: storefront
+        http: {url: "kim-shop.example"}
+        timeout: soon
+      - name: db
+        tcp: {address: "db:3306"}
+        schedul: "@every 1m"
+`)
+	_, stderr, code := hostwatch(t, "validate", "-config", bad)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	want := []string{
+		bad + ":10: merchants[0].checks[0].http.url: must be an absolute http or https URL",
+		bad + ":11: merchants[0].checks[0].timeout: must be a duration such as 30s or 5m, not \"soon\"",
+		bad + ":14: merchants[0].checks[1].schedul: unknown key (did you mean \"schedule\"?)",
+	}
+	if got := strings.Split(strings.TrimSpace(stderr), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("stderr:\n%s\nwant:\n%s", stderr, strings.Join(want, "\n"))
+	}
+}
+
+func TestUsageAndVersion(t *testing.T) {
+	if out, _, code := hostwatch(t, "version"); code != 0 || !strings.HasPrefix(out, "hostwatch ") {
+		t.Errorf("version: %q exit %d", out, code)
+	}
+	if _, stderr, code := hostwatch(t, "frobnicate"); code != 2 || !strings.Contains(stderr, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: %q exit %d", stderr, code)
+	}
+	if _, _, code := hostwatch(t); code != 2 {
+		t.Errorf("no command: exit %d", code)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func TestCheck(t *testing.T) {
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("cart")) }))
+	defer shop.Close()
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
+merchants:
+  - name: kim-shop
+    checks:
+      - name: storefront
+        http: {url: "%s/", contains: cart}
+      - name: db
+        tcp: {address: "%s"}
+        timeout: 2s
+`, shop.URL, freeAddr(t)))
+
+	out, stderr, code := hostwatch(t, "check", "-config", cfg)
+	if code != 1 {
+		t.Errorf("exit %d with a check down, want 1", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "CHECK") || !strings.Contains(lines[0], "LATENCY") {
+		t.Fatalf("table:\n%s", out)
+	}
+	if f := strings.Fields(lines[1]); f[0] != "kim-shop/storefront" || f[1] != "ok" {
+		t.Errorf("storefront row: %q", lines[1])
+	}
+	if f := strings.Fields(lines[2]); f[0] != "kim-shop/db" || f[1] != "down" || !strings.Contains(lines[2], "connection refused") {
+		t.Errorf("db row: %q", lines[2])
+	}
+	if !strings.Contains(stderr, "1 of 2 checks down") {
+		t.Errorf("stderr: %q", stderr)
+	}
+
+	if out, _, code := hostwatch(t, "check", "-config", cfg, "kim-shop/storefront"); code != 0 || strings.Contains(out, "kim-shop/db") {
+		t.Errorf("one named check: exit %d\n%s", code, out)
+	}
+	if _, stderr, code := hostwatch(t, "check", "-config", cfg, "lee-shop"); code != 2 || !strings.Contains(stderr, `"lee-shop"`) {
+		t.Errorf("unknown name: exit %d %q", code, stderr)
+	}
+}
+
+// proc is a running `hostwatch run`.
+type proc struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	lines  []string
+	stderr bytes.Buffer
+	done   chan error
+}
+
+func startDaemon(t *testing.T, dir, cfg string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary, "run", "-config", cfg), done: make(chan error, 1)}
+	p.cmd.Dir = dir
+	p.cmd.Stderr = &syncWriter{w: &p.stderr, mu: &p.mu}
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.lines = append(p.lines, sc.Text())
+			p.mu.Unlock()
+		}
+		p.done <- p.cmd.Wait()
+	}()
+	t.Cleanup(func() { p.cmd.Process.Kill() })
+	return p
+}
+
+type syncWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
+}
+
+func (p *proc) output() ([]string, string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.lines...), p.stderr.String()
+}
+
+// waitLine waits for a console line with prefix and returns it.
+func (p *proc) waitLine(t *testing.T, prefix string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		lines, _ := p.output()
+		for _, l := range lines {
+			if strings.HasPrefix(l, prefix) {
+				return l
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	lines, stderr := p.output()
+	t.Fatalf("no line %q; stdout:\n%s\nstderr:\n%s", prefix, strings.Join(lines, "\n"), stderr)
+	return ""
+}
+
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		_, stderr := p.output()
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr)
+		}
+		if !strings.Contains(stderr, "hostwatch stopped") {
+			t.Errorf("no clean stop in the log:\n%s", stderr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("hostwatch did not stop within 15s of SIGTERM")
+	}
+}
+
+// TestRunThroughAnOutage runs the real binary against a shop that goes down,
+// restarts it during the outage, and brings the shop back.
+func TestRunThroughAnOutage(t *testing.T) {
+	var down atomic.Bool
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "bad gateway", http.StatusBadGateway)
+			return
+		}
+		w.Write([]byte("cart"))
+	}))
+	defer shop.Close()
+	dir := t.TempDir()
+	listen := freeAddr(t)
+	db := filepath.Join(dir, "data", "hostwatch.db")
+	os.Mkdir(filepath.Dir(db), 0o755)
+	cfg := writeConfig(t, dir, fmt.Sprintf(`
+timezone: UTC
+storage: {dsn: %q}
+http: {listen: %q}
+defaults: {schedule: "@every 1s", down_after: 2, up_after: 2, timeout: 2s}
+merchants:
+  - name: kim-shop
+    checks:
+      - name: storefront
+        http: {url: "%s/", contains: cart}
+`, db, listen, shop.URL))
+
+	p := startDaemon(t, dir, cfg)
+	waitHTTP(t, "http://"+listen+"/healthz", `"status":"ok"`)
+	down.Store(true)
+	wentDown := time.Now()
+	line := p.waitLine(t, "DOWN kim-shop/storefront: incident #1")
+	if !strings.Contains(line, "status 502, want 2xx") {
+		t.Errorf("down line: %q", line)
+	}
+	waitHTTP(t, "http://"+listen+"/metrics", `hostwatch_incidents_open 1`)
+	p.stop(t)
+
+	// Restart during the outage: the incident stays open, no second one.
+	p = startDaemon(t, dir, cfg)
+	waitHTTP(t, "http://"+listen+"/metrics", `hostwatch_probes_total{check="kim-shop/storefront",result="fail"} 2`)
+	down.Store(false)
+	cameBack := time.Now()
+	line = p.waitLine(t, "UP kim-shop/storefront: incident #1 resolved")
+	p.stop(t)
+	if lines, _ := p.output(); len(lines) != 1 {
+		t.Errorf("the restarted daemon printed %q, want only the recovery", lines)
+	}
+
+	st, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	all, err := st.Incidents(context.Background(), store.IncidentFilter{})
+	if err != nil || len(all) != 1 {
+		t.Fatalf("incidents = %+v, %v", all, err)
+	}
+	in := all[0]
+	if d := in.Start.Sub(wentDown); d < -100*time.Millisecond || d > 1100*time.Millisecond {
+		t.Errorf("start %v is %v from when the shop went down", in.Start, d)
+	}
+	if d := in.End.Sub(cameBack); d < -100*time.Millisecond || d > 1100*time.Millisecond {
+		t.Errorf("end %v is %v from when the shop came back", in.End, d)
+	}
+	if !strings.HasSuffix(line, ", down "+notifier.Duration(in.End.Sub(in.Start))) {
+		t.Errorf("up line %q does not give the downtime %v", line, in.End.Sub(in.Start))
+	}
+}
+
+func waitHTTP(t *testing.T, url, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			last = string(b)
+			if strings.Contains(last, want) {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never showed %q; last:\n%s", url, want, last)
+}

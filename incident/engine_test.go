@@ -1,0 +1,260 @@
+package incident_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/hostwatch/hostwatch/checks"
+	"github.com/hostwatch/hostwatch/config"
+	"github.com/hostwatch/hostwatch/incident"
+	"github.com/hostwatch/hostwatch/monitor"
+	"github.com/hostwatch/hostwatch/notifier"
+	"github.com/hostwatch/hostwatch/store"
+	"github.com/hostwatch/hostwatch/store/sqlite"
+)
+
+var t0 = time.Date(2026, 11, 25, 14, 2, 0, 0, time.UTC)
+
+// shop is an httptest shop that can be taken down.
+type shop struct {
+	*httptest.Server
+	down atomic.Bool
+}
+
+func newShop(t *testing.T) *shop {
+	s := &shop{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.down.Load() {
+			http.Error(w, "502 bad gateway", http.StatusBadGateway)
+			return
+		}
+		w.Write([]byte("<h1>cart</h1>"))
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+type messages struct {
+	mu   sync.Mutex
+	msgs []notifier.Message
+}
+
+func (m *messages) Notify(_ context.Context, msg notifier.Message) error {
+	m.mu.Lock()
+	m.msgs = append(m.msgs, msg)
+	m.mu.Unlock()
+	return nil
+}
+
+func (m *messages) all() []notifier.Message {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.msgs)
+}
+
+// daemon is the watch loop as `hostwatch run` wires it, on a fake clock.
+type daemon struct {
+	t      *testing.T
+	clock  *clockwork.FakeClock
+	store  *sqlite.DB
+	engine *incident.Engine
+	mon    *monitor.Monitor
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func start(t *testing.T, clock *clockwork.FakeClock, path string, cs []*config.Check, out notifier.Notifier) *daemon {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	if err := st.Register(ctx, ids); err != nil {
+		t.Fatal(err)
+	}
+	states, err := st.CheckStates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The engine's own timers run on the real clock: only probes are
+	// driven by the test.
+	engine, err := incident.New(ctx, incident.Options{Store: st, Notifier: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mon, err := monitor.New(monitor.Options{Checks: cs, Env: checks.NewEnv(checks.EnvOptions{}), Sink: engine, States: states, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	d := &daemon{t: t, clock: clock, store: st, engine: engine, mon: mon, cancel: cancel, done: make(chan struct{})}
+	engineDone := make(chan struct{})
+	go func() { engine.Run(runCtx); close(engineDone) }()
+	go func() {
+		mon.Run(runCtx)
+		engine.Close()
+		<-engineDone
+		close(d.done)
+	}()
+	return d
+}
+
+// stop shuts down as on SIGTERM and closes the store.
+func (d *daemon) stop() {
+	d.cancel()
+	<-d.done
+	if err := d.store.Close(); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+// tick advances the clock one second and waits for the probe it starts.
+func (d *daemon) tick() {
+	d.t.Helper()
+	before := d.mon.Statuses()[0].Probes
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.clock.BlockUntilContext(ctx, 1); err != nil {
+		d.t.Fatal("scheduler not waiting:", err)
+	}
+	d.clock.Advance(time.Second)
+	eventually(d.t, "the probe", func() bool {
+		s := d.mon.Statuses()[0]
+		return s.Probes > before && !s.Running
+	})
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func storefront(t *testing.T, url string) *config.Check {
+	s, err := config.CronParser.Parse("@every 1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &config.Check{
+		ID: "kim-shop/storefront", Name: "storefront", Schedule: "@every 1s", Cron: s,
+		Timeout: config.Duration{Duration: 5 * time.Second}, DownAfter: 3, UpAfter: 2,
+		HTTP: &config.HTTPCheck{URL: url, Method: "GET", Contains: "cart"},
+	}
+}
+
+func incidents(t *testing.T, st store.Store) []store.Incident {
+	t.Helper()
+	in, err := st.Incidents(context.Background(), store.IncidentFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// TestOutageThroughRestart: a shop goes down, the daemon restarts during
+// the outage, the shop comes back. One incident, exact start and end.
+func TestOutageThroughRestart(t *testing.T) {
+	s := newShop(t)
+	path := filepath.Join(t.TempDir(), "hostwatch.db")
+	clock := clockwork.NewFakeClockAt(t0)
+	c := storefront(t, s.URL)
+	out := &messages{}
+
+	d := start(t, clock, path, []*config.Check{c}, out)
+	last := func() time.Time { return d.mon.Statuses()[0].LastAt }
+	d.tick()
+	d.tick()
+	s.down.Store(true)
+	wentDown := clock.Now()
+	d.tick() // fail 1: the outage starts here
+	wantStart := last()
+	d.tick() // fail 2
+	d.tick() // fail 3: confirmed
+	wantConfirmed := last()
+	eventually(t, "the incident", func() bool { return len(incidents(t, d.store)) == 1 })
+	d.tick() // :05 fail 4
+	d.stop()
+
+	// Restarted while the shop is still down.
+	d = start(t, clock, path, []*config.Check{c}, out)
+	if got := d.engine.OpenIncident(c.ID); got != 1 {
+		t.Fatalf("after restart the open incident is #%d, want #1", got)
+	}
+	d.tick()
+	d.tick()
+	s.down.Store(false)
+	cameBack := clock.Now()
+	d.tick() // first success: the outage ends here
+	end := last()
+	d.tick() // second success: confirmed
+	d.tick()
+	eventually(t, "recovery", func() bool { return !incidents(t, d.store)[0].Open() })
+	d.stop()
+
+	st, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	all := incidents(t, st)
+	if len(all) != 1 {
+		t.Fatalf("want exactly one incident, got %d: %+v", len(all), all)
+	}
+	got := all[0]
+	if !got.Start.Equal(wantStart) || !got.Confirmed.Equal(wantConfirmed) || !got.End.Equal(end) {
+		t.Errorf("incident #%d: start %v confirmed %v end %v; want start %v confirmed %v end %v",
+			got.ID, got.Start, got.Confirmed, got.End, wantStart, wantConfirmed, end)
+	}
+	// Within one interval of when the shop really went down and came back.
+	if d := got.Start.Sub(wentDown); d < 0 || d > time.Second {
+		t.Errorf("start is %v after the shop went down", d)
+	}
+	if d := got.End.Sub(cameBack); d < 0 || d > time.Second {
+		t.Errorf("end is %v after the shop came back", d)
+	}
+	if got.Downtime(time.Time{}) != end.Sub(wantStart) {
+		t.Errorf("downtime %v, want %v", got.Downtime(time.Time{}), end.Sub(wantStart))
+	}
+	// Every failed probe is evidence: 4 before the restart, 2 after.
+	if len(got.Errors) != 1 || got.Errors[0].Kind != "status" || got.Errors[0].Count != 6 ||
+		!got.Errors[0].First.Equal(wantStart) || got.Errors[0].FirstError != "status 502, want 2xx" {
+		t.Errorf("errors = %+v", got.Errors)
+	}
+	events, err := st.Events(context.Background(), got.ID)
+	if err != nil || len(events) != 2 || events[0].Kind != "opened" || events[1].Kind != "resolved" {
+		t.Errorf("timeline = %+v, %v", events, err)
+	}
+	states, _ := st.CheckStates(context.Background())
+	if s := states[c.ID]; s.State != store.Up || s.Incident != 0 || !s.Since.Equal(end) {
+		t.Errorf("saved state = %+v", s)
+	}
+
+	// One down message, one resolved message, both about #1.
+	msgs := out.all()
+	if len(msgs) != 2 || msgs[0].Kind != notifier.Down || msgs[1].Kind != notifier.Resolved ||
+		msgs[0].Incident != 1 || msgs[1].Incident != 1 {
+		t.Fatalf("messages = %+v", msgs)
+	}
+	if !msgs[0].Start.Equal(wantStart) || msgs[1].Downtime() != end.Sub(wantStart) {
+		t.Errorf("messages say start %v downtime %v", msgs[0].Start, msgs[1].Downtime())
+	}
+}

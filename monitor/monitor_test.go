@@ -1,0 +1,249 @@
+package monitor
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/robfig/cron/v3"
+
+	"github.com/hostwatch/hostwatch/checks"
+	"github.com/hostwatch/hostwatch/config"
+	"github.com/hostwatch/hostwatch/store"
+)
+
+var t0 = time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC)
+
+func TestThresholds(t *testing.T) {
+	tests := []struct {
+		name      string
+		downAfter int
+		upAfter   int
+		probes    string // o = ok, x = failed, one per second from t0
+		want      string // state after each probe: u = up, d = down, ? = unknown
+		changes   map[int]time.Duration
+	}{
+		{"first success is up", 3, 2, "ooo", "uuu", map[int]time.Duration{0: 0}},
+		{"down after three", 3, 2, "oxxxx", "uuudd", map[int]time.Duration{0: 0, 3: 1 * time.Second}},
+		{"a blip is no outage", 3, 2, "oxxoxxo", "uuuuuuu", map[int]time.Duration{0: 0}},
+		{"up after two, from the first success", 2, 2, "oxxxoooo", "uuddduuu", map[int]time.Duration{0: 0, 2: time.Second, 5: 4 * time.Second}},
+		{"a lone success does not recover", 1, 2, "xoxoo", "ddddu", map[int]time.Duration{0: 0, 4: 3 * time.Second}},
+		{"down from the start", 2, 1, "xxo", "?du", map[int]time.Duration{1: 0, 2: 2 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &watched{cfg: &config.Check{DownAfter: tt.downAfter, UpAfter: tt.upAfter}, state: store.CheckState{State: store.Unknown}}
+			var got []byte
+			for i, p := range tt.probes {
+				at := t0.Add(time.Duration(i) * time.Second)
+				change, _ := w.apply(at, p == 'o')
+				got = append(got, map[store.State]byte{store.Up: 'u', store.Down: 'd', store.Unknown: '?'}[w.state.State])
+				since, want := tt.changes[i]
+				if want != (change != nil) {
+					t.Fatalf("probe %d: change = %+v, want a change: %v", i, change, want)
+				}
+				if change != nil && !change.Since.Equal(t0.Add(since)) {
+					t.Errorf("probe %d: change since %v, want %v", i, change.Since.Sub(t0), since)
+				}
+			}
+			if string(got) != tt.want {
+				t.Errorf("states %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSpreadOffsets(t *testing.T) {
+	every30 := cron.Every(30 * time.Second)
+	names := make([]string, 300)
+	for i := range names {
+		names[i] = "m/c" + string(rune('A'+i%26)) + time.Duration(i).String()
+	}
+	offsets := spreadOffsets(every30, names, t0)
+	sorted := slices.Clone(offsets)
+	slices.Sort(sorted)
+	for i, off := range sorted {
+		if want := 30 * time.Second * time.Duration(i) / 300; off != want {
+			t.Fatalf("offset %d = %v, want %v: checks must be evenly spread", i, off, want)
+		}
+	}
+	again := spreadOffsets(every30, names, t0.Add(time.Hour))
+	if !slices.Equal(offsets, again) {
+		t.Error("the same checks must get the same offsets at every start")
+	}
+	// An hourly cron spec is spread over at most a minute.
+	hourly, _ := config.CronParser.Parse("0 0 * * * *")
+	for _, off := range spreadOffsets(hourly, names, t0) {
+		if off >= maxSpread {
+			t.Fatalf("offset %v beyond %v", off, maxSpread)
+		}
+	}
+}
+
+// fakeChecker answers what it is told, and can be made to block.
+type fakeChecker struct {
+	ok    atomic.Bool
+	block chan struct{}
+}
+
+func (f *fakeChecker) Check(ctx context.Context) checks.Result {
+	if f.block != nil {
+		select {
+		case <-f.block:
+		case <-ctx.Done():
+			return checks.Result{Kind: "timeout", Error: "no answer"}
+		}
+	}
+	if f.ok.Load() {
+		return checks.Result{OK: true, Latency: time.Millisecond}
+	}
+	return checks.Result{Kind: "refused", Error: "connection refused"}
+}
+
+type recorder struct {
+	mu  sync.Mutex
+	obs []Observation
+}
+
+func (r *recorder) Observe(o Observation) {
+	r.mu.Lock()
+	r.obs = append(r.obs, o)
+	r.mu.Unlock()
+}
+
+func (r *recorder) snapshot() []Observation {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.obs)
+}
+
+func mustCron(t *testing.T, spec string) cron.Schedule {
+	t.Helper()
+	s, err := config.CronParser.Parse(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestSchedulerSpreadsAndSkips(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(t0)
+	var cs []*config.Check
+	fakes := map[string]*fakeChecker{}
+	for i := range 10 {
+		c := &config.Check{ID: "shop/c" + string(rune('0'+i)), Schedule: "@every 10s", Cron: mustCron(t, "@every 10s"),
+			Timeout: config.Duration{Duration: time.Hour}, DownAfter: 1, UpAfter: 1, TCP: &config.TCPCheck{}}
+		cs = append(cs, c)
+		fakes[c.ID] = &fakeChecker{}
+		fakes[c.ID].ok.Store(true)
+	}
+	stuck := fakes["shop/c0"]
+	stuck.block = make(chan struct{})
+	rec := &recorder{}
+	m, err := New(Options{Checks: cs, Sink: rec, Clock: clock,
+		Build: func(c *config.Check) (checks.Checker, error) { return fakes[c.ID], nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+
+	// Advance one second at a time through two intervals.
+	for range 19 {
+		clock.BlockUntilContext(ctx, 1)
+		clock.Advance(time.Second)
+	}
+	clock.BlockUntilContext(ctx, 1)
+	eventually(t, "18 probes", func() bool { return len(rec.snapshot()) == 18 })
+
+	// Nine checks ran twice, each at its own second of the interval.
+	starts := map[time.Time]int{}
+	for _, o := range rec.snapshot() {
+		starts[o.At]++
+		if o.At.Sub(t0) >= 20*time.Second {
+			t.Errorf("%s probed at +%v, beyond two intervals", o.Check.ID, o.At.Sub(t0))
+		}
+	}
+	for at, n := range starts {
+		if n > 1 {
+			t.Errorf("%d checks fired together at +%v", n, at.Sub(t0))
+		}
+	}
+	// The stuck one started once and was skipped once, not stacked.
+	for _, s := range m.Statuses() {
+		if s.Check.ID == "shop/c0" {
+			if !s.Running || s.Skipped != 1 {
+				t.Errorf("stuck check: running=%v skipped=%d, want running and skipped once", s.Running, s.Skipped)
+			}
+		} else if s.Probes != 2 {
+			t.Errorf("%s probed %d times, want 2", s.Check.ID, s.Probes)
+		}
+	}
+	close(stuck.block)
+	eventually(t, "the stuck probe to end", func() bool { return len(rec.snapshot()) == 19 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestShutdownCancelsProbesAndReportsNothing(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(t0)
+	f := &fakeChecker{block: make(chan struct{})}
+	c := &config.Check{ID: "shop/web", Schedule: "@every 5s", Cron: mustCron(t, "@every 5s"),
+		Timeout: config.Duration{Duration: time.Hour}, DownAfter: 1, UpAfter: 1, HTTP: &config.HTTPCheck{}}
+	rec := &recorder{}
+	m, err := New(Options{Checks: []*config.Check{c}, Sink: rec, Clock: clock,
+		Build: func(*config.Check) (checks.Checker, error) { return f, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	eventually(t, "the probe to start", func() bool { return m.Statuses()[0].Running })
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if n := len(rec.snapshot()); n != 0 {
+		t.Errorf("a probe cut short by shutdown was reported as %+v", rec.snapshot())
+	}
+}
+
+func TestRestoredStateIsKept(t *testing.T) {
+	c := &config.Check{ID: "shop/web", Schedule: "@every 5s", Cron: mustCron(t, "@every 5s"),
+		Timeout: config.Duration{Duration: time.Second}, DownAfter: 3, UpAfter: 2, HTTP: &config.HTTPCheck{}}
+	f := &fakeChecker{}
+	rec := &recorder{}
+	since := t0.Add(-time.Hour)
+	m, err := New(Options{Checks: []*config.Check{c}, Sink: rec, Clock: clockwork.NewFakeClockAt(t0),
+		States: map[string]store.CheckState{c.ID: {Check: c.ID, State: store.Down, Since: since, FailStreak: 40, StreakSince: since, Incident: 7}},
+		Build:  func(*config.Check) (checks.Checker, error) { return f, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.probe(context.Background(), m.watched[0], t0)
+	o := rec.snapshot()[0]
+	if o.Change != nil || o.State.State != store.Down || o.State.FailStreak != 41 || !o.State.StreakSince.Equal(since) {
+		t.Errorf("a restart must continue the outage, got %+v", o)
+	}
+}

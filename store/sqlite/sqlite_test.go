@@ -1,0 +1,205 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hostwatch/hostwatch/store"
+)
+
+var t0 = time.Date(2026, 11, 25, 14, 2, 10, 0, time.UTC)
+
+func open(t *testing.T, path string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Register(context.Background(), []string{"shop/web", "shop/db"}); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func TestMigrationsRunOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.db")
+	db := open(t, path)
+	db.Close()
+	db = open(t, path) // a second start applies nothing again
+	defer db.Close()
+	var n, mode string
+	if err := db.r.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != "1" {
+		t.Errorf("migrations applied: %s, %v", n, err)
+	}
+	if err := db.r.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal mode %q, %v", mode, err)
+	}
+	if err := db.Ping(context.Background()); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestIncidentRecord(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "h.db"))
+	defer db.Close()
+	fail := func(at time.Time, kind, msg string, incident int64) store.Failure {
+		return store.Failure{Check: "shop/web", At: at, Latency: time.Second, Kind: kind, Error: msg, Incident: incident}
+	}
+	var id int64
+	err := db.Update(ctx, func(tx store.Tx) error {
+		// Two failures before the incident is confirmed by the third.
+		if err := tx.AddFailures(ctx, []store.Failure{
+			fail(t0, "timeout", "no answer within 10s", 0),
+			fail(t0.Add(30*time.Second), "status", "status 502, want 2xx", 0),
+		}); err != nil {
+			return err
+		}
+		var err error
+		id, err = tx.OpenIncident(ctx, "shop/web", t0, t0.Add(time.Minute))
+		if err != nil {
+			return err
+		}
+		return tx.AddFailures(ctx, []store.Failure{
+			fail(t0.Add(time.Minute), "status", "status 503, want 2xx", id),
+			fail(t0.Add(90*time.Second), "timeout", "no answer within 10s (again)", id),
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := t0.Add(3*time.Hour + 12*time.Minute + 30*time.Second)
+	if err := db.Update(ctx, func(tx store.Tx) error { return tx.ResolveIncident(ctx, id, end, "recovery") }); err != nil {
+		t.Fatal(err)
+	}
+	// Resolving twice is refused.
+	err = db.Update(ctx, func(tx store.Tx) error { return tx.ResolveIncident(ctx, id, end, "recovery") })
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second resolve: %v", err)
+	}
+	in, err := db.Incident(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Downtime(time.Time{}) != 3*time.Hour+12*time.Minute+30*time.Second || in.Open() {
+		t.Errorf("incident = %+v", in)
+	}
+	want := map[string]store.ErrorSummary{
+		"timeout": {Kind: "timeout", Count: 2, First: t0, FirstError: "no answer within 10s", Last: t0.Add(90 * time.Second), LastError: "no answer within 10s (again)"},
+		"status":  {Kind: "status", Count: 2, First: t0.Add(30 * time.Second), FirstError: "status 502, want 2xx", Last: t0.Add(time.Minute), LastError: "status 503, want 2xx"},
+	}
+	if len(in.Errors) != 2 {
+		t.Fatalf("errors = %+v", in.Errors)
+	}
+	for _, e := range in.Errors {
+		w := want[e.Kind]
+		if e.Count != w.Count || !e.First.Equal(w.First) || !e.Last.Equal(w.Last) || e.FirstError != w.FirstError || e.LastError != w.LastError {
+			t.Errorf("%s: got %+v, want %+v", e.Kind, e, w)
+		}
+	}
+	fs, err := db.Failures(ctx, "shop/web", t0, end)
+	if err != nil || len(fs) != 4 || fs[0].Incident != id {
+		t.Errorf("failures = %+v, %v", fs, err)
+	}
+	// A failed transaction leaves nothing behind.
+	boom := errors.New("boom")
+	err = db.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.OpenIncident(ctx, "shop/db", t0, t0); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Errorf("err = %v", err)
+	}
+	if all, _ := db.Incidents(ctx, store.IncidentFilter{}); len(all) != 1 {
+		t.Errorf("a rolled back incident was kept: %+v", all)
+	}
+	// Unknown checks are refused, not invented.
+	err = db.Update(ctx, func(tx store.Tx) error { return tx.AddFailures(ctx, []store.Failure{{Check: "nope/x", At: t0}}) })
+	if err == nil {
+		t.Error("an unregistered check was accepted")
+	}
+}
+
+func TestStatsAndCompaction(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "h.db"))
+	defer db.Close()
+	day := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	var ss []store.Stat
+	for h := range 24 {
+		ss = append(ss, store.Stat{Check: "shop/web", Period: day.Add(time.Duration(h) * time.Hour), OK: 120, Failed: 0,
+			LatencySum: 120 * 50 * time.Millisecond, LatencyMax: time.Duration(h+1) * 10 * time.Millisecond})
+	}
+	recent := t0.Truncate(time.Hour)
+	ss = append(ss, store.Stat{Check: "shop/web", Period: recent, OK: 100, Failed: 20})
+	add := func(ss []store.Stat) {
+		if err := db.Update(ctx, func(tx store.Tx) error { return tx.AddStats(ctx, ss) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(ss)
+	add([]store.Stat{{Check: "shop/web", Period: recent.Add(5 * time.Minute), OK: 1, Failed: 1}}) // same hour: summed
+	if err := db.Update(ctx, func(tx store.Tx) error {
+		return tx.AddFailures(ctx, []store.Failure{{Check: "shop/web", At: t0.Add(-500 * 24 * time.Hour), Kind: "refused", Error: "old"}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Compact(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Stats(ctx, "shop/web", day.Add(-time.Hour), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("want one daily row and one hourly row, got %+v", got)
+	}
+	daily, hourly := got[0], got[1]
+	if !daily.Period.Equal(day) || daily.OK != 24*120 || daily.LatencySum != 24*120*50*time.Millisecond || daily.LatencyMax != 240*time.Millisecond {
+		t.Errorf("daily = %+v", daily)
+	}
+	if hourly.OK != 101 || hourly.Failed != 21 {
+		t.Errorf("hourly = %+v", hourly)
+	}
+	fs, _ := db.Failures(ctx, "shop/web", time.Time{}, t0)
+	if len(fs) != 0 {
+		t.Errorf("failures past retention kept: %+v", fs)
+	}
+	// Compacting again changes nothing.
+	if err := db.Compact(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := db.Stats(ctx, "shop/web", day.Add(-time.Hour), t0.Add(time.Hour))
+	if len(again) != 2 || again[0].OK != daily.OK {
+		t.Errorf("second compaction changed %+v into %+v", got, again)
+	}
+}
+
+func TestCheckStateRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "h.db")
+	db := open(t, path)
+	s := store.CheckState{Check: "shop/db", State: store.Down, Since: t0, FailStreak: 7, StreakSince: t0, Incident: 0}
+	if err := db.Update(ctx, func(tx store.Tx) error { return tx.SaveCheckState(ctx, s) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = open(t, path)
+	defer db.Close()
+	states, err := db.CheckStates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := states["shop/db"]
+	if got.State != store.Down || !got.Since.Equal(t0) || got.FailStreak != 7 || !got.StreakSince.Equal(t0) {
+		t.Errorf("state after reopen = %+v", got)
+	}
+	if states["shop/web"].State != store.Unknown {
+		t.Errorf("a new check = %+v", states["shop/web"])
+	}
+}

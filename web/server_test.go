@@ -1,0 +1,109 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type pinger struct{ err error }
+
+func (p pinger) Ping(context.Context) error { return p.err }
+
+func TestHealthz(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		code   int
+		status string
+		store  string
+	}{
+		{"store answers", nil, http.StatusOK, "ok", "ok"},
+		{"store gone", errors.New("unable to open database file /secret/path"), http.StatusServiceUnavailable, "unhealthy", "unreachable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(New(Options{Store: pinger{tt.err}, Gatherer: prometheus.NewRegistry()}))
+			defer srv.Close()
+			resp, err := http.Get(srv.URL + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			var h health
+			if err := json.Unmarshal(body, &h); err != nil {
+				t.Fatalf("body %q: %v", body, err)
+			}
+			if resp.StatusCode != tt.code || h.Status != tt.status || h.Store != tt.store {
+				t.Errorf("got %d %+v", resp.StatusCode, h)
+			}
+			if strings.Contains(string(body), "secret") {
+				t.Errorf("internal error text leaked: %s", body)
+			}
+		})
+	}
+}
+
+func TestMetricsAndRoutes(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "hostwatch_probes_total", Help: "x"})
+	reg.MustRegister(c)
+	c.Add(3)
+	srv := httptest.NewServer(New(Options{Store: pinger{}, Gatherer: reg}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "hostwatch_probes_total 3") {
+		t.Errorf("metrics: %s", body)
+	}
+	for _, tt := range []struct {
+		method, path string
+		code         int
+	}{
+		{"POST", "/healthz", http.StatusMethodNotAllowed},
+		{"GET", "/nope", http.StatusNotFound},
+	} {
+		req, _ := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.code {
+			t.Errorf("%s %s = %d, want %d", tt.method, tt.path, resp.StatusCode, tt.code)
+		}
+	}
+}
+
+func TestServeStopsOnCancel(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- New(Options{Store: pinger{}, Gatherer: prometheus.NewRegistry()}).Serve(ctx, l) }()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not stop")
+	}
+}
