@@ -115,7 +115,7 @@ type Options struct {
 	Env    *checks.Env
 	// Build makes a check's Checker; Env.New when nil.
 	Build func(*config.Check) (checks.Checker, error)
-	Sink   Sink
+	Sink  Sink
 	// States are the saved states of the checks, by check ID, so that a
 	// restart remembers which were down.
 	States   map[string]store.CheckState
