@@ -32,6 +32,11 @@ type Options struct {
 	StatsEvery time.Duration
 	// CompactEvery is how often old history is compacted. Default a day.
 	CompactEvery time.Duration
+	// Linger is how long the writer waits for more observations after the
+	// first one of a batch, so that an outage of many checks is written in
+	// a few transactions instead of one per probe. Default 50ms; it delays
+	// the first message of an outage by as much.
+	Linger time.Duration
 }
 
 // openIncident is an incident the engine holds open for a check.
@@ -77,6 +82,9 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	}
 	if o.CompactEvery <= 0 {
 		o.CompactEvery = 24 * time.Hour
+	}
+	if o.Linger <= 0 {
+		o.Linger = 50 * time.Millisecond
 	}
 	e := &Engine{
 		store: o.Store, notifier: o.Notifier, clock: o.Clock, log: o.Logger, o: o,
@@ -159,19 +167,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			if !ok {
 				return e.flushStats(context.WithoutCancel(ctx))
 			}
-			batch = append(batch[:0], o)
-		drain:
-			for len(batch) < maxBatch {
-				select {
-				case o, ok := <-e.in:
-					if !ok {
-						break drain
-					}
-					batch = append(batch, o)
-				default:
-					break drain
-				}
-			}
+			batch = e.collect(append(batch[:0], o))
 			e.writeRetrying(ctx, batch)
 		case <-statsTicker.Chan():
 			if err := e.flushStats(ctx); err != nil {
@@ -181,6 +177,25 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.compact(ctx)
 		}
 	}
+}
+
+// collect adds to batch what arrives within the linger time, up to
+// maxBatch.
+func (e *Engine) collect(batch []monitor.Observation) []monitor.Observation {
+	linger := e.clock.NewTimer(e.o.Linger)
+	defer linger.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case o, ok := <-e.in:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, o)
+		case <-linger.Chan():
+			return batch
+		}
+	}
+	return batch
 }
 
 func (e *Engine) compact(ctx context.Context) {

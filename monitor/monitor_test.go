@@ -164,9 +164,20 @@ func TestSchedulerSpreadsAndSkips(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- m.Run(ctx) }()
 
-	// Advance one second at a time through two intervals.
+	// Advance one second at a time through two intervals, letting the
+	// probes started in each second finish before the next: fake time
+	// runs faster than real goroutines.
+	idle := func() bool {
+		for _, s := range m.Statuses()[1:] {
+			if s.Running {
+				return false
+			}
+		}
+		return true
+	}
 	for range 19 {
 		clock.BlockUntilContext(ctx, 1)
+		eventually(t, "the second's probes", idle)
 		clock.Advance(time.Second)
 	}
 	clock.BlockUntilContext(ctx, 1)
@@ -246,4 +257,53 @@ func TestRestoredStateIsKept(t *testing.T) {
 	if o.Change != nil || o.State.State != store.Down || o.State.FailStreak != 41 || !o.State.StreakSince.Equal(since) {
 		t.Errorf("a restart must continue the outage, got %+v", o)
 	}
+}
+
+// TestSlackStartsEachProbeOnce: probes that fall due within the slack start
+// together with the one due, and each only once per interval.
+func TestSlackStartsEachProbeOnce(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(t0)
+	every := mustCron(t, "@every 1s")
+	var cs []*config.Check
+	f := &fakeChecker{}
+	f.ok.Store(true)
+	for i := range 1000 { // spread 1 ms apart
+		cs = append(cs, &config.Check{ID: "shop/c" + time.Duration(i).String(), Schedule: "@every 1s", Cron: every,
+			Timeout: config.Duration{Duration: time.Second}, DownAfter: 1, UpAfter: 1, TCP: &config.TCPCheck{}})
+	}
+	rec := &recorder{}
+	m, err := New(Options{Checks: cs, Sink: rec, Clock: clock,
+		Build: func(*config.Check) (checks.Checker, error) { return f, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	clock.BlockUntilContext(ctx, 1) // the first round is due at t0 + 0..999 ms
+	for range 2000 {
+		clock.Advance(time.Millisecond)
+		clock.BlockUntilContext(ctx, 1)
+	}
+	eventually(t, "two rounds", func() bool {
+		n := int64(0)
+		for _, s := range m.Statuses() {
+			n += s.Probes + s.Skipped
+		}
+		return n >= 2000
+	})
+	last := map[string]time.Time{}
+	for _, o := range rec.snapshot() {
+		if prev, ok := last[o.Check.ID]; ok && o.At.Sub(prev) < time.Second-slack {
+			t.Fatalf("%s probed at +%v and again at +%v", o.Check.ID, prev.Sub(t0), o.At.Sub(t0))
+		}
+		last[o.Check.ID] = o.At
+	}
+	for _, s := range m.Statuses() {
+		if n := s.Probes + s.Skipped; n < 2 || n > 3 {
+			t.Fatalf("%s: %d probes, %d skipped in two intervals", s.Check.ID, s.Probes, s.Skipped)
+		}
+	}
+	cancel()
+	<-done
 }

@@ -25,13 +25,19 @@ func (s spread) Next(t time.Time) time.Time {
 	return s.Schedule.Next(t.Add(-s.offset)).Add(s.offset)
 }
 
-// first is when a check runs first after start: within one interval, at its
-// offset, so that a restart probes every check within one interval.
+// first is when a check runs first after start: at its offset, within one
+// interval, and never in the past, so that a start does not fire every check
+// whose slot of the current second has gone by at once.
 func (s spread) first(now time.Time) time.Time {
-	if _, ok := s.Schedule.(cron.ConstantDelaySchedule); ok {
-		return now.Truncate(time.Second).Add(s.offset)
+	c, ok := s.Schedule.(cron.ConstantDelaySchedule)
+	if !ok {
+		return s.Next(now)
 	}
-	return s.Next(now)
+	t := now.Truncate(time.Second).Add(s.offset)
+	if t.Before(now) {
+		t = t.Add(c.Delay)
+	}
+	return t
 }
 
 // interval estimates the time between two runs of a schedule.

@@ -32,6 +32,8 @@ type DB struct {
 
 	mu  sync.RWMutex
 	ids map[string]int64 // check name → id
+
+	stmts map[string]*sql.Stmt // the hot queries, prepared on w at Open
 }
 
 var _ store.Store = (*DB)(nil)
@@ -54,10 +56,18 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{w: w, ids: map[string]int64{}}
+	db := &DB{w: w, ids: map[string]int64{}, stmts: map[string]*sql.Stmt{}}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	for _, q := range hotQueries {
+		s, err := w.PrepareContext(ctx, q)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: prepare: %w", path, err)
+		}
+		db.stmts[q] = s
 	}
 	r, err := sql.Open("sqlite", dsn("query_only(1)"))
 	if err != nil {
@@ -75,11 +85,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // Close closes the database; what was committed is on disk.
 func (db *DB) Close() error {
-	var errR error
-	if db.r != nil {
-		errR = db.r.Close()
+	var errs []error
+	for _, s := range db.stmts {
+		errs = append(errs, s.Close())
 	}
-	return errors.Join(db.w.Close(), errR)
+	if db.r != nil {
+		errs = append(errs, db.r.Close())
+	}
+	return errors.Join(append(errs, db.w.Close())...)
 }
 
 func (db *DB) migrate(ctx context.Context) error {

@@ -14,13 +14,39 @@ type tx struct {
 	tx *sql.Tx
 }
 
+// The statements the writer runs for nearly every probe it records,
+// prepared once at Open.
+const (
+	qInsertFailure = `INSERT INTO probe_failures VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qSummarize     = `INSERT INTO incident_errors VALUES (?, ?, 1, ?, ?, ?, ?)
+		ON CONFLICT (incident_id, kind) DO UPDATE SET count = count + 1,
+		last_at = excluded.last_at, last_error = excluded.last_error
+		WHERE excluded.last_at >= last_at`
+	qAddStats = `INSERT INTO probe_stats VALUES (?, ?, 1, ?, ?, ?, ?)
+		ON CONFLICT (check_id, period) DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed,
+		latency_sum_us = latency_sum_us + excluded.latency_sum_us,
+		latency_max_us = max(latency_max_us, excluded.latency_max_us)`
+	qSaveState = `UPDATE checks SET state = ?, since = ?, fail_streak = ?, ok_streak = ?,
+		streak_since = ?, incident_id = ? WHERE id = ?`
+)
+
+var hotQueries = []string{qInsertFailure, qSummarize, qAddStats, qSaveState}
+
+// exec runs a statement in the transaction, through its prepared form when
+// it is one of the hot ones.
+func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if stmt, ok := t.db.stmts[query]; ok {
+		return t.tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
 func (t *tx) SaveCheckState(ctx context.Context, s store.CheckState) error {
 	id, err := t.db.checkID(s.Check)
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.ExecContext(ctx, `UPDATE checks SET state = ?, since = ?, fail_streak = ?, ok_streak = ?,
-		streak_since = ?, incident_id = ? WHERE id = ?`,
+	_, err = t.exec(ctx, qSaveState,
 		string(s.State), ms(s.Since), s.FailStreak, s.OKStreak, ms(s.StreakSince), nullID(s.Incident), id)
 	if err != nil {
 		return fmt.Errorf("save state of %s: %w", s.Check, err)
@@ -33,7 +59,7 @@ func (t *tx) AddStateChange(ctx context.Context, c store.StateChange) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO state_changes VALUES (?, ?, ?, ?, ?)`,
+	_, err = t.exec(ctx, `INSERT INTO state_changes VALUES (?, ?, ?, ?, ?)`,
 		id, ms(c.At), string(c.From), string(c.To), nullID(c.Incident))
 	if err != nil {
 		return fmt.Errorf("record state change of %s: %w", c.Check, err)
@@ -45,34 +71,20 @@ func (t *tx) AddFailures(ctx context.Context, fs []store.Failure) error {
 	if len(fs) == 0 {
 		return nil
 	}
-	insert, err := t.tx.PrepareContext(ctx, `INSERT INTO probe_failures VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("record failures: %w", err)
-	}
-	defer insert.Close()
-	var summarize *sql.Stmt
 	for _, f := range fs {
 		id, err := t.db.checkID(f.Check)
 		if err != nil {
 			return err
 		}
-		if _, err := insert.ExecContext(ctx, id, ms(f.At), f.Latency.Microseconds(), f.Kind, f.Error, f.Evidence, nullID(f.Incident)); err != nil {
+		if _, err := t.exec(ctx, qInsertFailure,
+			id, ms(f.At), f.Latency.Microseconds(), f.Kind, f.Error, f.Evidence, nullID(f.Incident)); err != nil {
 			return fmt.Errorf("record failure of %s: %w", f.Check, err)
 		}
 		if f.Incident == 0 {
 			continue
 		}
-		if summarize == nil {
-			summarize, err = t.tx.PrepareContext(ctx, `INSERT INTO incident_errors VALUES (?, ?, 1, ?, ?, ?, ?)
-				ON CONFLICT (incident_id, kind) DO UPDATE SET count = count + 1,
-				last_at = excluded.last_at, last_error = excluded.last_error
-				WHERE excluded.last_at >= last_at`)
-			if err != nil {
-				return fmt.Errorf("summarize failures: %w", err)
-			}
-			defer summarize.Close()
-		}
-		if _, err := summarize.ExecContext(ctx, f.Incident, f.Kind, ms(f.At), f.Error, ms(f.At), f.Error); err != nil {
+		if _, err := t.exec(ctx, qSummarize,
+			f.Incident, f.Kind, ms(f.At), f.Error, ms(f.At), f.Error); err != nil {
 			return fmt.Errorf("summarize failure of %s into #%d: %w", f.Check, f.Incident, err)
 		}
 	}
@@ -83,21 +95,14 @@ func (t *tx) AddStats(ctx context.Context, ss []store.Stat) error {
 	if len(ss) == 0 {
 		return nil
 	}
-	stmt, err := t.tx.PrepareContext(ctx, `INSERT INTO probe_stats VALUES (?, ?, 1, ?, ?, ?, ?)
-		ON CONFLICT (check_id, period) DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed,
-		latency_sum_us = latency_sum_us + excluded.latency_sum_us,
-		latency_max_us = max(latency_max_us, excluded.latency_max_us)`)
-	if err != nil {
-		return fmt.Errorf("record stats: %w", err)
-	}
-	defer stmt.Close()
 	for _, s := range ss {
 		id, err := t.db.checkID(s.Check)
 		if err != nil {
 			return err
 		}
 		period := s.Period.Truncate(time.Hour)
-		if _, err := stmt.ExecContext(ctx, id, ms(period), s.OK, s.Failed, s.LatencySum.Microseconds(), s.LatencyMax.Microseconds()); err != nil {
+		if _, err := t.exec(ctx, qAddStats,
+			id, ms(period), s.OK, s.Failed, s.LatencySum.Microseconds(), s.LatencyMax.Microseconds()); err != nil {
 			return fmt.Errorf("record stats of %s: %w", s.Check, err)
 		}
 	}
@@ -109,7 +114,7 @@ func (t *tx) OpenIncident(ctx context.Context, check string, start, confirmed ti
 	if err != nil {
 		return 0, err
 	}
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO incidents (check_id, started_at, confirmed_at) VALUES (?, ?, ?)`,
+	res, err := t.exec(ctx, `INSERT INTO incidents (check_id, started_at, confirmed_at) VALUES (?, ?, ?)`,
 		id, ms(start), ms(confirmed))
 	if err != nil {
 		return 0, fmt.Errorf("open incident for %s: %w", check, err)
@@ -119,11 +124,11 @@ func (t *tx) OpenIncident(ctx context.Context, check string, start, confirmed ti
 		return 0, err
 	}
 	// The failures that led to the incident are part of it.
-	if _, err := t.tx.ExecContext(ctx, `UPDATE probe_failures SET incident_id = ?
+	if _, err := t.exec(ctx, `UPDATE probe_failures SET incident_id = ?
 		WHERE check_id = ? AND at >= ? AND incident_id IS NULL`, n, id, ms(start)); err != nil {
 		return 0, fmt.Errorf("claim failures for #%d: %w", n, err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO incident_errors
+	if _, err := t.exec(ctx, `INSERT INTO incident_errors
 		SELECT f.incident_id, f.kind, count(*),
 			min(f.at), (SELECT error FROM probe_failures x WHERE x.check_id = f.check_id AND x.incident_id = f.incident_id AND x.kind = f.kind ORDER BY x.at LIMIT 1),
 			max(f.at), (SELECT error FROM probe_failures x WHERE x.check_id = f.check_id AND x.incident_id = f.incident_id AND x.kind = f.kind ORDER BY x.at DESC LIMIT 1)
@@ -134,7 +139,7 @@ func (t *tx) OpenIncident(ctx context.Context, check string, start, confirmed ti
 }
 
 func (t *tx) ResolveIncident(ctx context.Context, id int64, end time.Time, by string) error {
-	res, err := t.tx.ExecContext(ctx, `UPDATE incidents SET resolved_at = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL`,
+	res, err := t.exec(ctx, `UPDATE incidents SET resolved_at = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL`,
 		ms(end), by, id)
 	if err != nil {
 		return fmt.Errorf("resolve #%d: %w", id, err)
@@ -146,7 +151,7 @@ func (t *tx) ResolveIncident(ctx context.Context, id int64, end time.Time, by st
 }
 
 func (t *tx) AddEvent(ctx context.Context, e store.Event) error {
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO incident_events VALUES (?, ?, ?, ?)`,
+	if _, err := t.exec(ctx, `INSERT INTO incident_events VALUES (?, ?, ?, ?)`,
 		e.Incident, ms(e.At), e.Kind, e.Detail); err != nil {
 		return fmt.Errorf("add %s event to #%d: %w", e.Kind, e.Incident, err)
 	}

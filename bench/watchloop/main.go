@@ -1,0 +1,326 @@
+// Command watchloop measures the watch loop of the real hostwatch binary: N
+// HTTP checks on one schedule against a loopback target, for a while, and
+// reports CPU per probe, peak RSS, how long after start every check had been
+// probed once, and how late probes started (p50, p99). With -baseline it
+// measures a bare net/http loop doing the same probes, the floor to compare
+// with.
+//
+//	go run ./bench/watchloop -checks 1000 -every 1s -duration 30s
+//
+// The target runs in a process of its own so that its CPU is not counted.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	checks := flag.Int("checks", 1000, "how many HTTP checks")
+	every := flag.Duration("every", time.Second, "the schedule of every check (whole seconds)")
+	duration := flag.Duration("duration", 30*time.Second, "how long to measure, after every check was probed once")
+	failing := flag.Float64("failing", 0, "the share of checks whose target answers 500 (0 to 1)")
+	baseline := flag.Bool("baseline", false, "measure a bare net/http loop instead of hostwatch")
+	serve := flag.String("serve", "", "internal: serve the target on this address")
+	loop := flag.String("loop", "", "internal: run the bare loop against this base URL")
+	flag.Parse()
+
+	switch {
+	case *serve != "":
+		serveTarget(*serve, *checks, *failing)
+		return
+	case *loop != "":
+		bareLoop(*loop, *checks, *every)
+		return
+	}
+
+	target := freeAddr()
+	self, err := os.Executable()
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := exec.Command(self, "-serve", target, "-checks", fmt.Sprint(*checks), "-failing", fmt.Sprint(*failing))
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Process.Kill()
+	waitUp("http://" + target + "/shop/0")
+
+	if *baseline {
+		measureBaseline(self, target, *checks, *every, *duration)
+		return
+	}
+	measureHostwatch(target, *checks, *every, *duration)
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitUp(url string) {
+	for range 200 {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	log.Fatalf("%s never answered", url)
+}
+
+// serveTarget is the shops: a small page under /shop/N, 500 for the
+// failing share of them.
+func serveTarget(addr string, n int, failing float64) {
+	down := int(math.Round(float64(n) * failing))
+	page := []byte("<html><body>your cart is empty</body></html>")
+	http.HandleFunc("/shop/", func(w http.ResponseWriter, r *http.Request) {
+		i, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/shop/"))
+		if i < down {
+			http.Error(w, "internal server error", http.StatusInternalServerError)
+			return
+		}
+		w.Write(page)
+	})
+	log.Fatal(http.ListenAndServe(addr, nil))
+}
+
+// bareLoop is the floor: one shared client, one goroutine and ticker per
+// check, each probe a GET whose body is read and dropped.
+func bareLoop(base string, n int, every time.Duration) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}}
+	var probes atomic.Int64
+	for i := range n {
+		go func() {
+			time.Sleep(every * time.Duration(i) / time.Duration(n))
+			t := time.NewTicker(every)
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/shop/%d", base, i), nil)
+				if resp, err := client.Do(req); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				cancel()
+				probes.Add(1)
+				<-t.C
+			}
+		}()
+	}
+	// Report the probe count on demand: a line on stdin, an answer on stdout.
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		fmt.Println(probes.Load())
+	}
+}
+
+func measureBaseline(self, target string, n int, every, duration time.Duration) {
+	cmd := exec.Command(self, "-loop", "http://"+target, "-checks", fmt.Sprint(n), "-every", every.String())
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(out)
+	count := func() int64 {
+		fmt.Fprintln(in)
+		lines.Scan()
+		v, _ := strconv.ParseInt(lines.Text(), 10, 64)
+		return v
+	}
+	time.Sleep(every + every/2) // every check has run once
+	p0, c0 := count(), cpuTime(cmd.Process.Pid)
+	time.Sleep(duration)
+	p1, c1 := count(), cpuTime(cmd.Process.Pid)
+	probes := p1 - p0
+	fmt.Printf("bare net/http loop: %d checks every %v for %v\n", n, every, duration)
+	fmt.Printf("  probes             %d (%.0f/s)\n", probes, float64(probes)/duration.Seconds())
+	fmt.Printf("  CPU                %v (%.1f%% of one core)\n", (c1 - c0).Round(time.Millisecond), 100*(c1-c0).Seconds()/duration.Seconds())
+	fmt.Printf("  CPU per probe      %v\n", ((c1 - c0) / time.Duration(max(probes, 1))).Round(time.Microsecond/10))
+	fmt.Printf("  peak RSS           %.1f MB\n", peakRSS(cmd.Process.Pid))
+}
+
+func measureHostwatch(target string, n int, every, duration time.Duration) {
+	dir, err := os.MkdirTemp("", "watchloop")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "hostwatch")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/hostwatch")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		log.Fatal("build hostwatch (run from the repository root): ", err)
+	}
+	listen := freeAddr()
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "timezone: UTC\nstorage: {dsn: %q}\nhttp: {listen: %q}\n", filepath.Join(dir, "hostwatch.db"), listen)
+	fmt.Fprintf(&cfg, "defaults: {schedule: \"@every %s\", timeout: 5s, down_after: 3, up_after: 2}\nmerchants:\n", every)
+	for i := range n {
+		fmt.Fprintf(&cfg, "  - name: shop%05d\n    checks:\n      - name: web\n        http: {url: \"http://%s/shop/%d\", contains: cart}\n", i, target, i)
+	}
+	cfgPath := filepath.Join(dir, "hostwatch.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o600); err != nil {
+		log.Fatal(err)
+	}
+
+	cmd := exec.Command(bin, "run", "-config", cfgPath, "-log-level", "warn")
+	cmd.Stdout = io.Discard
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	metrics := "http://" + listen + "/metrics"
+
+	// How long until every check was probed once.
+	var firstRound time.Duration
+	for {
+		m, err := scrape(metrics)
+		if err == nil && m.checksProbed >= n {
+			firstRound = time.Since(start)
+			break
+		}
+		if time.Since(start) > 10*every+time.Minute {
+			log.Fatalf("only %d of %d checks probed after %v", m.checksProbed, n, time.Since(start))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	m0, c0 := mustScrape(metrics), cpuTime(cmd.Process.Pid)
+	time.Sleep(duration)
+	m1, c1 := mustScrape(metrics), cpuTime(cmd.Process.Pid)
+	rss := peakRSS(cmd.Process.Pid)
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+
+	probes := m1.probes - m0.probes
+	fmt.Printf("hostwatch: %d HTTP checks every %v for %v, %d answering 500\n", n, every, duration, m1.failing)
+	fmt.Printf("  every check probed %v after start\n", firstRound.Round(time.Millisecond))
+	fmt.Printf("  probes             %d (%.0f/s), %d failed\n", probes, float64(probes)/duration.Seconds(), m1.failed-m0.failed)
+	fmt.Printf("  skipped            %d\n", m1.skipped-m0.skipped)
+	fmt.Printf("  CPU                %v (%.1f%% of one core)\n", (c1 - c0).Round(time.Millisecond), 100*(c1-c0).Seconds()/duration.Seconds())
+	fmt.Printf("  CPU per probe      %v\n", ((c1 - c0) / time.Duration(max(probes, 1))).Round(time.Microsecond/10))
+	fmt.Printf("  peak RSS           %.1f MB\n", rss)
+	fmt.Printf("  lateness p50       %v\n", m1.lateP50.Round(time.Microsecond))
+	fmt.Printf("  lateness p99       %v\n", m1.lateP99.Round(time.Microsecond))
+}
+
+type sample struct {
+	probes, failed, skipped int64
+	checksProbed, failing   int
+	lateP50, lateP99        time.Duration
+}
+
+func mustScrape(url string) sample {
+	s, err := scrape(url)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return s
+}
+
+// scrape reads the few series the benchmark needs from /metrics.
+func scrape(url string) (sample, error) {
+	var s sample
+	resp, err := http.Get(url)
+	if err != nil {
+		return s, err
+	}
+	defer resp.Body.Close()
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		v, _ := strconv.ParseFloat(value, 64)
+		switch {
+		case strings.HasPrefix(name, "hostwatch_probes_total{"):
+			s.probes += int64(v)
+			if strings.Contains(name, `result="fail"`) {
+				s.failed += int64(v)
+				if v > 0 {
+					s.failing++
+				}
+			}
+			check := name[strings.Index(name, `check="`)+7:]
+			check = check[:strings.Index(check, `"`)]
+			if v > 0 && !seen[check] {
+				seen[check] = true
+				s.checksProbed++
+			}
+		case strings.HasPrefix(name, "hostwatch_scheduler_skipped_total{"):
+			s.skipped += int64(v)
+		case name == `hostwatch_scheduler_lateness_seconds{quantile="0.5"}`:
+			s.lateP50 = time.Duration(v * float64(time.Second))
+		case name == `hostwatch_scheduler_lateness_seconds{quantile="0.99"}`:
+			s.lateP99 = time.Duration(v * float64(time.Second))
+		}
+	}
+	return s, sc.Err()
+}
+
+var clockTick = sync.OnceValue(func() float64 {
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if err != nil {
+		return 100
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	if err != nil || v <= 0 {
+		return 100
+	}
+	return v
+})
+
+// cpuTime is a process's user plus system CPU time so far.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return time.Duration((utime + stime) / clockTick() * float64(time.Second))
+}
+
+// peakRSS is a process's high-water resident set, in MB.
+func peakRSS(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
