@@ -216,7 +216,9 @@ func (e *Engine) writeRetrying(ctx context.Context, batch []monitor.Observation)
 		e.closeMu.RLock()
 		closing := e.closed
 		e.closeMu.RUnlock()
-		if closing && attempt >= 3 {
+		// At shutdown, give up after a few tries: the probes waiting to
+		// hand over their results must be let go for the daemon to stop.
+		if (closing || ctx.Err() != nil) && attempt >= 3 {
 			e.log.Error("record lost: the store refused it at shutdown", "observations", len(batch), "err", err)
 			return
 		}

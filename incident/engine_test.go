@@ -2,6 +2,7 @@ package incident_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -256,5 +257,66 @@ func TestOutageThroughRestart(t *testing.T) {
 	}
 	if !msgs[0].Start.Equal(wantStart) || msgs[1].Downtime() != end.Sub(wantStart) {
 		t.Errorf("messages say start %v downtime %v", msgs[0].Start, msgs[1].Downtime())
+	}
+}
+
+// flaky refuses the first writes, as a full disk or a locked database would.
+type flaky struct {
+	store.Store
+	refuse atomic.Int32
+}
+
+func (f *flaky) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if f.refuse.Add(-1) >= 0 {
+		return errors.New("disk I/O error")
+	}
+	return f.Store.Update(ctx, fn)
+}
+
+// TestRefusedWritesAreRetried: while the store refuses writes the outage is
+// held, and once it accepts them the incident is recorded and announced
+// exactly once.
+func TestRefusedWritesAreRetried(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c := storefront(t, "http://127.0.0.1:1/")
+	if err := db.Register(ctx, []string{c.ID}); err != nil {
+		t.Fatal(err)
+	}
+	st := &flaky{Store: db}
+	st.refuse.Store(3)
+	out := &messages{}
+	e, err := incident.New(ctx, incident.Options{Store: st, Notifier: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	fail := checks.Result{Kind: "refused", Error: "connection refused"}
+	for i := range 3 {
+		at := t0.Add(time.Duration(i) * time.Second)
+		o := monitor.Observation{Check: c, At: at, Result: fail,
+			State: store.CheckState{Check: c.ID, State: store.Unknown, FailStreak: i + 1, StreakSince: t0}}
+		if i == 2 {
+			o.State.State, o.State.Since = store.Down, t0
+			o.Change = &monitor.Change{From: store.Unknown, To: store.Down, Since: t0}
+		}
+		e.Observe(o)
+	}
+	eventually(t, "the write to go through", func() bool { return len(incidents(t, db)) == 1 })
+	e.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	all := incidents(t, db)
+	if len(all) != 1 || !all[0].Start.Equal(t0) || all[0].Errors[0].Count != 3 {
+		t.Fatalf("incidents = %+v", all)
+	}
+	if msgs := out.all(); len(msgs) != 1 || msgs[0].Kind != notifier.Down {
+		t.Errorf("messages = %+v", msgs)
 	}
 }
