@@ -20,9 +20,27 @@ type Config struct {
 	Merchants   []Merchant    `yaml:"merchants"`
 	Providers   []Provider    `yaml:"providers"`
 	Maintenance []Maintenance `yaml:"maintenance"`
+	Delivery    Delivery      `yaml:"delivery"`
 
 	// Location is Timezone loaded; set by Load.
 	Location *time.Location `yaml:"-"`
+}
+
+// Delivery tunes the outbox dispatcher: how long to go on delivering at
+// shutdown, and each platform's pacing.
+type Delivery struct {
+	DrainTimeout Duration `yaml:"drain_timeout"`
+	Telegram     struct {
+		Global Rate `yaml:"global"`
+		Chat   Rate `yaml:"chat"`
+		Group  Rate `yaml:"group"`
+	} `yaml:"telegram"`
+	Slack struct {
+		Channel Rate `yaml:"channel"`
+	} `yaml:"slack"`
+	Webhook struct {
+		Destination Rate `yaml:"destination"`
+	} `yaml:"webhook"`
 }
 
 // Storage selects the store.

@@ -23,6 +23,16 @@ const (
 	DefaultMaxRedirects = 10
 	DefaultDNSType      = "A"
 	DefaultHTTPMethod   = "GET"
+	DefaultDrainTimeout = 10 * time.Second
+)
+
+// The platforms' published limits, the default pacing.
+var (
+	DefaultTelegramGlobal = Rate{N: 30, Per: time.Second}
+	DefaultTelegramChat   = Rate{N: 1, Per: time.Second}
+	DefaultTelegramGroup  = Rate{N: 20, Per: time.Minute}
+	DefaultSlackChannel   = Rate{N: 1, Per: time.Second}
+	DefaultWebhook        = Rate{N: 10, Per: time.Second}
 )
 
 // applyDefaults fills what the file left unset. Checks inherit the defaults
@@ -55,6 +65,21 @@ func applyDefaults(c *Config, has func(path string) bool) {
 		df.GroupWait.Duration = DefaultGroupWait
 	}
 	set(&df.Policy, DefaultPolicy)
+
+	dl := &c.Delivery
+	if !has("delivery.drain_timeout") {
+		dl.DrainTimeout.Duration = DefaultDrainTimeout
+	}
+	setRate := func(r *Rate, v Rate) {
+		if r.N == 0 {
+			*r = v
+		}
+	}
+	setRate(&dl.Telegram.Global, DefaultTelegramGlobal)
+	setRate(&dl.Telegram.Chat, DefaultTelegramChat)
+	setRate(&dl.Telegram.Group, DefaultTelegramGroup)
+	setRate(&dl.Slack.Channel, DefaultSlackChannel)
+	setRate(&dl.Webhook.Destination, DefaultWebhook)
 
 	if t := c.Telegram; t != nil {
 		set(&t.APIEndpoint, DefaultTelegramAPI)

@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -22,6 +24,24 @@ func (d *Duration) decodeNode(n *yaml.Node) error {
 		return fmt.Errorf("must be a duration such as 30s or 5m, not %q", n.Value)
 	}
 	d.Duration = v
+	return nil
+}
+
+// Rate is a number of messages per period, written "30/s", "20/m" or
+// "100/h".
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+func (r *Rate) decodeNode(n *yaml.Node) error {
+	count, unit, ok := strings.Cut(n.Value, "/")
+	per := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour}[unit]
+	v, err := strconv.Atoi(count)
+	if n.Kind != yaml.ScalarNode || !ok || per == 0 || err != nil || v <= 0 {
+		return fmt.Errorf("must be a rate such as 30/s, 20/m or 100/h, not %s", describe(n))
+	}
+	r.N, r.Per = v, per
 	return nil
 }
 

@@ -110,6 +110,9 @@ func (v *validator) validate() {
 
 	v.telegram()
 	v.slack()
+	if c.Delivery.DrainTimeout.Duration < 0 {
+		v.fail("delivery.drain_timeout", "must not be negative")
+	}
 
 	merchants := map[string]bool{}
 	for i := range c.Merchants {

@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -16,10 +17,22 @@ import (
 	"github.com/hostwatch/hostwatch/store"
 )
 
+// Router says where a check's messages go, as outbox destinations
+// ("telegram:111", "webhook:pager", "console:").
+type Router interface {
+	Destinations(check string) []string
+	// Admins are the destinations of the admins.
+	Admins() []string
+	// Editable reports whether messages at dest can be edited later.
+	Editable(dest string) bool
+}
+
 // Options are what an Engine needs.
 type Options struct {
-	Store    store.Store
-	Notifier notifier.Notifier
+	Store  store.Store
+	Router Router
+	// Wake is called after messages were written to the outbox.
+	Wake     func()
 	Clock    clockwork.Clock
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
@@ -47,11 +60,10 @@ type openIncident struct {
 
 // Engine records observations and runs the incident lifecycle.
 type Engine struct {
-	store    store.Store
-	notifier notifier.Notifier
-	clock    clockwork.Clock
-	log      *slog.Logger
-	o        Options
+	store store.Store
+	clock clockwork.Clock
+	log   *slog.Logger
+	o     Options
 
 	closeMu sync.RWMutex
 	closed  bool
@@ -87,7 +99,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		o.Linger = 50 * time.Millisecond
 	}
 	e := &Engine{
-		store: o.Store, notifier: o.Notifier, clock: o.Clock, log: o.Logger, o: o,
+		store: o.Store, clock: o.Clock, log: o.Logger, o: o,
 		in:    make(chan monitor.Observation, o.QueueSize),
 		stats: newAggregator(),
 		open:  map[string]openIncident{},
@@ -241,9 +253,9 @@ func (e *Engine) write(ctx context.Context, batch []monitor.Observation) error {
 	}
 	e.mu.Unlock()
 
-	var msgs []notifier.Message
+	var sent bool
 	err := e.store.Update(ctx, func(tx store.Tx) error {
-		msgs = msgs[:0]
+		sent = false
 		var fails []store.Failure
 		states := map[string]store.CheckState{}
 		for _, o := range batch {
@@ -259,7 +271,10 @@ func (e *Engine) write(ctx context.Context, batch []monitor.Observation) error {
 					return err
 				}
 				if m != nil {
-					msgs = append(msgs, *m)
+					if err := e.enqueue(ctx, tx, *m); err != nil {
+						return err
+					}
+					sent = true
 				}
 			}
 			if !o.Result.OK {
@@ -291,12 +306,70 @@ func (e *Engine) write(ctx context.Context, batch []monitor.Observation) error {
 	for _, o := range batch {
 		e.stats.add(o.Check.ID, o.At, o.Result)
 	}
-	for _, m := range msgs {
-		if err := e.notifier.Notify(ctx, m); err != nil {
-			e.log.Error("notify", "incident", m.Incident, "check", m.Check, "err", err)
-		}
+	if sent && e.o.Wake != nil {
+		e.o.Wake()
 	}
 	return nil
+}
+
+// enqueue writes m to the outbox for every destination of its check: a new
+// message each, and for a resolution also an edit of the down message
+// where the platform can edit.
+func (e *Engine) enqueue(ctx context.Context, tx store.Tx, m notifier.Message) error {
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode message: %w", err)
+	}
+	now := e.clock.Now()
+	var sends map[string]int64
+	var items []store.OutboxItem
+	for _, dest := range e.o.Router.Destinations(m.Check) {
+		if m.Kind == notifier.Resolved && e.o.Router.Editable(dest) {
+			if sends == nil {
+				if sends, err = tx.Sends(ctx, m.Incident); err != nil {
+					return err
+				}
+			}
+			if ref := sends[dest]; ref != 0 {
+				items = append(items, store.OutboxItem{CreatedAt: now, Destination: dest, Incident: m.Incident, Op: "edit", Ref: ref, Payload: payload})
+			}
+		}
+		items = append(items, store.OutboxItem{CreatedAt: now, Destination: dest, Incident: m.Incident, Op: "send", Payload: payload})
+	}
+	return tx.Enqueue(ctx, items)
+}
+
+// ReportUndeliverable tells the admins that a message could not be
+// delivered and never will be, unless the failed destination is all they
+// have.
+func (e *Engine) ReportUndeliverable(ctx context.Context, item store.OutboxItem, cause error) {
+	var failed notifier.Message
+	json.Unmarshal(item.Payload, &failed)
+	if failed.Kind == notifier.DeliveryFailed {
+		return // never a report about a report
+	}
+	m := notifier.Message{Kind: notifier.DeliveryFailed, Incident: item.Incident, Merchant: failed.Merchant,
+		Check: failed.Check, Destination: item.Destination, Detail: cause.Error()}
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
+	var items []store.OutboxItem
+	for _, dest := range e.o.Router.Admins() {
+		if dest != item.Destination {
+			items = append(items, store.OutboxItem{CreatedAt: e.clock.Now(), Destination: dest, Incident: item.Incident, Op: "send", Payload: payload})
+		}
+	}
+	if len(items) == 0 {
+		return
+	}
+	if err := e.store.Update(ctx, func(tx store.Tx) error { return tx.Enqueue(ctx, items) }); err != nil {
+		e.log.Error("report undeliverable message to admins", "message", item.ID, "err", err)
+		return
+	}
+	if e.o.Wake != nil {
+		e.o.Wake()
+	}
 }
 
 // change applies one state change inside tx, updating open, and returns the

@@ -2,12 +2,13 @@ package incident_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"slices"
-	"sync"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,22 +45,31 @@ func newShop(t *testing.T) *shop {
 	return s
 }
 
-type messages struct {
-	mu   sync.Mutex
-	msgs []notifier.Message
+// router sends every check's messages to two destinations, one of which
+// can edit its messages.
+type router struct{}
+
+func (router) Destinations(string) []string { return []string{"chat:1", "webhook:ops"} }
+func (router) Admins() []string             { return []string{"chat:admin"} }
+func (router) Editable(dest string) bool    { return dest == "chat:1" }
+
+// outbox reads what the engine wrote to the outbox, oldest first.
+func outbox(t *testing.T, st store.Outbox) []store.OutboxItem {
+	t.Helper()
+	items, err := st.Pending(context.Background(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items
 }
 
-func (m *messages) Notify(_ context.Context, msg notifier.Message) error {
-	m.mu.Lock()
-	m.msgs = append(m.msgs, msg)
-	m.mu.Unlock()
-	return nil
-}
-
-func (m *messages) all() []notifier.Message {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Clone(m.msgs)
+func decode(t *testing.T, it store.OutboxItem) notifier.Message {
+	t.Helper()
+	var m notifier.Message
+	if err := json.Unmarshal(it.Payload, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // daemon is the watch loop as `hostwatch run` wires it, on a fake clock.
@@ -73,7 +83,7 @@ type daemon struct {
 	done   chan struct{}
 }
 
-func start(t *testing.T, clock *clockwork.FakeClock, path string, cs []*config.Check, out notifier.Notifier) *daemon {
+func start(t *testing.T, clock *clockwork.FakeClock, path string, cs []*config.Check) *daemon {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, path)
@@ -93,7 +103,7 @@ func start(t *testing.T, clock *clockwork.FakeClock, path string, cs []*config.C
 	}
 	// The engine's own timers run on the real clock: only probes are
 	// driven by the test.
-	engine, err := incident.New(ctx, incident.Options{Store: st, Notifier: out})
+	engine, err := incident.New(ctx, incident.Options{Store: st, Router: router{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,9 +188,8 @@ func TestOutageThroughRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hostwatch.db")
 	clock := clockwork.NewFakeClockAt(t0)
 	c := storefront(t, s.URL)
-	out := &messages{}
 
-	d := start(t, clock, path, []*config.Check{c}, out)
+	d := start(t, clock, path, []*config.Check{c})
 	last := func() time.Time { return d.mon.Statuses()[0].LastAt }
 	d.tick()
 	d.tick()
@@ -196,7 +205,7 @@ func TestOutageThroughRestart(t *testing.T) {
 	d.stop()
 
 	// Restarted while the shop is still down.
-	d = start(t, clock, path, []*config.Check{c}, out)
+	d = start(t, clock, path, []*config.Check{c})
 	if got := d.engine.OpenIncident(c.ID); got != 1 {
 		t.Fatalf("after restart the open incident is #%d, want #1", got)
 	}
@@ -249,14 +258,31 @@ func TestOutageThroughRestart(t *testing.T) {
 		t.Errorf("saved state = %+v", s)
 	}
 
-	// One down message, one resolved message, both about #1.
-	msgs := out.all()
-	if len(msgs) != 2 || msgs[0].Kind != notifier.Down || msgs[1].Kind != notifier.Resolved ||
-		msgs[0].Incident != 1 || msgs[1].Incident != 1 {
-		t.Fatalf("messages = %+v", msgs)
+	// In the outbox, in order: the down message to both destinations, then
+	// for the chat that can edit an edit of its down message, and the
+	// resolved message to both.
+	items := outbox(t, st)
+	var seen []string
+	for _, it := range items {
+		m := decode(t, it)
+		if m.Incident != 1 || it.Incident != 1 {
+			t.Errorf("item %d is about #%d", it.ID, m.Incident)
+		}
+		seen = append(seen, fmt.Sprintf("%s %s %s", it.Destination, it.Op, m.Kind))
 	}
-	if !msgs[0].Start.Equal(wantStart) || msgs[1].Downtime() != end.Sub(wantStart) {
-		t.Errorf("messages say start %v downtime %v", msgs[0].Start, msgs[1].Downtime())
+	want := []string{
+		"chat:1 send down", "webhook:ops send down",
+		"chat:1 edit resolved", "chat:1 send resolved", "webhook:ops send resolved",
+	}
+	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("outbox:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
+	}
+	if items[2].Ref != items[0].ID {
+		t.Errorf("the edit refers to message %d, want the down message %d", items[2].Ref, items[0].ID)
+	}
+	down, up := decode(t, items[0]), decode(t, items[3])
+	if !down.Start.Equal(wantStart) || up.Downtime() != end.Sub(wantStart) {
+		t.Errorf("messages say start %v downtime %v", down.Start, up.Downtime())
 	}
 }
 
@@ -289,8 +315,7 @@ func TestRefusedWritesAreRetried(t *testing.T) {
 	}
 	st := &flaky{Store: db}
 	st.refuse.Store(3)
-	out := &messages{}
-	e, err := incident.New(ctx, incident.Options{Store: st, Notifier: out})
+	e, err := incident.New(ctx, incident.Options{Store: st, Router: router{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +341,7 @@ func TestRefusedWritesAreRetried(t *testing.T) {
 	if len(all) != 1 || !all[0].Start.Equal(t0) || all[0].Errors[0].Count != 3 {
 		t.Fatalf("incidents = %+v", all)
 	}
-	if msgs := out.all(); len(msgs) != 1 || msgs[0].Kind != notifier.Down {
-		t.Errorf("messages = %+v", msgs)
+	if items := outbox(t, db); len(items) != 2 || decode(t, items[0]).Kind != notifier.Down {
+		t.Errorf("outbox = %+v", items)
 	}
 }

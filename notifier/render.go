@@ -21,6 +21,8 @@ func Line(m Message, loc *time.Location) string {
 		return b.String()
 	case Resolved:
 		return fmt.Sprintf("UP %s: incident #%d resolved, %s", m.Check, m.Incident, Span(m.Start, m.End, loc))
+	case DeliveryFailed:
+		return fmt.Sprintf("UNDELIVERABLE %s: incident #%d could not be sent there: %s", m.Destination, m.Incident, oneLine(m.Detail))
 	}
 	return fmt.Sprintf("%s %s: incident #%d", strings.ToUpper(string(m.Kind)), m.Check, m.Incident)
 }

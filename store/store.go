@@ -139,6 +139,7 @@ type Store interface {
 	// Compact rolls hourly stats older than the retention into daily ones
 	// and drops failed probes past theirs.
 	Compact(ctx context.Context, now time.Time) error
+	Outbox
 	Close() error
 }
 
@@ -157,6 +158,49 @@ type Tx interface {
 	// ResolveIncident ends an open incident.
 	ResolveIncident(ctx context.Context, id int64, end time.Time, by string) error
 	AddEvent(ctx context.Context, e Event) error
+	// Enqueue adds messages to the outbox; they are delivered only if the
+	// transaction commits.
+	Enqueue(ctx context.Context, items []OutboxItem) error
+	// Sends returns, by destination, the first message sent about an
+	// incident: the one later edits change.
+	Sends(ctx context.Context, incident int64) (map[string]int64, error)
+}
+
+// Message states in the outbox.
+const (
+	Pending = "pending"
+	Sent    = "sent"
+	Failed  = "failed"
+)
+
+// OutboxItem is one message to deliver to one destination.
+type OutboxItem struct {
+	ID          int64
+	CreatedAt   time.Time
+	Destination string // platform:address
+	Incident    int64
+	Op          string // send or edit
+	Ref         int64  // for an edit: the ID of the send it edits
+	Payload     []byte
+	State       string
+	Attempts    int
+	NextAt      time.Time
+	LastError   string
+	Receipt     string // the platform's id of the sent message
+}
+
+// Outbox is what the dispatcher needs of the store.
+type Outbox interface {
+	// Pending lists pending items with an ID above after, oldest first.
+	Pending(ctx context.Context, after int64, limit int) ([]OutboxItem, error)
+	// Item returns one item.
+	Item(ctx context.Context, id int64) (OutboxItem, error)
+	// MarkSent records a delivery and the platform's id for the message.
+	MarkSent(ctx context.Context, id int64, receipt string, at time.Time) error
+	// MarkRetry records a failed attempt and when to try again.
+	MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error
+	// MarkFailed gives up on an item.
+	MarkFailed(ctx context.Context, id int64, attempts int, lastErr string, at time.Time) error
 }
 
 // Retention of the record; incidents, their error summaries and timelines

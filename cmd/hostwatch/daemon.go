@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
+	"slices"
 	"sync"
 
 	"github.com/jonboulle/clockwork"
@@ -17,7 +19,9 @@ import (
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/incident"
 	"github.com/hostwatch/hostwatch/monitor"
+	"github.com/hostwatch/hostwatch/notifier"
 	"github.com/hostwatch/hostwatch/notifier/console"
+	"github.com/hostwatch/hostwatch/notifier/webhook"
 	"github.com/hostwatch/hostwatch/store"
 	"github.com/hostwatch/hostwatch/store/sqlite"
 	"github.com/hostwatch/hostwatch/web"
@@ -72,13 +76,29 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	if cfg.Telegram != nil || cfg.Slack != nil {
 		log.Warn("telegram and slack delivery are not in this build yet; messages go to the console")
 	}
-	engine, err := incident.New(ctx, incident.Options{
-		Store: st, Notifier: console.New(stdout, cfg.Location), Clock: clock, Logger: log, Registry: reg,
+	ua := "hostwatch/" + versionString()
+	notifiers := map[string]notifier.Notifier{
+		"console": console.New(stdout, cfg.Location),
+		"webhook": webhook.New(cfg.Contacts, cfg.Location, ua),
+	}
+	var engine *incident.Engine
+	dispatcher, err := notifier.NewDispatcher(notifier.DispatcherOptions{
+		Outbox: st, Notifiers: notifiers, Pacing: pacing(cfg.Delivery),
+		Undeliverable: func(ctx context.Context, it store.OutboxItem, err error) { engine.ReportUndeliverable(ctx, it, err) },
+		DrainTimeout:  cfg.Delivery.DrainTimeout.Duration,
+		Clock:         clock, Logger: log, Registry: reg,
 	})
 	if err != nil {
 		return err
 	}
-	env := checks.NewEnv(checks.EnvOptions{UserAgent: "hostwatch/" + versionString()})
+	engine, err = incident.New(ctx, incident.Options{
+		Store: st, Router: incident.NewRouter(cfg, slices.Collect(maps.Keys(notifiers)), nil), Wake: dispatcher.Wake,
+		Clock: clock, Logger: log, Registry: reg,
+	})
+	if err != nil {
+		return err
+	}
+	env := checks.NewEnv(checks.EnvOptions{UserAgent: ua})
 	defer env.Close()
 	mon, err := monitor.New(monitor.Options{
 		Checks: all, Env: env, Sink: engine, States: states, Clock: clock, Logger: log, Registry: reg,
@@ -97,8 +117,13 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		"merchants", len(cfg.Merchants), "listen", listener.Addr().String(), "store", cfg.Storage.Driver)
 
 	var wg sync.WaitGroup
-	var webErr, engineErr error
-	wg.Add(2)
+	var webErr, engineErr, dispatchErr error
+	engineDone := make(chan struct{})
+	// The dispatcher outlives the engine, so that what the engine writes
+	// last is still delivered (within the drain timeout).
+	dispatchCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDispatch()
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		webErr = web.New(web.Options{Store: st, Gatherer: reg, Logger: log}).Serve(ctx, listener)
@@ -108,16 +133,34 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	}()
 	go func() {
 		defer wg.Done()
+		defer close(engineDone)
 		engineErr = engine.Run(ctx)
 	}()
+	go func() {
+		defer wg.Done()
+		dispatchErr = dispatcher.Run(dispatchCtx)
+	}()
 
-	// The order of shutdown: probes stop, the record is written, the
-	// store closes (deferred above).
+	// The order of shutdown: probes stop, the record is written, what is
+	// queued is delivered for a bounded time, the store closes (deferred
+	// above).
 	monErr := mon.Run(ctx)
 	engine.Close()
+	<-engineDone
+	stopDispatch()
 	wg.Wait()
 	log.Info("hostwatch stopped")
-	return errors.Join(monErr, engineErr, webErr)
+	return errors.Join(monErr, engineErr, dispatchErr, webErr)
+}
+
+// pacing turns the delivery settings into the dispatcher's limits.
+func pacing(d config.Delivery) map[string]notifier.Pacing {
+	pace := func(r config.Rate) notifier.Pace { return notifier.Pace{N: r.N, Per: r.Per} }
+	return map[string]notifier.Pacing{
+		"telegram": notifier.TelegramPacing(pace(d.Telegram.Global), pace(d.Telegram.Chat), pace(d.Telegram.Group)),
+		"slack":    notifier.PerDestination(pace(d.Slack.Channel)),
+		"webhook":  notifier.PerDestination(pace(d.Webhook.Destination)),
+	}
 }
 
 // openStore opens the configured store.

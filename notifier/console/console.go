@@ -22,12 +22,12 @@ func New(w io.Writer, loc *time.Location) *Console {
 	return &Console{w: w, loc: loc}
 }
 
-// Notify prints m.
-func (c *Console) Notify(_ context.Context, m notifier.Message) error {
+// Send prints m; the console has one address, and no message ids.
+func (c *Console) Send(_ context.Context, _ string, m notifier.Message) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, err := fmt.Fprintln(c.w, notifier.Line(m, c.loc)); err != nil {
-		return fmt.Errorf("print to console: %w", err)
+		return "", fmt.Errorf("print to console: %w", err)
 	}
-	return nil
+	return "", nil
 }

@@ -14,8 +14,8 @@ func TestOneLinePerMessage(t *testing.T) {
 	c := New(&b, time.UTC)
 	start := time.Date(2026, 11, 25, 14, 2, 10, 0, time.UTC)
 	ctx := context.Background()
-	c.Notify(ctx, notifier.Message{Kind: notifier.Down, Incident: 1, Check: "kim-shop/web", Start: start, Error: "status 502,\nwant 2xx"})
-	c.Notify(ctx, notifier.Message{Kind: notifier.Resolved, Incident: 1, Check: "kim-shop/web", Start: start, End: start.Add(192 * time.Minute)})
+	c.Send(ctx, "", notifier.Message{Kind: notifier.Down, Incident: 1, Check: "kim-shop/web", Start: start, Error: "status 502,\nwant 2xx"})
+	c.Send(ctx, "", notifier.Message{Kind: notifier.Resolved, Incident: 1, Check: "kim-shop/web", Start: start, End: start.Add(192 * time.Minute)})
 	want := "DOWN kim-shop/web: incident #1, down since 2026-11-25 14:02:10 UTC: status 502, want 2xx\n" +
 		"UP kim-shop/web: incident #1 resolved, 14:02–17:14, down 3h12m\n"
 	if b.String() != want {

@@ -30,7 +30,7 @@ const (
 		streak_since = ?, incident_id = ? WHERE id = ?`
 )
 
-var hotQueries = []string{qInsertFailure, qSummarize, qAddStats, qSaveState}
+var hotQueries = []string{qInsertFailure, qSummarize, qAddStats, qSaveState, qEnqueue, qMarkSent, qMarkRetry, qMarkFailed}
 
 // exec runs a statement in the transaction, through its prepared form when
 // it is one of the hot ones.

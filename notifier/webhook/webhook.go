@@ -1,0 +1,184 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hostwatch/hostwatch/config"
+	"github.com/hostwatch/hostwatch/notifier"
+)
+
+// Version is the version of Body; it changes only when a field changes
+// meaning or goes away.
+const Version = 1
+
+// The headers of a delivery.
+const (
+	HeaderDelivery  = "X-Hostwatch-Delivery"  // the delivery id: the same on a retry
+	HeaderEvent     = "X-Hostwatch-Event"     // the event, as in the body
+	HeaderSignature = "X-Hostwatch-Signature" // "sha256=" + hex HMAC-SHA256 of the body
+)
+
+// Body is what a webhook receives.
+type Body struct {
+	Version  int    `json:"version"`
+	Delivery string `json:"delivery"`
+	// Event is incident.down, incident.resolved or delivery.failed.
+	Event           string     `json:"event"`
+	Incident        int64      `json:"incident"`
+	Merchant        string     `json:"merchant"`
+	Check           string     `json:"check"`
+	Start           time.Time  `json:"start,omitzero"`
+	End             *time.Time `json:"end,omitempty"`
+	DowntimeSeconds *int64     `json:"downtime_seconds,omitempty"`
+	Error           string     `json:"error,omitempty"`
+	FailedProbes    int        `json:"failed_probes,omitempty"`
+	// Destination and Detail: for delivery.failed, where a message could
+	// not go and why.
+	Destination string `json:"destination,omitempty"`
+	Detail      string `json:"detail,omitempty"`
+	// Text is the message as hostwatch would print it.
+	Text string `json:"text"`
+}
+
+// Target is one webhook: its URL and optional signing secret.
+type Target struct {
+	URL    string
+	Secret config.Secret
+}
+
+// Webhook posts messages; an address is the name of a contact.
+type Webhook struct {
+	client    *http.Client
+	targets   map[string]Target
+	loc       *time.Location
+	userAgent string
+	timeout   time.Duration
+}
+
+// New builds a Webhook for the contacts that have a webhook.
+func New(contacts []config.Contact, loc *time.Location, userAgent string) *Webhook {
+	targets := map[string]Target{}
+	for _, c := range contacts {
+		if c.Webhook != "" {
+			targets[c.Name] = Target{URL: c.Webhook, Secret: c.WebhookSecret}
+		}
+	}
+	return &Webhook{
+		client:    &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		targets:   targets,
+		loc:       loc,
+		userAgent: userAgent,
+		timeout:   10 * time.Second,
+	}
+}
+
+var events = map[notifier.Kind]string{
+	notifier.Down:           "incident.down",
+	notifier.Resolved:       "incident.resolved",
+	notifier.DeliveryFailed: "delivery.failed",
+}
+
+// Encode renders m as the body a webhook receives.
+func Encode(m notifier.Message, loc *time.Location) Body {
+	b := Body{
+		Version: Version, Delivery: strconv.FormatInt(m.ID, 10), Event: events[m.Kind],
+		Incident: m.Incident, Merchant: m.Merchant, Check: m.Check, Error: m.Error, FailedProbes: m.Failures,
+		Destination: m.Destination, Detail: m.Detail, Text: notifier.Line(m, loc),
+	}
+	if !m.Start.IsZero() {
+		b.Start = m.Start.In(loc)
+	}
+	if !m.End.IsZero() {
+		end := m.End.In(loc)
+		secs := int64(m.Downtime().Round(time.Second) / time.Second)
+		b.End, b.DowntimeSeconds = &end, &secs
+	}
+	return b
+}
+
+// Sign returns the signature header value of body under secret.
+func Sign(secret, body []byte) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// Send posts m to the webhook of the contact named address. The receipt is
+// the delivery id.
+func (w *Webhook) Send(ctx context.Context, address string, m notifier.Message) (string, error) {
+	t, ok := w.targets[address]
+	if !ok {
+		return "", notifier.Permanent(fmt.Errorf("webhook %s: no such contact with a webhook", address))
+	}
+	b := Encode(m, w.loc)
+	body, err := json.Marshal(b)
+	if err != nil {
+		return "", notifier.Permanent(fmt.Errorf("webhook %s: encode: %w", address, err))
+	}
+	ctx, cancel := context.WithTimeout(ctx, w.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL, bytes.NewReader(body))
+	if err != nil {
+		return "", notifier.Permanent(fmt.Errorf("webhook %s: bad URL", address))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", w.userAgent)
+	req.Header.Set(HeaderDelivery, b.Delivery)
+	req.Header.Set(HeaderEvent, b.Event)
+	if t.Secret != "" {
+		req.Header.Set(HeaderSignature, Sign([]byte(t.Secret.Value()), body))
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		// The URL may hold a token: say what failed, not where.
+		var uerr interface{ Unwrap() error }
+		if errors.As(err, &uerr) {
+			err = uerr.Unwrap()
+		}
+		return "", fmt.Errorf("webhook %s: %w", address, err)
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return b.Delivery, nil
+	}
+	err = fmt.Errorf("webhook %s: HTTP %d: %s", address, resp.StatusCode, strings.Join(strings.Fields(string(snippet)), " "))
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return "", notifier.RetryAfter(d, err)
+		}
+		return "", err
+	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
+		return "", err
+	default:
+		return "", notifier.Permanent(err)
+	}
+}
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
