@@ -1,0 +1,118 @@
+// Command storm sends a burst of messages through the real dispatcher,
+// outbox and webhook notifier to a receiver that enforces Telegram's limits
+// (per destination and in all) and answers 429 to anything faster, and
+// reports whether all arrived, none twice, none refused, and how the time
+// taken compares with the least the limits allow.
+//
+//	go run ./bench/storm -messages 1000 -destinations 300
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hostwatch/hostwatch/config"
+	"github.com/hostwatch/hostwatch/notifier"
+	"github.com/hostwatch/hostwatch/notifier/webhook"
+	"github.com/hostwatch/hostwatch/notifier/webhook/webhooktest"
+	"github.com/hostwatch/hostwatch/store"
+	"github.com/hostwatch/hostwatch/store/sqlite"
+)
+
+func main() {
+	messages := flag.Int("messages", 1000, "how many messages")
+	destinations := flag.Int("destinations", 300, "how many destinations")
+	global := flag.Int("global", 30, "messages a second in all")
+	each := flag.Duration("each", time.Second, "the least time between two messages to one destination")
+	flag.Parse()
+
+	receiver := webhooktest.New("")
+	defer receiver.Close()
+	receiver.LimitAll(*global, time.Second)
+	receiver.LimitEach(1, *each, nil)
+
+	dir, err := os.MkdirTemp("", "storm")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "h.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+
+	var contacts []config.Contact
+	for i := range *destinations {
+		contacts = append(contacts, config.Contact{Name: fmt.Sprintf("owner%d", i), Webhook: fmt.Sprintf("%s/chat/%d", receiver.URL, i)})
+	}
+	d, err := notifier.NewDispatcher(notifier.DispatcherOptions{
+		Outbox:    db,
+		Notifiers: map[string]notifier.Notifier{"webhook": webhook.New(contacts, time.UTC, "hostwatch/bench")},
+		Pacing: map[string]notifier.Pacing{"webhook": {
+			Global:         notifier.Pace{N: *global, Per: time.Second},
+			PerDestination: func(string) notifier.Pace { return notifier.Pace{N: 1, Per: *each} },
+		}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The storm: one transaction, as when a provider outage opens many
+	// incidents at once.
+	var items []store.OutboxItem
+	perDest := map[int]int{}
+	for i := range *messages {
+		dest := i % *destinations
+		perDest[dest]++
+		m := notifier.Message{Kind: notifier.Down, Incident: int64(i + 1), Check: fmt.Sprintf("shop%d/web", dest), Start: time.Now()}
+		payload, _ := json.Marshal(m)
+		items = append(items, store.OutboxItem{CreatedAt: time.Now(), Destination: "webhook:" + contacts[dest].Name, Incident: int64(i + 1), Op: "send", Payload: payload})
+	}
+	begin := time.Now()
+	if err := db.Update(ctx, func(tx store.Tx) error { return tx.Enqueue(ctx, items) }); err != nil {
+		log.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- d.Run(runCtx) }()
+	for {
+		if len(receiver.Deliveries()) >= *messages {
+			break
+		}
+		if time.Since(begin) > 10*time.Minute {
+			log.Fatalf("only %d of %d delivered after 10 minutes", len(receiver.Deliveries()), *messages)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ds := receiver.Deliveries()
+	took := ds[len(ds)-1].At.Sub(begin)
+	cancel()
+	<-done
+
+	maxPerDest := 0
+	for _, n := range perDest {
+		maxPerDest = max(maxPerDest, n)
+	}
+	floor := max(time.Duration(*messages-1)*time.Second/time.Duration(*global), time.Duration(maxPerDest-1)**each)
+	dups := 0
+	for _, d := range ds {
+		if d.Duplicate {
+			dups++
+		}
+	}
+	fmt.Printf("storm: %d messages to %d destinations, limits %d/s in all and 1 per %v per destination\n",
+		*messages, *destinations, *global, *each)
+	fmt.Printf("  delivered          %d, lost %d, duplicates %d\n", len(ds)-dups, *messages-(len(ds)-dups), dups)
+	fmt.Printf("  429s provoked      %d\n", receiver.Limited())
+	fmt.Printf("  time               %v\n", took.Round(time.Millisecond))
+	fmt.Printf("  least the limits allow %v\n", floor.Round(time.Millisecond))
+	fmt.Printf("  ratio              %.3f\n", took.Seconds()/floor.Seconds())
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hostwatch/hostwatch/notifier/webhook/webhooktest"
+)
+
+// TestKilledWhileDelivering: incidents open while the receiver is slow, the
+// daemon is killed with SIGKILL with messages pending, and started again.
+// Every message arrives, in order per destination, each incident's down
+// before its resolution, with at most one duplicate per destination (the one
+// message that may have been in flight at the kill).
+func TestKilledWhileDelivering(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "bad gateway", http.StatusBadGateway)
+			return
+		}
+		w.Write([]byte("cart"))
+	}))
+	defer shop.Close()
+	receiver := webhooktest.New("crash-test-secret")
+	defer receiver.Close()
+	receiver.Slow(400 * time.Millisecond)
+
+	const merchants, checks = 3, 4
+	dir := t.TempDir()
+	listen := freeAddr(t)
+	var b strings.Builder
+	fmt.Fprintf(&b, "timezone: UTC\nstorage: {dsn: %q}\nhttp: {listen: %q}\n", filepath.Join(dir, "h.db"), listen)
+	b.WriteString("defaults: {schedule: \"@every 1s\", down_after: 1, up_after: 1, timeout: 2s}\ncontacts:\n")
+	for m := range merchants {
+		fmt.Fprintf(&b, "  - {name: owner%d, webhook: \"%s/owner%d\", webhook_secret: \"${HOOK_SECRET}\"}\n", m, receiver.URL, m)
+	}
+	b.WriteString("merchants:\n")
+	for m := range merchants {
+		fmt.Fprintf(&b, "  - name: shop%d\n    contacts: [owner%d]\n    checks:\n", m, m)
+		for c := range checks {
+			fmt.Fprintf(&b, "      - {name: page%d, http: {url: \"%s/%d\"}}\n", c, shop.URL, c)
+		}
+	}
+	cfg := writeConfig(t, dir, b.String())
+	t.Setenv("HOOK_SECRET", "crash-test-secret")
+
+	p := startDaemon(t, dir, cfg)
+	eventually(t, "the first delivery", func() bool { return len(receiver.Deliveries()) >= 1 })
+	p.cmd.Process.Kill() // SIGKILL: no drain, no flush
+	<-p.done
+	atKill := len(receiver.Deliveries())
+	if atKill >= merchants*checks {
+		t.Fatalf("all %d messages were out before the kill; the test needs some pending", atKill)
+	}
+
+	receiver.Slow(0)
+	p = startDaemon(t, dir, cfg)
+	eventually(t, "the pending messages", func() bool { return distinct(receiver.Deliveries()) == merchants*checks })
+	down.Store(false)
+	eventually(t, "the recoveries", func() bool { return distinct(receiver.Deliveries()) == 2*merchants*checks })
+	p.stop(t)
+
+	byPath := map[string][]webhooktest.Delivery{}
+	for _, d := range receiver.Deliveries() {
+		byPath[d.Path] = append(byPath[d.Path], d)
+	}
+	if len(byPath) != merchants {
+		t.Fatalf("deliveries went to %d destinations, want %d", len(byPath), merchants)
+	}
+	for path, ds := range byPath {
+		dups, last := 0, int64(0)
+		seen := map[int64]string{}
+		for _, d := range ds {
+			id, _ := strconv.ParseInt(d.Body.Delivery, 10, 64)
+			if d.Duplicate {
+				dups++
+				continue
+			}
+			if id < last {
+				t.Errorf("%s: delivery %d after %d", path, id, last)
+			}
+			last = id
+			if d.Body.Event == "incident.resolved" && seen[d.Body.Incident] != "incident.down" {
+				t.Errorf("%s: incident #%d resolved before it was announced down", path, d.Body.Incident)
+			}
+			seen[d.Body.Incident] = d.Body.Event
+		}
+		if dups > 1 {
+			t.Errorf("%s: %d duplicates, want at most one", path, dups)
+		}
+		var incidents []int64
+		for n, ev := range seen {
+			if ev != "incident.resolved" {
+				t.Errorf("%s: incident #%d ends on %s", path, n, ev)
+			}
+			incidents = append(incidents, n)
+		}
+		sort.Slice(incidents, func(i, j int) bool { return incidents[i] < incidents[j] })
+		if len(incidents) != checks {
+			t.Errorf("%s: messages about %v, want %d incidents", path, incidents, checks)
+		}
+	}
+	t.Logf("%d delivered before the kill, %d deliveries in all", atKill, len(receiver.Deliveries()))
+}
+
+func distinct(ds []webhooktest.Delivery) int {
+	n := 0
+	for _, d := range ds {
+		if !d.Duplicate {
+			n++
+		}
+	}
+	return n
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
