@@ -285,8 +285,12 @@ func (w *worker) run(ctx context.Context, stopping <-chan struct{}) {
 			}
 		}
 		if wait := it.NextAt.Sub(clock.Now()); wait > 0 {
+			// A destination backing off does not hold up shutdown: its
+			// message stays in the outbox for the next start.
 			select {
 			case <-clock.After(wait):
+			case <-stopping:
+				return
 			case <-ctx.Done():
 				return
 			}
