@@ -275,3 +275,24 @@ func TestTLS(t *testing.T) {
 		t.Errorf("untrusted: %+v", r)
 	}
 }
+
+func TestHTTPHostHeaderAndRedactedEvidence(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/status" {
+			http.Redirect(w, r, "/status/", http.StatusFound)
+			return
+		}
+		w.Write([]byte("host=" + r.Host))
+	}))
+	defer srv.Close()
+	env := NewEnv(EnvOptions{})
+	r := probe(t, env, httpCheck(config.HTTPCheck{URL: srv.URL + "/", Headers: map[string]string{"Host": "kim-shop.example"}, Contains: "host=kim-shop.example"}), time.Second)
+	if !r.OK {
+		t.Errorf("Host header not sent: %+v", r)
+	}
+	withPassword := strings.Replace(srv.URL, "http://", "http://admin:s3cretpw@", 1) + "/status"
+	r = probe(t, env, httpCheck(config.HTTPCheck{URL: withPassword}), time.Second)
+	if !r.OK || strings.Contains(r.Evidence, "s3cretpw") || !strings.Contains(r.Evidence, "after redirect") {
+		t.Errorf("evidence = %q", r.Evidence)
+	}
+}

@@ -83,7 +83,10 @@ func (p *dnsProbe) lookup(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, normalizeAnswer(cname))
+		// Go answers a name with no CNAME with the name itself.
+		if c := normalizeAnswer(cname); c != normalizeAnswer(p.name) {
+			out = append(out, c)
+		}
 	case "MX":
 		mxs, err := p.resolver.LookupMX(ctx, p.name)
 		if err != nil {

@@ -84,6 +84,7 @@ func TestDNS(t *testing.T) {
 		{"CNAME", config.DNSCheck{Name: "www.shop.example", Type: "CNAME", Expect: []string{"shop.example."}}, true, "CNAME shop.example", ""},
 		{"MX", config.DNSCheck{Name: "shop.example", Type: "MX", Expect: []string{"MX.host.example"}}, true, "MX mx.host.example", ""},
 		{"no such name", config.DNSCheck{Name: "gone.example", Type: "A"}, false, "", "no such host"},
+		{"no CNAME record", config.DNSCheck{Name: "shop.example", Type: "CNAME"}, false, "", "no CNAME record for shop.example"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

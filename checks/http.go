@@ -91,6 +91,9 @@ func (p *httpProbe) Check(ctx context.Context) Result {
 	// Shared, never written: RoundTrip does not modify a request's headers,
 	// and a check never runs twice at once.
 	req.Header = p.header
+	if host := p.header.Get("Host"); host != "" {
+		req.Host = host // net/http sends req.Host, not a Host header
+	}
 
 	start := time.Now()
 	resp, err := p.client.Do(req)
@@ -151,7 +154,7 @@ func (p *httpProbe) wantStatus() string {
 func evidence(resp *http.Response) string {
 	e := resp.Proto + " " + resp.Status
 	if resp.Request != nil && resp.Request.Response != nil {
-		e += " after redirect to " + resp.Request.URL.String()
+		e += " after redirect to " + resp.Request.URL.Redacted()
 	}
 	return e
 }

@@ -266,3 +266,58 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestEnvironment(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string
+		want string // an error line's start, or "" for no error
+	}{
+		{"a number from the environment", "contacts:\n  - name: ops\n    telegram: ${CHAT}\n", map[string]string{"CHAT": "-1001234567890"}, ""},
+		{"quoted stays text", "contacts:\n  - name: ops\n    slack: \"${CH}\"\n", map[string]string{"CH": "C0123"}, ""},
+		{"unset in an optional field", "merchants:\n  - name: m\n    checks:\n      - name: c\n        http: {url: 'https://x/?token=${T}'}\n", nil,
+			"5: merchants[0].checks[0].http.url: ${T} is not set in the environment"},
+		{"unset optional secret means not used", "slack:\n  token: xoxb-1\n  signing_secret: s\n  app_token: ${SLACK_APP_TOKEN}\n", nil, ""},
+		{"a token in the wrong place is not shown", "contacts:\n  - name: ops\n    slack: ${SLACK_BOT_TOKEN}\n", map[string]string{"SLACK_BOT_TOKEN": "xoxb-123-secret"},
+			"3: contacts[0].slack: must be a Slack channel id (C...) or user id (U...), not \"${SLACK_BOT_TOKEN}\""},
+		{"a token where a number belongs is not shown", "contacts:\n  - name: ops\n    telegram: ${TELEGRAM_BOT_TOKEN}\n", map[string]string{"TELEGRAM_BOT_TOKEN": "123:AAsecret"},
+			"3: contacts[0].telegram: must be a whole number, not \"${TELEGRAM_BOT_TOKEN}\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(tt.yaml), env(tt.env))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), "f.yaml:"+tt.want)):
+				t.Fatalf("want %q, got %v", tt.want, err)
+			}
+			for _, v := range tt.env {
+				if err != nil && strings.Contains(err.Error(), v) {
+					t.Errorf("the value of an environment variable was printed: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestScheduleThatNeverFires(t *testing.T) {
+	_, err := Parse("f.yaml", []byte("defaults:\n  schedule: '0 0 0 30 2 *'\n"), noEnv)
+	if err == nil || !strings.Contains(err.Error(), `f.yaml:2: defaults.schedule: cron schedule "0 0 0 30 2 *" never fires`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestDNSServerAddress(t *testing.T) {
+	for _, server := range []string{"[::1]", "::1", "9.9.9.9", "9.9.9.9:5353"} {
+		cfg, err := Parse("f.yaml", []byte("merchants:\n  - name: m\n    checks:\n      - {name: d, dns: {name: x.example, server: '"+server+"'}}\n"), noEnv)
+		if err != nil {
+			t.Errorf("%s: %v", server, err)
+			continue
+		}
+		if got := cfg.Checks()[0].DNS.Server; !strings.HasSuffix(got, ":53") && !strings.HasSuffix(got, ":5353") {
+			t.Errorf("%s became %s", server, got)
+		}
+	}
+}

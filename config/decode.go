@@ -15,7 +15,10 @@ type nodeDecoder interface {
 	decodeNode(n *yaml.Node) error
 }
 
-var nodeDecoderType = reflect.TypeFor[nodeDecoder]()
+var (
+	nodeDecoderType = reflect.TypeFor[nodeDecoder]()
+	secretType      = reflect.TypeFor[Secret]()
+)
 
 // envRef matches ${NAME}.
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
@@ -29,6 +32,8 @@ type decoder struct {
 	lines  map[string]int
 	unset  map[string][]string // path → ${NAME}s that were not set
 	bad    map[string]bool     // paths that could not be read
+	raw    map[string][2]string // path → the text as written and as expanded, where ${NAME} changed it
+	secret map[string]bool      // paths of Secret fields, which may be left empty
 	errs   Errors
 
 	// aliases counts alias expansions and depth the nesting, so that a
@@ -44,7 +49,13 @@ const (
 
 func (d *decoder) errorf(line int, path, format string, args ...any) {
 	d.bad[path] = true
-	d.errs = append(d.errs, &Error{File: d.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+	msg := fmt.Sprintf(format, args...)
+	// A value from the environment may be a secret in the wrong place:
+	// show what the file says, never what it expanded to.
+	if r, ok := d.raw[path]; ok && len(r[1]) >= 4 {
+		msg = strings.ReplaceAll(msg, r[1], r[0])
+	}
+	d.errs = append(d.errs, &Error{File: d.file, Line: line, Path: path, Msg: msg})
 }
 
 // line gives the line of path, or of its nearest ancestor that has one.
@@ -115,7 +126,18 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.ScalarNode {
 		expanded := *n
 		expanded.Value = d.expand(n.Value, path)
+		if expanded.Value != n.Value {
+			d.raw[path] = [2]string{n.Value, expanded.Value}
+			if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
+				// Unquoted: resolve the expanded text as YAML would,
+				// so that ${CHAT_ID} can fill a number.
+				expanded.Tag = ""
+			}
+		}
 		n = &expanded
+	}
+	if v.Type() == secretType {
+		d.secret[path] = true
 	}
 	if v.CanAddr() && v.Addr().Type().Implements(nodeDecoderType) {
 		if isNull(n) {

@@ -37,7 +37,8 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 		}
 		return nil, Errors{e}
 	}
-	d := &decoder{file: file, lookup: lookup, lines: map[string]int{}, unset: map[string][]string{}, bad: map[string]bool{}}
+	d := &decoder{file: file, lookup: lookup, lines: map[string]int{}, unset: map[string][]string{}, bad: map[string]bool{},
+		raw: map[string][2]string{}, secret: map[string]bool{}}
 	var cfg Config
 	if len(root.Content) == 0 {
 		d.errorf(1, "", "the file is empty")

@@ -54,6 +54,7 @@ func (v *validator) required(path, value string) bool {
 	}
 	if names := v.unset[path]; len(names) > 0 {
 		v.fail(path, "is empty: ${%s} is not set in the environment", names[0])
+		delete(v.unset, path)
 	} else {
 		v.fail(path, "is required")
 	}
@@ -159,6 +160,13 @@ func (v *validator) validate() {
 	for i, m := range c.Maintenance {
 		v.maintenance(index("maintenance", i), m, merchants, loc)
 	}
+	// A ${NAME} that is not set is a mistake wherever it stands, except in
+	// an optional secret, where empty means "not used" (slack.app_token).
+	for path, names := range v.unset {
+		if !v.secret[path] {
+			v.fail(path, "${%s} is not set in the environment", names[0])
+		}
+	}
 }
 
 func (v *validator) name(path, name string) bool {
@@ -220,6 +228,10 @@ func (v *validator) schedule(path, spec string, loc *time.Location) cron.Schedul
 	s, err := CronParser.Parse(spec)
 	if err != nil {
 		v.fail(path, "bad cron schedule %q: %v", spec, err)
+		return nil
+	}
+	if s.Next(time.Now()).IsZero() {
+		v.fail(path, "cron schedule %q never fires", spec)
 		return nil
 	}
 	switch s := s.(type) {
@@ -430,7 +442,7 @@ func (v *validator) dnsCheck(path string, d *DNSCheck) {
 	}
 	if d.Server != "" {
 		if _, _, err := net.SplitHostPort(d.Server); err != nil {
-			d.Server = net.JoinHostPort(d.Server, "53")
+			d.Server = net.JoinHostPort(strings.Trim(d.Server, "[]"), "53")
 		}
 		v.hostPort(path+".server", d.Server, false)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,7 +33,10 @@ type Options struct {
 	Store  store.Store
 	Router Router
 	// Wake is called after messages were written to the outbox.
-	Wake     func()
+	Wake func()
+	// Checks are the IDs of the configured checks; open incidents of
+	// other checks are closed at start. Nil keeps every incident.
+	Checks   []string
 	Clock    clockwork.Clock
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
@@ -108,8 +112,16 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load open incidents: %w", err)
 	}
+	var orphans []store.Incident
 	for _, in := range open {
+		if o.Checks != nil && !slices.Contains(o.Checks, in.Check) {
+			orphans = append(orphans, in)
+			continue
+		}
 		e.open[in.Check] = openIncident{id: in.ID, start: in.Start}
+	}
+	if err := e.closeOrphans(ctx, orphans); err != nil {
+		return nil, err
 	}
 	gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hostwatch_incidents_open", Help: "Incidents open now.",
@@ -122,6 +134,29 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
 	return e, nil
+}
+
+// closeOrphans resolves the incidents of checks no longer configured: no
+// one watches them, so they cannot end by recovery. They end now, marked as
+// removed, without a message.
+func (e *Engine) closeOrphans(ctx context.Context, orphans []store.Incident) error {
+	if len(orphans) == 0 {
+		return nil
+	}
+	now := e.clock.Now()
+	return e.store.Update(ctx, func(tx store.Tx) error {
+		for _, in := range orphans {
+			e.log.Warn("incident closed: its check is no longer in the configuration", "incident", in.ID, "check", in.Check)
+			if err := tx.ResolveIncident(ctx, in.ID, now, "removed"); err != nil {
+				return err
+			}
+			if err := tx.AddEvent(ctx, store.Event{Incident: in.ID, At: now, Kind: "resolved",
+				Detail: "the check is no longer in the configuration"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Observe takes one probe's outcome. A steady success only adds to the

@@ -200,8 +200,13 @@ func New(o Options) (*Monitor, error) {
 			latency:      m.latency.WithLabelValues(c.Kind()),
 		}
 		if s, ok := o.States[c.ID]; ok {
-			s.Incident = 0
-			w.state = s
+			// Up or down is kept across a restart; a streak is not: probes
+			// before the stop and after it are not consecutive, and joining
+			// them would date an outage back to before the daemon stopped.
+			w.state = store.CheckState{Check: c.ID, State: s.State, Since: s.Since}
+			if s.State == store.Down {
+				w.state.FailStreak, w.state.StreakSince = s.FailStreak, s.StreakSince
+			}
 		}
 		m.watched = append(m.watched, w)
 		m.byID[c.ID] = w
@@ -248,9 +253,19 @@ func (m *Monitor) Run(ctx context.Context) error {
 		return nil
 	}
 	now := m.clock.Now()
+	live := m.queue[:0]
 	for _, e := range m.queue {
-		e.next = e.sched.first(now)
+		if e.next = e.sched.first(now); e.next.IsZero() {
+			m.log.Warn("schedule never fires; check not run", "check", e.w.cfg.ID, "schedule", e.w.cfg.Schedule)
+			continue
+		}
 		e.w.next.Store(e.next.UnixNano())
+		live = append(live, e)
+	}
+	m.queue = live
+	if len(m.queue) == 0 {
+		<-ctx.Done()
+		return nil
 	}
 	heap.Init(&m.queue)
 	timer := m.clock.NewTimer(m.queue[0].next.Sub(now))

@@ -286,11 +286,12 @@ func TestSlackStartsEachProbeOnce(t *testing.T) {
 		clock.BlockUntilContext(ctx, 1)
 	}
 	eventually(t, "two rounds", func() bool {
-		n := int64(0)
 		for _, s := range m.Statuses() {
-			n += s.Probes + s.Skipped
+			if s.Running || s.Probes+s.Skipped < 2 {
+				return false
+			}
 		}
-		return n >= 2000
+		return true
 	})
 	last := map[string]time.Time{}
 	for _, o := range rec.snapshot() {
@@ -306,4 +307,49 @@ func TestSlackStartsEachProbeOnce(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// TestRestartDoesNotJoinStreaks: failures before a stop and after it are
+// not consecutive, so an outage is never dated back across a restart; a
+// check that was down stays down.
+func TestRestartDoesNotJoinStreaks(t *testing.T) {
+	monday := t0.Add(-48 * time.Hour)
+	tests := []struct {
+		name       string
+		saved      store.CheckState
+		wantChange bool
+		wantState  store.State
+	}{
+		{"up with two failures saved", store.CheckState{State: store.Up, Since: monday.Add(-time.Hour), FailStreak: 2, StreakSince: monday}, false, store.Up},
+		{"down with a recovery under way", store.CheckState{State: store.Down, Since: monday, OKStreak: 1, StreakSince: monday}, false, store.Down},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &config.Check{ID: "shop/web", Schedule: "@every 5s", Cron: mustCron(t, "@every 5s"),
+				Timeout: config.Duration{Duration: time.Second}, DownAfter: 3, UpAfter: 2, HTTP: &config.HTTPCheck{}}
+			f := &fakeChecker{}
+			f.ok.Store(tt.saved.State == store.Down)
+			rec := &recorder{}
+			tt.saved.Check = c.ID
+			m, err := New(Options{Checks: []*config.Check{c}, Sink: rec, Clock: clockwork.NewFakeClockAt(t0),
+				States: map[string]store.CheckState{c.ID: tt.saved},
+				Build:  func(*config.Check) (checks.Checker, error) { return f, nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.probe(context.Background(), m.watched[0], t0)
+			o := rec.snapshot()[0]
+			if (o.Change != nil) != tt.wantChange || o.State.State != tt.wantState || !o.State.StreakSince.Equal(t0) {
+				t.Errorf("after one probe on restart: %+v, change %+v", o.State, o.Change)
+			}
+		})
+	}
+}
+
+func TestEverySpreadsOverTheWholeInterval(t *testing.T) {
+	names := []string{"a/1", "a/2", "a/3", "a/4"}
+	offsets := spreadOffsets(mustCron(t, "@every 5m"), names, t0)
+	if slices.Max(offsets) != 225*time.Second {
+		t.Errorf("offsets %v: @every 5m must spread over five minutes", offsets)
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 // maxSpread bounds how far a check is moved from its cron time: a check
 // scheduled "at the top of the hour" runs within the first minute of it.
+// @every schedules have no time of their own and spread over the interval.
 const maxSpread = time.Minute
 
 // spread shifts a schedule by a fixed offset, so that checks sharing a
@@ -53,7 +54,10 @@ func interval(s cron.Schedule, from time.Time) time.Duration {
 // evenly over the interval (at most maxSpread), in an order fixed by the
 // checks' names so that the same config spreads the same way every start.
 func spreadOffsets(s cron.Schedule, names []string, now time.Time) []time.Duration {
-	window := min(interval(s, now), maxSpread)
+	window := interval(s, now)
+	if _, every := s.(cron.ConstantDelaySchedule); !every {
+		window = min(window, maxSpread)
+	}
 	slots := make([]int, len(names))
 	order := make([]int, len(names))
 	for i := range order {

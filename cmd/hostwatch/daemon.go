@@ -92,7 +92,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	engine, err = incident.New(ctx, incident.Options{
-		Store: st, Router: incident.NewRouter(cfg, slices.Collect(maps.Keys(notifiers)), nil), Wake: dispatcher.Wake,
+		Store: st, Router: incident.NewRouter(cfg, slices.Collect(maps.Keys(notifiers)), nil), Wake: dispatcher.Wake, Checks: ids,
 		Clock: clock, Logger: log, Registry: reg,
 	})
 	if err != nil {
