@@ -166,10 +166,16 @@ func (db *DB) loadIDs(ctx context.Context) error {
 
 // Register adds the checks the store does not know yet.
 func (db *DB) Register(ctx context.Context, checks []string) error {
-	for _, name := range checks {
-		if _, err := db.w.ExecContext(ctx, `INSERT INTO checks (name) VALUES (?) ON CONFLICT (name) DO NOTHING`, name); err != nil {
-			return fmt.Errorf("register check %s: %w", name, err)
+	err := db.Update(ctx, func(t store.Tx) error {
+		for _, name := range checks {
+			if _, err := t.(*tx).exec(ctx, `INSERT INTO checks (name) VALUES (?) ON CONFLICT (name) DO NOTHING`, name); err != nil {
+				return fmt.Errorf("register check %s: %w", name, err)
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return db.loadIDs(ctx)
 }
