@@ -126,6 +126,8 @@ func TestErrors(t *testing.T) {
 		{"list where a mapping belongs", "http: [a]\n", `1: http: must be a mapping of keys to values`},
 		{"yaml syntax", "http:\n  listen: [\n", `2: did not find expected node content`},
 		{"empty file", "", `1: the file is empty`},
+		{"bad rate", "delivery:\n  telegram: {global: fast}\n", `2: delivery.telegram.global: must be a rate such as 30/s, 20/m or 100/h, not "fast"`},
+		{"zero rate", "delivery:\n  webhook: {destination: 0/s}\n", `2: delivery.webhook.destination: must be a rate`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -345,3 +345,36 @@ func TestRefusedWritesAreRetried(t *testing.T) {
 		t.Errorf("outbox = %+v", items)
 	}
 }
+
+// TestUndeliverableIsReportedToAdmins: a message refused for good is
+// reported to the admins' other destinations, and a report is never
+// reported in turn.
+func TestUndeliverableIsReportedToAdmins(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	woke := 0
+	e, err := incident.New(ctx, incident.Options{Store: db, Router: router{}, Wake: func() { woke++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(notifier.Message{Kind: notifier.Down, Incident: 3, Merchant: "kim-shop", Check: "kim-shop/web"})
+	failed := store.OutboxItem{ID: 9, Destination: "chat:1", Incident: 3, Payload: payload}
+	e.ReportUndeliverable(ctx, failed, errors.New("telegram: Forbidden: bot was blocked by the user"))
+	items := outbox(t, db)
+	if len(items) != 1 || items[0].Destination != "chat:admin" || woke != 1 {
+		t.Fatalf("outbox = %+v, woke %d", items, woke)
+	}
+	m := decode(t, items[0])
+	if m.Kind != notifier.DeliveryFailed || m.Destination != "chat:1" || !strings.Contains(m.Detail, "blocked") || m.Incident != 3 {
+		t.Errorf("report = %+v", m)
+	}
+	// The report itself cannot reach the admins: no report about it.
+	e.ReportUndeliverable(ctx, items[0], errors.New("chat not found"))
+	if n := len(outbox(t, db)); n != 1 {
+		t.Errorf("%d items: a report was reported", n)
+	}
+}

@@ -250,3 +250,92 @@ func TestShutdownDrainsThenLeavesTheRest(t *testing.T) {
 		t.Errorf("%s distinct deliveries, want 20", got)
 	}
 }
+
+// editor is an in-process platform that numbers its messages and can edit
+// them, like a chat app.
+type editor struct {
+	mu    sync.Mutex
+	texts map[string]string // receipt → text
+	next  int
+}
+
+func (e *editor) Send(_ context.Context, address string, m notifier.Message) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.next++
+	r := fmt.Sprintf("%s/%d", address, e.next)
+	e.texts[r] = notifier.Line(m, time.UTC)
+	return r, nil
+}
+
+func (e *editor) Edit(_ context.Context, address, receipt string, m notifier.Message) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.texts[receipt]; !ok {
+		return notifier.Permanent(fmt.Errorf("message %s not found", receipt))
+	}
+	e.texts[receipt] = notifier.Line(m, time.UTC)
+	return nil
+}
+
+// TestEditFindsTheSentMessage: an edit goes through the outbox after the
+// send it refers to, and changes that very message on the platform.
+func TestEditFindsTheSentMessage(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ed := &editor{texts: map[string]string{}}
+	d, err := notifier.NewDispatcher(notifier.DispatcherOptions{Outbox: db, Notifiers: map[string]notifier.Notifier{"chat": ed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := notifier.Message{Kind: notifier.Down, Incident: 7, Check: "shop/web", Start: start, Error: "refused"}
+	up := down
+	up.Kind, up.End = notifier.Resolved, start.Add(time.Hour)
+	now := time.Now()
+	pd, _ := json.Marshal(down)
+	pu, _ := json.Marshal(up)
+	err = db.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Enqueue(ctx, []store.OutboxItem{{CreatedAt: now, Destination: "chat:42", Incident: 7, Op: "send", Payload: pd}}); err != nil {
+			return err
+		}
+		sends, err := tx.Sends(ctx, 7)
+		if err != nil {
+			return err
+		}
+		return tx.Enqueue(ctx, []store.OutboxItem{
+			{CreatedAt: now, Destination: "chat:42", Incident: 7, Op: "edit", Ref: sends["chat:42"], Payload: pu},
+			{CreatedAt: now, Destination: "chat:42", Incident: 7, Op: "send", Payload: pu},
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- d.Run(runCtx) }()
+	eventually(t, 5*time.Second, "three deliveries", func() bool {
+		items, _ := db.Pending(ctx, 0, 10)
+		return len(items) == 0
+	})
+	cancel()
+	<-done
+	ed.mu.Lock()
+	defer ed.mu.Unlock()
+	want := map[string]string{
+		"42/1": "UP shop/web: incident #7 resolved, 14:02–15:02, down 1h00m", // the down message, edited
+		"42/2": "UP shop/web: incident #7 resolved, 14:02–15:02, down 1h00m",
+	}
+	if fmt.Sprint(ed.texts) != fmt.Sprint(want) {
+		t.Errorf("platform holds %v, want %v", ed.texts, want)
+	}
+	for id := int64(1); id <= 3; id++ {
+		it, _ := db.Item(ctx, id)
+		if it.State != store.Sent || it.Receipt == "" {
+			t.Errorf("item %d = %+v", id, it)
+		}
+	}
+}
