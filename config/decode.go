@@ -30,8 +30,8 @@ type decoder struct {
 	file   string
 	lookup func(string) (string, bool)
 	lines  map[string]int
-	unset  map[string][]string // path → ${NAME}s that were not set
-	bad    map[string]bool     // paths that could not be read
+	unset  map[string][]string  // path → ${NAME}s that were not set
+	bad    map[string]bool      // paths that could not be read
 	raw    map[string][2]string // path → the text as written and as expanded, where ${NAME} changed it
 	secret map[string]bool      // paths of Secret fields, which may be left empty
 	errs   Errors

@@ -2,13 +2,10 @@ package main
 
 import (
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,16 +18,8 @@ import (
 // before its resolution, with at most one duplicate per destination (the one
 // message that may have been in flight at the kill).
 func TestKilledWhileDelivering(t *testing.T) {
-	var down atomic.Bool
+	shop, down := newShop(t)
 	down.Store(true)
-	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if down.Load() {
-			http.Error(w, "bad gateway", http.StatusBadGateway)
-			return
-		}
-		w.Write([]byte("cart"))
-	}))
-	defer shop.Close()
 	receiver := webhooktest.New("crash-test-secret")
 	defer receiver.Close()
 	receiver.Slow(400 * time.Millisecond)

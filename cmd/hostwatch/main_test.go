@@ -162,6 +162,20 @@ merchants:
 	}
 }
 
+// newShop is a shop page with "cart" on it, or a 502 while down is set.
+func newShop(t *testing.T) (*httptest.Server, *atomic.Bool) {
+	down := &atomic.Bool{}
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "bad gateway", http.StatusBadGateway)
+			return
+		}
+		w.Write([]byte("cart"))
+	}))
+	t.Cleanup(shop.Close)
+	return shop, down
+}
+
 // proc is a running `hostwatch run`.
 type proc struct {
 	cmd    *exec.Cmd
@@ -251,15 +265,7 @@ func (p *proc) stop(t *testing.T) {
 // TestRunThroughAnOutage runs the real binary against a shop that goes down,
 // restarts it during the outage, and brings the shop back.
 func TestRunThroughAnOutage(t *testing.T) {
-	var down atomic.Bool
-	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if down.Load() {
-			http.Error(w, "bad gateway", http.StatusBadGateway)
-			return
-		}
-		w.Write([]byte("cart"))
-	}))
-	defer shop.Close()
+	shop, down := newShop(t)
 	dir := t.TempDir()
 	listen := freeAddr(t)
 	db := filepath.Join(dir, "data", "hostwatch.db")
