@@ -10,7 +10,8 @@ import (
 
 // ConfigRouter routes by the configuration: a check's messages go to its
 // merchant's contacts, on every platform that has a notifier. With no chat
-// platform at all they go to the console instead, so nothing goes unseen.
+// platform, or no destination at all, they go to the console, so nothing
+// goes unseen.
 type ConfigRouter struct {
 	byMerchant map[string][]string
 	admins     []string
@@ -45,7 +46,9 @@ func NewRouter(cfg *config.Config, platforms, editable []string) *ConfigRouter {
 				add(notifier.Destination("webhook", c.Name))
 			}
 		}
-		if !chat && has("console") {
+		// Nothing goes unseen: with no chat app, or no address on one for
+		// these contacts, the console has it.
+		if (!chat || len(out) == 0) && has("console") {
 			add(notifier.Destination("console", ""))
 		}
 		return out

@@ -21,6 +21,7 @@ import (
 	"github.com/hostwatch/hostwatch/monitor"
 	"github.com/hostwatch/hostwatch/notifier"
 	"github.com/hostwatch/hostwatch/notifier/console"
+	"github.com/hostwatch/hostwatch/notifier/telegram"
 	"github.com/hostwatch/hostwatch/notifier/webhook"
 	"github.com/hostwatch/hostwatch/store"
 	"github.com/hostwatch/hostwatch/store/sqlite"
@@ -73,13 +74,18 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	clock := clockwork.NewRealClock()
 
-	if cfg.Telegram != nil || cfg.Slack != nil {
-		log.Warn("telegram and slack delivery are not in this build yet; messages go to the console")
+	if cfg.Slack != nil {
+		log.Warn("slack delivery is not in this build yet; messages for slack contacts go to the console")
 	}
 	ua := "hostwatch/" + versionString()
 	notifiers := map[string]notifier.Notifier{
 		"console": console.New(stdout, cfg.Location),
 		"webhook": webhook.New(cfg.Contacts, cfg.Location, ua),
+	}
+	var editable []string
+	if t := cfg.Telegram; t != nil {
+		notifiers["telegram"] = telegram.New(t.Token.Value(), t.APIEndpoint, cfg.Location)
+		editable = append(editable, "telegram")
 	}
 	var engine *incident.Engine
 	dispatcher, err := notifier.NewDispatcher(notifier.DispatcherOptions{
@@ -92,7 +98,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	engine, err = incident.New(ctx, incident.Options{
-		Store: st, Router: incident.NewRouter(cfg, slices.Collect(maps.Keys(notifiers)), nil), Wake: dispatcher.Wake, Checks: ids,
+		Store: st, Router: incident.NewRouter(cfg, slices.Collect(maps.Keys(notifiers)), editable), Wake: dispatcher.Wake, Checks: ids,
 		Clock: clock, Logger: log, Registry: reg,
 	})
 	if err != nil {

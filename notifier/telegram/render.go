@@ -1,0 +1,32 @@
+package telegram
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hostwatch/hostwatch/notifier"
+)
+
+// escape makes text safe in Telegram's HTML parse mode, which knows only
+// &lt;, &gt; and &amp; (and &quot; in attributes).
+var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+
+// Text renders m as a Telegram HTML message.
+func Text(m notifier.Message, loc *time.Location) string {
+	var b strings.Builder
+	switch m.Kind {
+	case notifier.Down:
+		fmt.Fprintf(&b, "🔴 <b>DOWN</b> %s\n", escape(m.Check))
+		fmt.Fprintf(&b, "Incident #%d, down since %s", m.Incident, m.Start.In(loc).Format("Jan 2 15:04:05 MST"))
+		if m.Error != "" {
+			fmt.Fprintf(&b, "\n<code>%s</code>", escape(m.Error))
+		}
+	case notifier.Resolved:
+		fmt.Fprintf(&b, "✅ <b>UP</b> %s\n", escape(m.Check))
+		fmt.Fprintf(&b, "Incident #%d resolved: %s", m.Incident, notifier.Span(m.Start, m.End, loc))
+	default:
+		b.WriteString(escape(notifier.Line(m, loc)))
+	}
+	return b.String()
+}

@@ -1,0 +1,134 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/hostwatch/hostwatch/bot"
+	"github.com/hostwatch/hostwatch/notifier"
+)
+
+// Telegram sends to chats; an address is a chat id.
+type Telegram struct {
+	api *tgbotapi.BotAPI
+	loc *time.Location
+}
+
+// New builds a Telegram notifier for the bot with token, talking to
+// endpoint (tgbotapi's format, "https://api.telegram.org/bot%s/%s"). It
+// makes no request: a Bot API that is down at start delays messages, it
+// does not stop the daemon.
+func New(token, endpoint string, loc *time.Location) *Telegram {
+	api := &tgbotapi.BotAPI{Token: token, Client: &http.Client{Timeout: 30 * time.Second}, Buffer: 100}
+	api.SetAPIEndpoint(endpoint)
+	return &Telegram{api: api, loc: loc}
+}
+
+// ctxClient binds a request to a context: tgbotapi's own requests carry
+// none, so a shutdown could not cut them short.
+type ctxClient struct {
+	ctx  context.Context
+	base tgbotapi.HTTPClient
+}
+
+func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
+	return c.base.Do(req.WithContext(c.ctx))
+}
+
+// with returns a copy of the API whose requests end with ctx.
+func (t *Telegram) with(ctx context.Context) *tgbotapi.BotAPI {
+	api := *t.api
+	api.Client = ctxClient{ctx: ctx, base: t.api.Client}
+	return &api
+}
+
+// Send posts m to the chat at address and returns the message id.
+func (t *Telegram) Send(ctx context.Context, address string, m notifier.Message) (string, error) {
+	chat, err := strconv.ParseInt(address, 10, 64)
+	if err != nil {
+		return "", notifier.Permanent(fmt.Errorf("telegram: %q is not a chat id", address))
+	}
+	msg := tgbotapi.NewMessage(chat, Text(m, t.loc))
+	msg.ParseMode = tgbotapi.ModeHTML
+	msg.DisableWebPagePreview = true
+	if kb := keyboard(m); kb != nil {
+		msg.ReplyMarkup = *kb
+	}
+	sent, err := t.with(ctx).Send(msg)
+	if err != nil {
+		return "", classify(fmt.Sprintf("send to telegram chat %d", chat), err)
+	}
+	return strconv.Itoa(sent.MessageID), nil
+}
+
+// Edit replaces the text of the message receipt in the chat at address,
+// and its buttons: an incident that is no longer open has none.
+func (t *Telegram) Edit(ctx context.Context, address, receipt string, m notifier.Message) error {
+	chat, err := strconv.ParseInt(address, 10, 64)
+	if err != nil {
+		return notifier.Permanent(fmt.Errorf("telegram: %q is not a chat id", address))
+	}
+	id, err := strconv.Atoi(receipt)
+	if err != nil {
+		return notifier.Permanent(fmt.Errorf("telegram: %q is not a message id", receipt))
+	}
+	edit := tgbotapi.NewEditMessageText(chat, id, Text(m, t.loc))
+	edit.ParseMode = tgbotapi.ModeHTML
+	edit.DisableWebPagePreview = true
+	edit.ReplyMarkup = keyboard(m)
+	if _, err := t.with(ctx).Send(edit); err != nil {
+		if strings.Contains(err.Error(), "message is not modified") {
+			return nil // already says this: nothing to do
+		}
+		return classify(fmt.Sprintf("edit telegram message %d in chat %d", id, chat), err)
+	}
+	return nil
+}
+
+// keyboard is the alert's buttons: Acknowledge and Silence 1h while the
+// incident is open, none after.
+func keyboard(m notifier.Message) *tgbotapi.InlineKeyboardMarkup {
+	if m.Kind != notifier.Down || m.Incident == 0 {
+		return nil
+	}
+	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+		tgbotapi.NewInlineKeyboardButtonData("Acknowledge", bot.Action{Verb: "ack", Incident: m.Incident}.Encode()),
+		tgbotapi.NewInlineKeyboardButtonData("Silence 1h", bot.Action{Verb: "silence", Incident: m.Incident, For: time.Hour}.Encode()),
+	))
+	return &kb
+}
+
+// classify turns a Bot API error into the dispatcher's kinds.
+func classify(what string, err error) error {
+	var apiErr *tgbotapi.Error
+	if !errors.As(err, &apiErr) {
+		// The network: retry. The request's URL holds the bot token, so
+		// say what failed without it.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	wrapped := fmt.Errorf("%s: %d %s", what, apiErr.Code, apiErr.Message)
+	switch {
+	case apiErr.Code == http.StatusTooManyRequests:
+		wait := time.Duration(apiErr.RetryAfter) * time.Second
+		if wait <= 0 {
+			return wrapped
+		}
+		return notifier.RetryAfter(wait, wrapped)
+	case apiErr.Code >= 500:
+		return wrapped
+	default: // 400 chat not found, 401 bad token, 403 blocked, ...
+		return notifier.Permanent(wrapped)
+	}
+}

@@ -1,0 +1,440 @@
+// Package telegramtest is a fake Telegram Bot API for tests, strict the way
+// Telegram is: an unknown method is a 404, a wrong token a 401, a missing
+// chat_id or text a 400, an edit that changes nothing "message is not
+// modified", a chat that blocked the bot a 403. It records every call, can
+// hand out injected updates through getUpdates, and can be told to answer
+// 429 with parameters.retry_after, 5xx, or slowly.
+package telegramtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Call is one request the server answered.
+type Call struct {
+	At     time.Time
+	Method string
+	Params url.Values
+	Status int
+}
+
+// Message is a message as the fake holds it.
+type Message struct {
+	ChatID    int64
+	MessageID int
+	Text      string
+	ParseMode string
+	Markup    string // reply_markup JSON, "" when none
+	Edits     int
+}
+
+// Server is the fake Bot API.
+type Server struct {
+	*httptest.Server
+	token string
+
+	mu        sync.Mutex
+	calls     []Call
+	messages  map[int64][]*Message // by chat
+	nextID    int
+	blocked   map[int64]bool
+	known     map[int64]bool // chats that exist; nil: every chat exists
+	updates   []json.RawMessage
+	nextUpd   int
+	failNext  []failure
+	delay     time.Duration
+	webhook   string
+	secretTok string
+	waiters   []chan struct{}
+}
+
+type failure struct {
+	status     int
+	retryAfter int
+}
+
+// New starts a fake for the bot with token.
+func New(token string) *Server {
+	s := &Server{token: token, messages: map[int64][]*Message{}, blocked: map[int64]bool{}, nextUpd: 1}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
+	return s
+}
+
+// Endpoint is the api_endpoint to configure: URL + "/bot%s/%s".
+func (s *Server) Endpoint() string { return s.URL + "/bot%s/%s" }
+
+// Block makes chat answer 403, as when its user blocked the bot.
+func (s *Server) Block(chat int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.blocked[chat] = true
+}
+
+// Chats makes only the given chats exist: any other is "chat not found".
+func (s *Server) Chats(ids ...int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.known = map[int64]bool{}
+	for _, id := range ids {
+		s.known[id] = true
+	}
+}
+
+// FailNext makes the next n requests fail with status; for 429 they carry
+// parameters.retry_after = retryAfter.
+func (s *Server) FailNext(n, status, retryAfter int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.failNext = append(s.failNext, failure{status, retryAfter})
+	}
+}
+
+// Slow makes every answer wait d.
+func (s *Server) Slow(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+// Calls returns the calls answered so far, of the given methods (all when
+// none is given).
+func (s *Server) Calls(methods ...string) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Call
+	for _, c := range s.calls {
+		if len(methods) == 0 || slices.Contains(methods, c.Method) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Messages returns a chat's messages as they are now.
+func (s *Server) Messages(chat int64) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, m := range s.messages[chat] {
+		out = append(out, *m)
+	}
+	return out
+}
+
+// Webhook returns the registered webhook URL and secret token.
+func (s *Server) Webhook() (string, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.webhook, s.secretTok
+}
+
+// Inject queues an update for getUpdates; update_id is filled in. It
+// returns the update's id.
+func (s *Server) Inject(update map[string]any) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.nextUpd + len(s.updates)
+	update["update_id"] = id
+	b, _ := json.Marshal(update)
+	s.updates = append(s.updates, b)
+	for _, w := range s.waiters {
+		close(w)
+	}
+	s.waiters = nil
+	return id
+}
+
+// Command builds a message update: text from user in chat.
+func Command(chat, user int64, text string) map[string]any {
+	return map[string]any{"message": map[string]any{
+		"message_id": 1, "date": time.Now().Unix(), "text": text,
+		"chat":     map[string]any{"id": chat, "type": chatType(chat)},
+		"from":     map[string]any{"id": user, "is_bot": false, "first_name": "User", "username": fmt.Sprintf("user%d", user)},
+		"entities": []map[string]any{{"type": "bot_command", "offset": 0, "length": len(strings.Fields(text + " ")[0])}},
+	}}
+}
+
+// Press builds a callback query update: user pressed a button with data on
+// message in chat.
+func Press(chat, user int64, message int, data string) map[string]any {
+	return map[string]any{"callback_query": map[string]any{
+		"id":   strconv.FormatInt(time.Now().UnixNano(), 36),
+		"from": map[string]any{"id": user, "is_bot": false, "first_name": "User", "username": fmt.Sprintf("user%d", user)},
+		"message": map[string]any{"message_id": message, "date": time.Now().Unix(),
+			"chat": map[string]any{"id": chat, "type": chatType(chat)}},
+		"chat_instance": "1",
+		"data":          data,
+	}}
+}
+
+func chatType(chat int64) string {
+	if chat < 0 {
+		return "supergroup"
+	}
+	return "private"
+}
+
+type reply struct {
+	Ok          bool            `json:"ok"`
+	Result      any             `json:"result,omitempty"`
+	ErrorCode   int             `json:"error_code,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Parameters  *map[string]int `json:"parameters,omitempty"`
+}
+
+func (s *Server) answer(w http.ResponseWriter, call *Call, status int, r reply) {
+	call.Status = status
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(r)
+}
+
+func fail(status int, description string) reply {
+	return reply{ErrorCode: status, Description: description}
+}
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	delay := s.delay
+	s.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	r.ParseForm()
+	call := Call{At: time.Now(), Params: r.PostForm}
+	defer func() {
+		s.mu.Lock()
+		s.calls = append(s.calls, call)
+		s.mu.Unlock()
+	}()
+	path := strings.TrimPrefix(r.URL.Path, "/bot")
+	token, method, ok := strings.Cut(path, "/")
+	call.Method = method
+	if !ok || token != s.token {
+		s.answer(w, &call, http.StatusUnauthorized, fail(401, "Unauthorized"))
+		return
+	}
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		s.answer(w, &call, http.StatusMethodNotAllowed, fail(405, "Method Not Allowed"))
+		return
+	}
+	if method == "getUpdates" {
+		s.getUpdates(w, r, &call)
+		return
+	}
+	s.mu.Lock()
+	if len(s.failNext) > 0 {
+		f := s.failNext[0]
+		s.failNext = s.failNext[1:]
+		s.mu.Unlock()
+		rep := fail(f.status, http.StatusText(f.status))
+		if f.status == http.StatusTooManyRequests {
+			rep.Description = fmt.Sprintf("Too Many Requests: retry after %d", f.retryAfter)
+			rep.Parameters = &map[string]int{"retry_after": f.retryAfter}
+		}
+		s.answer(w, &call, f.status, rep)
+		return
+	}
+	s.mu.Unlock()
+	status, rep := s.method(method, r.PostForm)
+	s.answer(w, &call, status, rep)
+}
+
+func (s *Server) method(method string, p url.Values) (int, reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	chatID, chatErr := strconv.ParseInt(p.Get("chat_id"), 10, 64)
+	switch method {
+	case "getMe":
+		return 200, reply{Ok: true, Result: map[string]any{"id": 1, "is_bot": true, "first_name": "hostwatch", "username": "hostwatch_bot"}}
+	case "sendMessage":
+		switch {
+		case chatErr != nil:
+			return 400, fail(400, "Bad Request: chat_id is empty")
+		case p.Get("text") == "":
+			return 400, fail(400, "Bad Request: message text is empty")
+		case len([]rune(p.Get("text"))) > 4096:
+			return 400, fail(400, "Bad Request: message is too long")
+		case s.blocked[chatID]:
+			return 403, fail(403, "Forbidden: bot was blocked by the user")
+		case s.known != nil && !s.known[chatID]:
+			return 400, fail(400, "Bad Request: chat not found")
+		}
+		if err := checkMarkup(p.Get("reply_markup")); err != nil {
+			return 400, fail(400, "Bad Request: "+err.Error())
+		}
+		if err := checkParseMode(p.Get("parse_mode"), p.Get("text")); err != nil {
+			return 400, fail(400, "Bad Request: can't parse entities: "+err.Error())
+		}
+		s.nextID++
+		m := &Message{ChatID: chatID, MessageID: s.nextID, Text: p.Get("text"), ParseMode: p.Get("parse_mode"), Markup: p.Get("reply_markup")}
+		s.messages[chatID] = append(s.messages[chatID], m)
+		return 200, reply{Ok: true, Result: map[string]any{"message_id": m.MessageID, "date": time.Now().Unix(),
+			"chat": map[string]any{"id": chatID, "type": chatType(chatID)}, "text": m.Text}}
+	case "editMessageText", "editMessageReplyMarkup":
+		if chatErr != nil {
+			return 400, fail(400, "Bad Request: chat_id is empty")
+		}
+		if s.blocked[chatID] {
+			return 403, fail(403, "Forbidden: bot was blocked by the user")
+		}
+		id, _ := strconv.Atoi(p.Get("message_id"))
+		var m *Message
+		for _, x := range s.messages[chatID] {
+			if x.MessageID == id {
+				m = x
+			}
+		}
+		if m == nil {
+			return 400, fail(400, "Bad Request: message to edit not found")
+		}
+		if err := checkMarkup(p.Get("reply_markup")); err != nil {
+			return 400, fail(400, "Bad Request: "+err.Error())
+		}
+		text := m.Text
+		if method == "editMessageText" {
+			if p.Get("text") == "" {
+				return 400, fail(400, "Bad Request: message text is empty")
+			}
+			text = p.Get("text")
+		}
+		markup := p.Get("reply_markup")
+		if text == m.Text && markup == m.Markup {
+			return 400, fail(400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
+		}
+		m.Text, m.Markup, m.ParseMode = text, markup, p.Get("parse_mode")
+		m.Edits++
+		return 200, reply{Ok: true, Result: map[string]any{"message_id": m.MessageID, "date": time.Now().Unix(),
+			"chat": map[string]any{"id": chatID, "type": chatType(chatID)}, "text": m.Text}}
+	case "answerCallbackQuery":
+		if p.Get("callback_query_id") == "" {
+			return 400, fail(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+		}
+		return 200, reply{Ok: true, Result: true}
+	case "setWebhook":
+		if p.Get("url") == "" {
+			return 400, fail(400, "Bad Request: bad webhook: HTTPS url must be provided for webhook")
+		}
+		s.webhook, s.secretTok = p.Get("url"), p.Get("secret_token")
+		return 200, reply{Ok: true, Result: true, Description: "Webhook was set"}
+	case "deleteWebhook":
+		s.webhook, s.secretTok = "", ""
+		return 200, reply{Ok: true, Result: true}
+	}
+	return 404, fail(404, "Not Found")
+}
+
+func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, call *Call) {
+	p := r.Form
+	offset, _ := strconv.Atoi(p.Get("offset"))
+	timeout, _ := strconv.Atoi(p.Get("timeout"))
+	deadline := time.Now().Add(time.Duration(timeout) * time.Second)
+	for {
+		s.mu.Lock()
+		if len(s.failNext) > 0 {
+			f := s.failNext[0]
+			s.failNext = s.failNext[1:]
+			s.mu.Unlock()
+			rep := fail(f.status, http.StatusText(f.status))
+			if f.status == http.StatusTooManyRequests {
+				rep.Parameters = &map[string]int{"retry_after": f.retryAfter}
+			}
+			s.answer(w, call, f.status, rep)
+			return
+		}
+		if s.webhook != "" {
+			s.mu.Unlock()
+			s.answer(w, call, 409, fail(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"))
+			return
+		}
+		// Confirm what is below offset, as Telegram does.
+		if offset > 0 {
+			drop := min(max(offset-s.nextUpd, 0), len(s.updates))
+			s.updates = s.updates[drop:]
+			s.nextUpd += drop
+		}
+		if len(s.updates) > 0 || time.Now().After(deadline) {
+			out := slices.Clone(s.updates)
+			s.mu.Unlock()
+			s.answer(w, call, 200, reply{Ok: true, Result: out})
+			return
+		}
+		wake := make(chan struct{})
+		s.waiters = append(s.waiters, wake)
+		s.mu.Unlock()
+		select {
+		case <-wake:
+		case <-time.After(time.Until(deadline)):
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// checkMarkup refuses an inline keyboard Telegram would refuse: callback
+// data over 64 bytes, a button with no text.
+func checkMarkup(markup string) error {
+	if markup == "" || markup == "null" {
+		return nil
+	}
+	var m struct {
+		InlineKeyboard [][]struct {
+			Text         string  `json:"text"`
+			CallbackData *string `json:"callback_data"`
+			URL          *string `json:"url"`
+		} `json:"inline_keyboard"`
+	}
+	if err := json.Unmarshal([]byte(markup), &m); err != nil {
+		return fmt.Errorf("can't parse reply keyboard markup JSON object")
+	}
+	for _, row := range m.InlineKeyboard {
+		for _, b := range row {
+			if b.Text == "" {
+				return fmt.Errorf("text buttons are unallowed in the inline keyboard")
+			}
+			if b.CallbackData != nil && (len(*b.CallbackData) == 0 || len(*b.CallbackData) > 64) {
+				return fmt.Errorf("BUTTON_DATA_INVALID")
+			}
+		}
+	}
+	return nil
+}
+
+// checkParseMode refuses HTML with a stray '<' or '&', as Telegram does.
+func checkParseMode(mode, text string) error {
+	if mode != "HTML" {
+		return nil
+	}
+	allowed := []string{"b", "/b", "i", "/i", "code", "/code", "pre", "/pre", "u", "/u", "s", "/s"}
+	for i := 0; i < len(text); i++ {
+		switch text[i] {
+		case '<':
+			end := strings.IndexByte(text[i:], '>')
+			if end < 0 || !slices.Contains(allowed, text[i+1:i+end]) {
+				return fmt.Errorf("unsupported start tag at byte offset %d", i)
+			}
+			i += end
+		case '&':
+			end := strings.IndexByte(text[i:], ';')
+			if end < 0 || !(slices.Contains([]string{"lt", "gt", "amp", "quot"}, text[i+1:i+end]) || strings.HasPrefix(text[i+1:i+end], "#")) {
+				return fmt.Errorf("unsupported entity at byte offset %d", i)
+			}
+			i += end
+		}
+	}
+	return nil
+}
