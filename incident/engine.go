@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -372,6 +373,58 @@ func (e *Engine) enqueue(ctx context.Context, tx store.Tx, m notifier.Message) e
 		items = append(items, store.OutboxItem{CreatedAt: now, Destination: dest, Incident: m.Incident, Op: "send", Payload: payload})
 	}
 	return tx.Enqueue(ctx, items)
+}
+
+// Acknowledge records that by took incident n in hand and has every alert
+// of it that can be edited say so. It fails with store.ErrNotFound for an
+// incident that is not open and store.ErrAcknowledged for one acknowledged
+// before.
+func (e *Engine) Acknowledge(ctx context.Context, n int64, by string) (store.Incident, error) {
+	in, err := e.store.Incident(ctx, n)
+	if err != nil {
+		return in, err
+	}
+	now := e.clock.Now()
+	m := notifier.Message{Kind: notifier.Down, Incident: n, Merchant: merchant(in.Check), Check: in.Check,
+		Start: in.Start, AckBy: by, AckAt: now}
+	var first time.Time
+	for _, es := range in.Errors {
+		if m.Error == "" || es.First.Before(first) {
+			m.Error, first = es.FirstError, es.First
+		}
+		m.Failures += es.Count
+	}
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return in, err
+	}
+	err = e.store.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Acknowledge(ctx, n, by, now); err != nil {
+			return err
+		}
+		if err := tx.AddEvent(ctx, store.Event{Incident: n, At: now, Kind: "acknowledged", Detail: by}); err != nil {
+			return err
+		}
+		sends, err := tx.Sends(ctx, n)
+		if err != nil {
+			return err
+		}
+		var items []store.OutboxItem
+		for _, dest := range slices.Sorted(maps.Keys(sends)) {
+			if e.o.Router.Editable(dest) {
+				items = append(items, store.OutboxItem{CreatedAt: now, Destination: dest, Incident: n, Op: "edit", Ref: sends[dest], Payload: payload})
+			}
+		}
+		return tx.Enqueue(ctx, items)
+	})
+	if err != nil {
+		return in, err
+	}
+	in.AckBy, in.AckAt = by, now
+	if e.o.Wake != nil {
+		e.o.Wake()
+	}
+	return in, nil
 }
 
 // ReportUndeliverable tells the admins that a message could not be

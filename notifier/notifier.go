@@ -38,6 +38,9 @@ type Message struct {
 	Error string
 	// Failures counts the failed probes so far.
 	Failures int
+	// AckBy and AckAt say who acknowledged the incident and when.
+	AckBy string    `json:",omitempty"`
+	AckAt time.Time `json:",omitzero"`
 	// Destination and Detail say, for DeliveryFailed, which destination
 	// refused and why.
 	Destination string `json:",omitempty"`

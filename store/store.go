@@ -65,7 +65,11 @@ type Incident struct {
 	// the outage; zero while the incident is open.
 	End        time.Time
 	ResolvedBy string
-	Errors     []ErrorSummary
+	// AckAt and AckBy say who acknowledged the incident and when; zero
+	// while nobody has.
+	AckAt  time.Time
+	AckBy  string
+	Errors []ErrorSummary
 }
 
 // Open reports whether the incident has not ended.
@@ -116,6 +120,9 @@ type IncidentFilter struct {
 // ErrNotFound is returned when what was asked for does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrAcknowledged is returned for an incident acknowledged before.
+var ErrAcknowledged = errors.New("already acknowledged")
+
 // Store is a whole store: queries, and Update for writes.
 type Store interface {
 	// Ping reports whether the store answers.
@@ -157,6 +164,10 @@ type Tx interface {
 	OpenIncident(ctx context.Context, check string, start, confirmed time.Time) (int64, error)
 	// ResolveIncident ends an open incident.
 	ResolveIncident(ctx context.Context, id int64, end time.Time, by string) error
+	// Acknowledge records who took an open incident in hand; it fails
+	// with ErrNotFound for an incident that is not open, and with
+	// ErrAcknowledged for one acknowledged before.
+	Acknowledge(ctx context.Context, id int64, by string, at time.Time) error
 	AddEvent(ctx context.Context, e Event) error
 	// Enqueue adds messages to the outbox; they are delivered only if the
 	// transaction commits.

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/hostwatch/hostwatch/bot"
 	"github.com/hostwatch/hostwatch/checks"
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/incident"
@@ -83,9 +84,14 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		"webhook": webhook.New(cfg.Contacts, cfg.Location, ua),
 	}
 	var editable []string
+	var tg *telegram.Telegram
 	if t := cfg.Telegram; t != nil {
-		notifiers["telegram"] = telegram.New(t.Token.Value(), t.APIEndpoint, cfg.Location)
+		tg = telegram.New(t.Token.Value(), t.APIEndpoint, cfg.Location)
+		notifiers["telegram"] = tg
 		editable = append(editable, "telegram")
+		if t.Updates == "webhook" {
+			log.Warn("telegram webhook updates are not in this build yet; reading updates by polling")
+		}
 	}
 	var engine *incident.Engine
 	dispatcher, err := notifier.NewDispatcher(notifier.DispatcherOptions{
@@ -129,6 +135,14 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	// last is still delivered (within the drain timeout).
 	dispatchCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopDispatch()
+	if tg != nil {
+		chatBot := bot.New(cfg, "telegram", "", backend{mon: mon, store: st, engine: engine})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tg.Poll(ctx, chatBot, log)
+		}()
+	}
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
@@ -157,6 +171,34 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	wg.Wait()
 	log.Info("hostwatch stopped")
 	return errors.Join(monErr, engineErr, dispatchErr, webErr)
+}
+
+// backend is what the chat bots ask of the daemon.
+type backend struct {
+	mon    *monitor.Monitor
+	store  store.Store
+	engine *incident.Engine
+}
+
+func (b backend) Statuses() []monitor.Status { return b.mon.Statuses() }
+
+func (b backend) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error) {
+	return b.store.Incidents(ctx, f)
+}
+
+func (b backend) Incident(ctx context.Context, id int64) (store.Incident, error) {
+	return b.store.Incident(ctx, id)
+}
+
+func (b backend) Acknowledge(ctx context.Context, n int64, by string) (store.Incident, error) {
+	in, err := b.engine.Acknowledge(ctx, n, by)
+	if errors.Is(err, store.ErrAcknowledged) {
+		// Say who did.
+		if cur, gerr := b.store.Incident(ctx, n); gerr == nil {
+			return cur, err
+		}
+	}
+	return in, err
 }
 
 // pacing turns the delivery settings into the dispatcher's limits.

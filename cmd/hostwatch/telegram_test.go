@@ -11,7 +11,9 @@ import (
 
 // TestTelegramAlertAndRecovery runs the binary with a telegram section
 // pointed at the fake Bot API: the owner's chat gets one alert with both
-// buttons; the recovery edits it (no buttons left) and sends the downtime.
+// buttons; pressing Acknowledge answers the press and edits the alert to say
+// who; /status answers the owner, the admins, and refuses a stranger; the
+// recovery edits the alert (no buttons left) and sends the downtime.
 func TestTelegramAlertAndRecovery(t *testing.T) {
 	const token = "424242:hostwatch-test"
 	api := telegramtest.New(token)
@@ -28,6 +30,8 @@ telegram:
   api_endpoint: %q
 contacts:
   - {name: kim, telegram: 111}
+  - {name: ops, telegram: -100999}
+admins: [ops]
 merchants:
   - name: kim-shop
     contacts: [kim]
@@ -42,15 +46,47 @@ merchants:
 	if !strings.Contains(alert.Text, "DOWN</b> kim-shop/storefront") || !strings.Contains(alert.Markup, "Acknowledge") || !strings.Contains(alert.Markup, "Silence 1h") {
 		t.Errorf("alert = %+v", alert)
 	}
+
+	// Acknowledge from the button: the press is answered, the alert says
+	// who, and its Acknowledge button is gone.
+	api.Inject(telegramtest.Press(111, 7, alert.MessageID, "ack:1"))
+	eventually(t, "the answer to the button", func() bool { return len(api.Calls("answerCallbackQuery")) == 1 })
+	if got := api.Calls("answerCallbackQuery")[0].Params.Get("text"); !strings.Contains(got, "acknowledged by @user7") {
+		t.Errorf("callback answer = %q", got)
+	}
+	eventually(t, "the edit", func() bool { return api.Messages(111)[0].Edits == 1 })
+	acked := api.Messages(111)[0]
+	if !strings.Contains(acked.Text, "Acknowledged by @user7") || strings.Contains(acked.Markup, "Acknowledge") || !strings.Contains(acked.Markup, "Silence 1h") {
+		t.Errorf("after the ack: %+v", acked)
+	}
+
+	// /status: the owner sees the shop, a stranger gets the refusal with
+	// the chat id, the admin group sees everything.
+	api.Inject(telegramtest.Command(111, 7, "/status"))
+	api.Inject(telegramtest.Command(333, 8, "/status"))
+	api.Inject(telegramtest.Command(-100999, 9, "/status@hostwatch_bot"))
+	eventually(t, "three answers", func() bool {
+		return len(api.Messages(111)) == 2 && len(api.Messages(333)) == 1 && len(api.Messages(-100999)) == 1
+	})
+	if got := api.Messages(111)[1].Text; !strings.Contains(got, "kim-shop/storefront — down") {
+		t.Errorf("owner's status: %q", got)
+	}
+	if got := api.Messages(333)[0].Text; !strings.Contains(got, "not registered") || !strings.Contains(got, "333") || strings.Contains(got, "kim-shop") {
+		t.Errorf("stranger's status: %q", got)
+	}
+	if got := api.Messages(-100999)[0].Text; !strings.Contains(got, "kim-shop/storefront") {
+		t.Errorf("admin's status: %q", got)
+	}
+
 	down.Store(false)
-	eventually(t, "the recovery", func() bool { return len(api.Messages(111)) == 2 })
+	eventually(t, "the recovery", func() bool { return len(api.Messages(111)) == 3 })
 	p.stop(t)
 	msgs := api.Messages(111)
-	if msgs[0].Edits != 1 || msgs[0].Markup != "" || !strings.Contains(msgs[0].Text, "resolved") {
+	if msgs[0].Edits != 2 || msgs[0].Markup != "" || !strings.Contains(msgs[0].Text, "resolved") {
 		t.Errorf("the alert after recovery = %+v", msgs[0])
 	}
-	if !strings.Contains(msgs[1].Text, "UP</b> kim-shop/storefront") || !strings.Contains(msgs[1].Text, ", down ") {
-		t.Errorf("recovery message = %+v", msgs[1])
+	if !strings.Contains(msgs[2].Text, "UP</b> kim-shop/storefront") || !strings.Contains(msgs[2].Text, ", down ") {
+		t.Errorf("recovery message = %+v", msgs[2])
 	}
 	if _, stderr := p.output(); strings.Contains(stderr, token) {
 		t.Error("the bot token reached the log")

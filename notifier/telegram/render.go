@@ -22,6 +22,9 @@ func Text(m notifier.Message, loc *time.Location) string {
 		if m.Error != "" {
 			fmt.Fprintf(&b, "\n<code>%s</code>", escape(m.Error))
 		}
+		if m.AckBy != "" {
+			fmt.Fprintf(&b, "\n👤 Acknowledged by %s at %s", escape(m.AckBy), m.AckAt.In(loc).Format("15:04 MST"))
+		}
 	case notifier.Resolved:
 		fmt.Fprintf(&b, "✅ <b>UP</b> %s\n", escape(m.Check))
 		fmt.Fprintf(&b, "Incident #%d resolved: %s", m.Incident, notifier.Span(m.Start, m.End, loc))

@@ -93,16 +93,18 @@ func (t *Telegram) Edit(ctx context.Context, address, receipt string, m notifier
 	return nil
 }
 
-// keyboard is the alert's buttons: Acknowledge and Silence 1h while the
-// incident is open, none after.
+// keyboard is the alert's buttons: Acknowledge (until someone did) and
+// Silence 1h while the incident is open, none after.
 func keyboard(m notifier.Message) *tgbotapi.InlineKeyboardMarkup {
 	if m.Kind != notifier.Down || m.Incident == 0 {
 		return nil
 	}
-	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
-		tgbotapi.NewInlineKeyboardButtonData("Acknowledge", bot.Action{Verb: "ack", Incident: m.Incident}.Encode()),
-		tgbotapi.NewInlineKeyboardButtonData("Silence 1h", bot.Action{Verb: "silence", Incident: m.Incident, For: time.Hour}.Encode()),
-	))
+	var row []tgbotapi.InlineKeyboardButton
+	if m.AckBy == "" {
+		row = append(row, tgbotapi.NewInlineKeyboardButtonData("Acknowledge", bot.Action{Verb: "ack", Incident: m.Incident}.Encode()))
+	}
+	row = append(row, tgbotapi.NewInlineKeyboardButtonData("Silence 1h", bot.Action{Verb: "silence", Incident: m.Incident, For: time.Hour}.Encode()))
+	kb := tgbotapi.NewInlineKeyboardMarkup(row)
 	return &kb
 }
 

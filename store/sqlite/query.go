@@ -32,13 +32,14 @@ func (db *DB) CheckStates(ctx context.Context) (map[string]store.CheckState, err
 	return out, rows.Err()
 }
 
-const incidentColumns = `i.id, c.name, i.started_at, i.confirmed_at, i.resolved_at, coalesce(i.resolved_by, '')`
+const incidentColumns = `i.id, c.name, i.started_at, i.confirmed_at, i.resolved_at, coalesce(i.resolved_by, ''),
+	i.acknowledged_at, coalesce(i.acknowledged_by, '')`
 
 func scanIncident(sc interface{ Scan(...any) error }) (store.Incident, error) {
 	var in store.Incident
-	var start, confirmed, end sql.NullInt64
-	err := sc.Scan(&in.ID, &in.Check, &start, &confirmed, &end, &in.ResolvedBy)
-	in.Start, in.Confirmed, in.End = fromMS(start), fromMS(confirmed), fromMS(end)
+	var start, confirmed, end, ack sql.NullInt64
+	err := sc.Scan(&in.ID, &in.Check, &start, &confirmed, &end, &in.ResolvedBy, &ack, &in.AckBy)
+	in.Start, in.Confirmed, in.End, in.AckAt = fromMS(start), fromMS(confirmed), fromMS(end), fromMS(ack)
 	return in, err
 }
 

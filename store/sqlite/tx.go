@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -146,6 +147,23 @@ func (t *tx) ResolveIncident(ctx context.Context, id int64, end time.Time, by st
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("resolve #%d: %w (or already resolved)", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *tx) Acknowledge(ctx context.Context, id int64, by string, at time.Time) error {
+	var resolved, acked sql.NullInt64
+	err := t.tx.QueryRowContext(ctx, `SELECT resolved_at, acknowledged_at FROM incidents WHERE id = ?`, id).Scan(&resolved, &acked)
+	switch {
+	case errors.Is(err, sql.ErrNoRows), err == nil && resolved.Valid:
+		return fmt.Errorf("acknowledge #%d: %w", id, store.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("acknowledge #%d: %w", id, err)
+	case acked.Valid:
+		return fmt.Errorf("acknowledge #%d: %w", id, store.ErrAcknowledged)
+	}
+	if _, err := t.exec(ctx, `UPDATE incidents SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?`, ms(at), by, id); err != nil {
+		return fmt.Errorf("acknowledge #%d: %w", id, err)
 	}
 	return nil
 }

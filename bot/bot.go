@@ -1,0 +1,264 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hostwatch/hostwatch/config"
+	"github.com/hostwatch/hostwatch/monitor"
+	"github.com/hostwatch/hostwatch/notifier"
+	"github.com/hostwatch/hostwatch/store"
+)
+
+// Backend is what the bot asks and tells the rest of hostwatch.
+type Backend interface {
+	Statuses() []monitor.Status
+	Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error)
+	Incident(ctx context.Context, id int64) (store.Incident, error)
+	Acknowledge(ctx context.Context, n int64, by string) (store.Incident, error)
+}
+
+// Request is one command or button press.
+type Request struct {
+	// Caller is who asks, as the config knows them: a Telegram chat id, a
+	// Slack user or channel id.
+	Caller string
+	// User is the person, for the record: "@kim".
+	User string
+	Text string
+}
+
+// access is what one caller may see.
+type access struct {
+	admin     bool
+	merchants []string
+}
+
+// Bot answers commands in one chat app, to the people allowed to ask.
+type Bot struct {
+	backend Backend
+	loc     *time.Location
+	name    string // the bot's username, for "/status@name"
+	prefix  string // how commands are written: "/" or "/hostwatch "
+	callers map[string]access
+}
+
+// New builds the bot of platform ("telegram" or "slack") for cfg.
+func New(cfg *config.Config, platform, botName string, backend Backend) *Bot {
+	b := &Bot{backend: backend, loc: cfg.Location, name: botName, prefix: "/", callers: map[string]access{}}
+	if platform == "slack" {
+		b.prefix = "/hostwatch "
+	}
+	id := func(c config.Contact) string {
+		if platform == "slack" {
+			return c.Slack
+		}
+		if c.Telegram == 0 {
+			return ""
+		}
+		return strconv.FormatInt(c.Telegram, 10)
+	}
+	ids := map[string]string{} // contact name → caller id
+	for _, c := range cfg.Contacts {
+		if v := id(c); v != "" {
+			ids[c.Name] = v
+		}
+	}
+	for _, name := range cfg.Admins {
+		if v, ok := ids[name]; ok {
+			a := b.callers[v]
+			a.admin = true
+			b.callers[v] = a
+		}
+	}
+	for _, m := range cfg.Merchants {
+		for _, name := range m.Contacts {
+			if v, ok := ids[name]; ok {
+				a := b.callers[v]
+				a.merchants = append(a.merchants, m.Name)
+				b.callers[v] = a
+			}
+		}
+	}
+	return b
+}
+
+func (a access) sees(check string) bool {
+	m, _, _ := strings.Cut(check, "/")
+	return a.admin || slices.Contains(a.merchants, m)
+}
+
+func (b *Bot) refusal(caller string) string {
+	return fmt.Sprintf("Sorry, this chat is not registered with hostwatch, so I can show nothing here. "+
+		"Its id is %s: ask your hostwatch operator to add it to a contact in the configuration.", caller)
+}
+
+// Command answers a typed command. Nil means the text was not for this bot.
+func (b *Bot) Command(ctx context.Context, r Request) []string {
+	c, ok := ParseCommand(r.Text, b.name)
+	if !ok {
+		return nil
+	}
+	a, known := b.callers[r.Caller]
+	if c.Name == "start" || c.Name == "help" {
+		if !known {
+			return []string{b.help(r.Caller) + "\n\n" + b.refusal(r.Caller)}
+		}
+		return []string{b.help(r.Caller)}
+	}
+	if !known {
+		return []string{b.refusal(r.Caller)}
+	}
+	switch c.Name {
+	case "status":
+		return []string{b.status(a)}
+	case "incidents":
+		return []string{b.incidents(ctx, a, c.Args)}
+	case "ack":
+		n, err := incidentArg(c.Args)
+		if err != nil {
+			return []string{fmt.Sprintf("%s. Usage: %s, e.g. %sack 12", err, usageOf("ack", b.prefix), b.prefix)}
+		}
+		return []string{b.ack(ctx, a, n, r.User)}
+	case "resolve", "silence", "silences", "unsilence", "report", "check":
+		return []string{fmt.Sprintf("%s is not available yet in this version of hostwatch.", usageOf(c.Name, b.prefix))}
+	}
+	return []string{fmt.Sprintf("I don't know %s%s. Send %shelp for what I can do.", b.prefix, c.Name, b.prefix)}
+}
+
+// Press answers a button; the answer is short, for the chat app's toast.
+func (b *Bot) Press(ctx context.Context, r Request, data string) string {
+	a, known := b.callers[r.Caller]
+	if !known {
+		return "This chat is not registered with hostwatch (id " + r.Caller + ")."
+	}
+	act, err := DecodeAction(data)
+	if err != nil {
+		return "This button is not one of mine."
+	}
+	switch act.Verb {
+	case "ack":
+		return b.ack(ctx, a, act.Incident, r.User)
+	default:
+		return "Silencing is not available yet in this version of hostwatch."
+	}
+}
+
+func incidentArg(args []string) (int64, error) {
+	if len(args) != 1 {
+		return 0, errors.New("Which incident? Give its number")
+	}
+	n, err := strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not an incident number", args[0])
+	}
+	return n, nil
+}
+
+func (b *Bot) ack(ctx context.Context, a access, n int64, user string) string {
+	in, err := b.backend.Incident(ctx, n)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !a.sees(in.Check)) {
+		return fmt.Sprintf("There is no incident #%d among yours.", n)
+	}
+	if err != nil {
+		return "Sorry, I could not look that up just now; try again in a moment."
+	}
+	in, err = b.backend.Acknowledge(ctx, n, user)
+	switch {
+	case errors.Is(err, store.ErrAcknowledged):
+		return fmt.Sprintf("Incident #%d was already acknowledged by %s at %s.", n, in.AckBy, in.AckAt.In(b.loc).Format("15:04"))
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Sprintf("Incident #%d is already resolved.", n)
+	case err != nil:
+		return "Sorry, I could not record that just now; try again in a moment."
+	}
+	return fmt.Sprintf("Incident #%d (%s) acknowledged by %s.", n, in.Check, user)
+}
+
+func (b *Bot) help(caller string) string {
+	var s strings.Builder
+	s.WriteString("hostwatch checks your shops from the outside and tells you here when one goes down and when it is back.\n\n")
+	for _, u := range usage {
+		fmt.Fprintf(&s, "%s — %s\n", usageOf(u.name, b.prefix), u.does)
+	}
+	fmt.Fprintf(&s, "\nThis chat's id is %s.", caller)
+	return s.String()
+}
+
+func (b *Bot) status(a access) string {
+	var s strings.Builder
+	n := 0
+	for _, st := range b.backend.Statuses() {
+		if !a.sees(st.Check.ID) {
+			continue
+		}
+		n++
+		fmt.Fprintf(&s, "%s %s — %s", mark(st.State.State), st.Check.ID, st.State.State)
+		if !st.State.Since.IsZero() {
+			fmt.Fprintf(&s, " since %s", st.State.Since.In(b.loc).Format("Jan 2 15:04"))
+		}
+		if !st.LastAt.IsZero() {
+			fmt.Fprintf(&s, ", last probe %s", st.Last.Latency.Round(time.Millisecond))
+		}
+		s.WriteString("\n")
+	}
+	if n == 0 {
+		return "You have no checks yet."
+	}
+	return strings.TrimSpace(s.String())
+}
+
+func mark(s store.State) string {
+	switch s {
+	case store.Up:
+		return "✅"
+	case store.Down:
+		return "🔴"
+	}
+	return "⚪"
+}
+
+func (b *Bot) incidents(ctx context.Context, a access, args []string) string {
+	f := store.IncidentFilter{OpenOnly: true, Limit: 200}
+	switch {
+	case len(args) == 0 || (len(args) == 1 && args[0] == "open"):
+	case len(args) == 1 && args[0] == "all":
+		f.OpenOnly = false
+	default:
+		return "Usage: " + usageOf("incidents", b.prefix)
+	}
+	all, err := b.backend.Incidents(ctx, f)
+	if err != nil {
+		return "Sorry, I could not look that up just now; try again in a moment."
+	}
+	var s strings.Builder
+	n := 0
+	for _, in := range all {
+		if !a.sees(in.Check) || n == 30 {
+			continue
+		}
+		n++
+		state := "open"
+		if !in.Open() {
+			state = "resolved"
+		}
+		fmt.Fprintf(&s, "#%d %s — %s, %s, down %s", in.ID, in.Check, state,
+			in.Start.In(b.loc).Format("Jan 2 15:04"), notifier.Duration(in.Downtime(time.Now())))
+		if in.AckBy != "" {
+			fmt.Fprintf(&s, ", acknowledged by %s", in.AckBy)
+		}
+		s.WriteString("\n")
+	}
+	if n == 0 {
+		if f.OpenOnly {
+			return "No open incidents. All is well."
+		}
+		return "No incidents yet."
+	}
+	return strings.TrimSpace(s.String())
+}

@@ -1,0 +1,119 @@
+package telegram
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/hostwatch/hostwatch/bot"
+)
+
+// Handler answers commands and button presses.
+type Handler interface {
+	Command(ctx context.Context, r bot.Request) []string
+	Press(ctx context.Context, r bot.Request, data string) string
+}
+
+// pollTimeout is how long one getUpdates waits for an update.
+const pollTimeout = 25
+
+// Poll reads updates by long polling until ctx is done, and answers them.
+// A failing Bot API is retried with backoff (1s doubling to a minute), never
+// in a busy loop; an update is confirmed (the offset moves past it) only
+// after it was handled, so none is lost.
+func (t *Telegram) Poll(ctx context.Context, h Handler, log *slog.Logger) error {
+	api := *t.api
+	api.Client = &http.Client{Timeout: (pollTimeout + 15) * time.Second}
+	poller := &Telegram{api: &api, loc: t.loc}
+	offset, wait := 0, time.Second
+	for ctx.Err() == nil {
+		cfg := tgbotapi.NewUpdate(offset)
+		cfg.Timeout = pollTimeout
+		cfg.AllowedUpdates = []string{"message", "callback_query"}
+		updates, err := poller.with(ctx).GetUpdates(cfg)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			log.Warn("telegram: reading updates failed; retrying", "in", wait, "err", classify("get updates", err))
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+			}
+			wait = min(2*wait, time.Minute)
+			continue
+		}
+		wait = time.Second
+		for _, u := range updates {
+			t.handle(ctx, h, u, log)
+			offset = u.UpdateID + 1
+		}
+	}
+	return nil
+}
+
+// handle answers one update: a command with replies in its chat, a button
+// press with an answer to the callback.
+func (t *Telegram) handle(ctx context.Context, h Handler, u tgbotapi.Update, log *slog.Logger) {
+	switch {
+	case u.Message != nil && strings.HasPrefix(u.Message.Text, "/"):
+		chat := u.Message.Chat.ID
+		r := bot.Request{Caller: strconv.FormatInt(chat, 10), User: who(u.Message.From), Text: u.Message.Text}
+		for _, reply := range h.Command(ctx, r) {
+			for _, part := range split(reply, 4096) {
+				if _, err := t.with(ctx).Send(tgbotapi.NewMessage(chat, part)); err != nil {
+					log.Error("telegram: reply failed", "chat", chat, "err", classify("reply", err))
+				}
+			}
+		}
+	case u.CallbackQuery != nil:
+		q := u.CallbackQuery
+		r := bot.Request{User: who(q.From)}
+		if q.Message != nil && q.Message.Chat != nil {
+			r.Caller = strconv.FormatInt(q.Message.Chat.ID, 10)
+		}
+		answer := h.Press(ctx, r, q.Data)
+		// Always answered, so the button stops spinning.
+		if _, err := t.with(ctx).Request(tgbotapi.NewCallback(q.ID, truncate(answer, 200))); err != nil {
+			log.Error("telegram: answering a button failed", "chat", r.Caller, "err", classify("answer callback", err))
+		}
+	}
+}
+
+func who(u *tgbotapi.User) string {
+	switch {
+	case u == nil:
+		return "someone"
+	case u.UserName != "":
+		return "@" + u.UserName
+	}
+	return strings.TrimSpace(u.FirstName + " " + u.LastName)
+}
+
+// split cuts text into parts of at most n characters, at line ends where
+// it can.
+func split(text string, n int) []string {
+	var parts []string
+	for len([]rune(text)) > n {
+		r := []rune(text)
+		cut := strings.LastIndex(string(r[:n]), "\n")
+		if cut <= 0 {
+			cut = len(string(r[:n]))
+		}
+		parts = append(parts, text[:cut])
+		text = strings.TrimPrefix(text[cut:], "\n")
+	}
+	return append(parts, text)
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
