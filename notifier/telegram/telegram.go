@@ -20,6 +20,9 @@ import (
 type Telegram struct {
 	api *tgbotapi.BotAPI
 	loc *time.Location
+	// RetryWait is the first wait after a failed read of updates; it
+	// doubles up to a minute. Default one second.
+	RetryWait time.Duration
 }
 
 // New builds a Telegram notifier for the bot with token, talking to
@@ -29,7 +32,7 @@ type Telegram struct {
 func New(token, endpoint string, loc *time.Location) *Telegram {
 	api := &tgbotapi.BotAPI{Token: token, Client: &http.Client{Timeout: 30 * time.Second}, Buffer: 100}
 	api.SetAPIEndpoint(endpoint)
-	return &Telegram{api: api, loc: loc}
+	return &Telegram{api: api, loc: loc, RetryWait: time.Second}
 }
 
 // ctxClient binds a request to a context: tgbotapi's own requests carry

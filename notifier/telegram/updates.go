@@ -23,14 +23,14 @@ type Handler interface {
 const pollTimeout = 25
 
 // Poll reads updates by long polling until ctx is done, and answers them.
-// A failing Bot API is retried with backoff (1s doubling to a minute), never
+// A failing Bot API is retried with backoff (RetryWait doubling to a minute), never
 // in a busy loop; an update is confirmed (the offset moves past it) only
 // after it was handled, so none is lost.
 func (t *Telegram) Poll(ctx context.Context, h Handler, log *slog.Logger) error {
 	api := *t.api
 	api.Client = &http.Client{Timeout: (pollTimeout + 15) * time.Second}
 	poller := &Telegram{api: &api, loc: t.loc}
-	offset, wait := 0, time.Second
+	offset, wait := 0, t.RetryWait
 	for ctx.Err() == nil {
 		cfg := tgbotapi.NewUpdate(offset)
 		cfg.Timeout = pollTimeout
@@ -48,7 +48,7 @@ func (t *Telegram) Poll(ctx context.Context, h Handler, log *slog.Logger) error 
 			wait = min(2*wait, time.Minute)
 			continue
 		}
-		wait = time.Second
+		wait = t.RetryWait
 		for _, u := range updates {
 			t.handle(ctx, h, u, log)
 			offset = u.UpdateID + 1

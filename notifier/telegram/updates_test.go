@@ -1,0 +1,110 @@
+package telegram_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hostwatch/hostwatch/bot"
+	"github.com/hostwatch/hostwatch/notifier/telegram"
+	"github.com/hostwatch/hostwatch/notifier/telegram/telegramtest"
+)
+
+type handler struct {
+	mu       sync.Mutex
+	commands []string
+	presses  []string
+}
+
+func (h *handler) Command(_ context.Context, r bot.Request) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.commands = append(h.commands, r.Caller+" "+r.Text)
+	return []string{strings.Repeat("x", 5000)} // over one message: split
+}
+
+func (h *handler) Press(_ context.Context, r bot.Request, data string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.presses = append(h.presses, r.Caller+" "+r.User+" "+data)
+	return "ok"
+}
+
+func (h *handler) seen() (int, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.commands), len(h.presses)
+}
+
+// syncBuffer is a log sink safe for the poller's goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestPollingSurvivesAnOutage: the Bot API answers 502 for a while; polling
+// backs off (visibly in the log), does not crash, and loses no update.
+func TestPollingSurvivesAnOutage(t *testing.T) {
+	api := telegramtest.New(token)
+	defer api.Close()
+	tg := telegram.New(token, api.Endpoint(), time.UTC)
+	tg.RetryWait = 100 * time.Millisecond
+	h := &handler{}
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- tg.Poll(ctx, h, slog.New(slog.NewTextHandler(&logs, nil))) }()
+
+	api.Inject(telegramtest.Command(111, 7, "/status"))
+	api.FailNext(4, 502, 0) // 100+200+400+800 ms of outage
+	api.Inject(telegramtest.Press(111, 7, 1, "ack:1"))
+	api.Inject(telegramtest.Command(111, 7, "/incidents"))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, p := h.seen(); c == 2 && p == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("handled %v / %v", h.commands, h.presses)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	<-done
+	if c, p := h.seen(); c != 2 || p != 1 {
+		t.Errorf("updates handled more than once: %v %v", h.commands, h.presses)
+	}
+	if n := len(api.Calls("getUpdates")); n > 12 {
+		t.Errorf("%d getUpdates calls: a busy loop", n)
+	}
+	if !strings.Contains(logs.String(), "retrying") || !strings.Contains(logs.String(), "in=200ms") {
+		t.Errorf("no backoff in the log:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), token) {
+		t.Error("the token reached the log")
+	}
+	// The 5,000-character answer went out as two messages.
+	if n := len(api.Messages(111)); n != 4 {
+		t.Errorf("%d replies, want 2 per command", n)
+	}
+	if n := len(api.Calls("answerCallbackQuery")); n != 1 {
+		t.Errorf("%d callback answers", n)
+	}
+}
