@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hostwatch/hostwatch/checks"
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/monitor"
 	"github.com/hostwatch/hostwatch/notifier"
@@ -21,6 +22,8 @@ type Backend interface {
 	Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error)
 	Incident(ctx context.Context, id int64) (store.Incident, error)
 	Acknowledge(ctx context.Context, n int64, by string) (store.Incident, error)
+	Resolve(ctx context.Context, n int64, by string) (store.Incident, error)
+	ProbeNow(ctx context.Context, check string) (checks.Result, error)
 }
 
 // Request is one command or button press.
@@ -125,7 +128,18 @@ func (b *Bot) Command(ctx context.Context, r Request) []string {
 			return []string{fmt.Sprintf("%s. Usage: %s, e.g. %sack 12", err, usageOf("ack", b.prefix), b.prefix)}
 		}
 		return []string{b.ack(ctx, a, n, r.User)}
-	case "resolve", "silence", "silences", "unsilence", "report", "check":
+	case "resolve":
+		n, err := incidentArg(c.Args)
+		if err != nil {
+			return []string{fmt.Sprintf("%s. Usage: %s, e.g. %sresolve 12", err, usageOf("resolve", b.prefix), b.prefix)}
+		}
+		return []string{b.resolve(ctx, a, n, r.User)}
+	case "check":
+		if len(c.Args) != 1 {
+			return []string{"Which check? Usage: " + usageOf("check", b.prefix) + ", e.g. " + b.prefix + "check kim-shop/storefront"}
+		}
+		return []string{b.check(ctx, a, c.Args[0])}
+	case "silence", "silences", "unsilence", "report":
 		return []string{fmt.Sprintf("%s is not available yet in this version of hostwatch.", usageOf(c.Name, b.prefix))}
 	}
 	return []string{fmt.Sprintf("I don't know %s%s. Send %shelp for what I can do.", b.prefix, c.Name, b.prefix)}
@@ -178,6 +192,47 @@ func (b *Bot) ack(ctx context.Context, a access, n int64, user string) string {
 		return "Sorry, I could not record that just now; try again in a moment."
 	}
 	return fmt.Sprintf("Incident #%d (%s) acknowledged by %s.", n, in.Check, user)
+}
+
+func (b *Bot) resolve(ctx context.Context, a access, n int64, user string) string {
+	in, err := b.backend.Incident(ctx, n)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !a.sees(in.Check)) {
+		return fmt.Sprintf("There is no incident #%d among yours.", n)
+	}
+	if err != nil {
+		return "Sorry, I could not look that up just now; try again in a moment."
+	}
+	if !in.Open() {
+		return fmt.Sprintf("Incident #%d is already resolved.", n)
+	}
+	in, err = b.backend.Resolve(ctx, n, user)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Sprintf("Incident #%d is already resolved.", n)
+	case err != nil:
+		return "Sorry, I could not record that just now; try again in a moment."
+	}
+	return fmt.Sprintf("Incident #%d (%s) resolved by %s after %s.", n, in.Check, user, notifier.Duration(in.End.Sub(in.Start)))
+}
+
+func (b *Bot) check(ctx context.Context, a access, name string) string {
+	var found *config.Check
+	for _, st := range b.backend.Statuses() {
+		if st.Check.ID == name && a.sees(name) {
+			found = st.Check
+		}
+	}
+	if found == nil {
+		return fmt.Sprintf("There is no check %q among yours. Send %sstatus for their names.", name, b.prefix)
+	}
+	r, err := b.backend.ProbeNow(ctx, name)
+	switch {
+	case err != nil:
+		return "Sorry, I could not probe that just now."
+	case r.OK:
+		return fmt.Sprintf("✅ %s is up: answered in %s (%s).", name, r.Latency.Round(time.Millisecond), r.Evidence)
+	}
+	return fmt.Sprintf("🔴 %s is down: %s.", name, r.Error)
 }
 
 func (b *Bot) help(caller string) string {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hostwatch/hostwatch/checks"
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/monitor"
 	"github.com/hostwatch/hostwatch/store"
@@ -47,6 +48,22 @@ func (f *fakeBackend) Acknowledge(_ context.Context, n int64, by string) (store.
 	in.AckBy, in.AckAt = by, t0.Add(time.Minute)
 	f.acked = append(f.acked, fmt.Sprintf("#%d by %s", n, by))
 	return *in, nil
+}
+
+func (f *fakeBackend) Resolve(_ context.Context, n int64, by string) (store.Incident, error) {
+	in := f.incidents[n]
+	if !in.Open() {
+		return *in, store.ErrNotFound
+	}
+	in.End, in.ResolvedBy = t0.Add(90*time.Minute), by
+	return *in, nil
+}
+
+func (f *fakeBackend) ProbeNow(_ context.Context, check string) (checks.Result, error) {
+	if check == "kim-shop/web" {
+		return checks.Result{OK: true, Latency: 41 * time.Millisecond, Evidence: "connected to 192.0.2.1:443"}, nil
+	}
+	return checks.Result{Kind: "refused", Error: "connection refused"}, nil
 }
 
 func testBot(t *testing.T) (*Bot, *fakeBackend) {
@@ -101,6 +118,13 @@ func TestCommands(t *testing.T) {
 		{"ack", "111", "/ack 1", []string{"Incident #1 (kim-shop/web) acknowledged by @kim."}, nil},
 		{"ack again", "111", "/ack #1", []string{"already acknowledged by @kim"}, nil},
 		{"later command", "111", "/silence kim-shop 1h", []string{"not available yet"}, nil},
+		{"resolve without number", "111", "/resolve", []string{"Usage: /resolve N"}, nil},
+		{"resolve someone else's", "111", "/resolve 2", []string{"There is no incident #2 among yours."}, nil},
+		{"resolve", "111", "/resolve 1", []string{"Incident #1 (kim-shop/web) resolved by @kim after 1h30m."}, nil},
+		{"resolve again", "111", "/resolve 1", []string{"Incident #1 is already resolved."}, nil},
+		{"check", "111", "/check kim-shop/web", []string{"kim-shop/web is up: answered in 41ms (connected to 192.0.2.1:443)"}, nil},
+		{"check someone else's", "111", "/check lee-shop/web", []string{`There is no check "lee-shop/web" among yours.`}, []string{"refused"}},
+		{"check without name", "111", "/check", []string{"Usage: /check NAME"}, nil},
 		{"unknown command", "111", "/frobnicate", []string{"I don't know /frobnicate"}, nil},
 	}
 	for _, tt := range tests {

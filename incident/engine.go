@@ -73,6 +73,9 @@ type Engine struct {
 	closeMu sync.RWMutex
 	closed  bool
 	in      chan monitor.Observation
+	// manual carries changes made by people (a resolve by hand) to the
+	// writer, which alone changes the open incidents.
+	manual chan func()
 
 	stats *aggregator
 
@@ -105,9 +108,10 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	}
 	e := &Engine{
 		store: o.Store, clock: o.Clock, log: o.Logger, o: o,
-		in:    make(chan monitor.Observation, o.QueueSize),
-		stats: newAggregator(),
-		open:  map[string]openIncident{},
+		in:     make(chan monitor.Observation, o.QueueSize),
+		manual: make(chan func()),
+		stats:  newAggregator(),
+		open:   map[string]openIncident{},
 	}
 	open, err := o.Store.Incidents(ctx, store.IncidentFilter{OpenOnly: true})
 	if err != nil {
@@ -217,6 +221,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 			batch = e.collect(append(batch[:0], o))
 			e.writeRetrying(ctx, batch)
+		case fn := <-e.manual:
+			fn()
 		case <-statsTicker.Chan():
 			if err := e.flushStats(ctx); err != nil {
 				e.log.Error("write probe aggregates", "err", err)
@@ -421,6 +427,64 @@ func (e *Engine) Acknowledge(ctx context.Context, n int64, by string) (store.Inc
 		return in, err
 	}
 	in.AckBy, in.AckAt = by, now
+	if e.o.Wake != nil {
+		e.o.Wake()
+	}
+	return in, nil
+}
+
+// Resolve closes open incident n by hand, for by, and tells its contacts.
+// The check is still probed: it opens a new incident only after it has
+// recovered and gone down again.
+func (e *Engine) Resolve(ctx context.Context, n int64, by string) (store.Incident, error) {
+	type result struct {
+		in  store.Incident
+		err error
+	}
+	reply := make(chan result, 1)
+	fn := func() {
+		in, err := e.resolve(ctx, n, by)
+		reply <- result{in, err}
+	}
+	select {
+	case e.manual <- fn:
+	case <-ctx.Done():
+		return store.Incident{}, ctx.Err()
+	}
+	r := <-reply
+	return r.in, r.err
+}
+
+// resolve runs in the writer's goroutine.
+func (e *Engine) resolve(ctx context.Context, n int64, by string) (store.Incident, error) {
+	in, err := e.store.Incident(ctx, n)
+	if err != nil {
+		return in, err
+	}
+	if !in.Open() {
+		return in, fmt.Errorf("resolve #%d: %w", n, store.ErrNotFound)
+	}
+	now := e.clock.Now()
+	m := notifier.Message{Kind: notifier.Resolved, Incident: n, Merchant: merchant(in.Check), Check: in.Check,
+		Start: in.Start, End: now, ResolvedBy: by}
+	err = e.store.Update(ctx, func(tx store.Tx) error {
+		if err := tx.ResolveIncident(ctx, n, now, by); err != nil {
+			return err
+		}
+		if err := tx.AddEvent(ctx, store.Event{Incident: n, At: now, Kind: "resolved", Detail: "by hand: " + by}); err != nil {
+			return err
+		}
+		return e.enqueue(ctx, tx, m)
+	})
+	if err != nil {
+		return in, err
+	}
+	e.mu.Lock()
+	if e.open[in.Check].id == n {
+		delete(e.open, in.Check)
+	}
+	e.mu.Unlock()
+	in.End, in.ResolvedBy = now, by
 	if e.o.Wake != nil {
 		e.o.Wake()
 	}

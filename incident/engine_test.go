@@ -378,3 +378,48 @@ func TestUndeliverableIsReportedToAdmins(t *testing.T) {
 		t.Errorf("%d items: a report was reported", n)
 	}
 }
+
+// TestResolveByHand: a person closes an incident; its contacts hear it, the
+// later recovery of the check says nothing more, and the next outage opens
+// a new incident.
+func TestResolveByHand(t *testing.T) {
+	s := newShop(t)
+	clock := clockwork.NewFakeClockAt(t0)
+	c := storefront(t, s.URL)
+	c.DownAfter, c.UpAfter = 1, 1
+	d := start(t, clock, filepath.Join(t.TempDir(), "h.db"), []*config.Check{c})
+	defer d.stop()
+	s.down.Store(true)
+	d.tick()
+	eventually(t, "the incident", func() bool { return d.engine.OpenIncident(c.ID) == 1 })
+	in, err := d.engine.Resolve(context.Background(), 1, "@kim")
+	if err != nil || in.ResolvedBy != "@kim" || in.Open() {
+		t.Fatalf("resolve: %+v, %v", in, err)
+	}
+	if _, err := d.engine.Resolve(context.Background(), 1, "@kim"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second resolve: %v", err)
+	}
+	d.tick() // still down: no new incident while it has not recovered
+	s.down.Store(false)
+	d.tick() // recovered: nothing to say
+	s.down.Store(true)
+	d.tick() // down again: a new incident
+	eventually(t, "the second incident", func() bool { return d.engine.OpenIncident(c.ID) == 2 })
+
+	var seen []string
+	for _, it := range outbox(t, d.store) {
+		m := decode(t, it)
+		seen = append(seen, fmt.Sprintf("#%d %s %s %s", m.Incident, it.Destination, it.Op, m.Kind))
+		if m.Kind == notifier.Resolved && m.ResolvedBy != "@kim" {
+			t.Errorf("resolution says %+v", m)
+		}
+	}
+	want := []string{
+		"#1 chat:1 send down", "#1 webhook:ops send down",
+		"#1 chat:1 edit resolved", "#1 chat:1 send resolved", "#1 webhook:ops send resolved",
+		"#2 chat:1 send down", "#2 webhook:ops send down",
+	}
+	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
+		t.Errorf("outbox:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -353,6 +353,18 @@ func (m *Monitor) probe(ctx context.Context, w *watched, at time.Time) {
 	m.sink.Observe(Observation{Check: w.cfg, At: at, Result: r, State: state, Change: change, Steady: steady})
 }
 
+// ProbeNow runs check id once, now, within its timeout, and reports the
+// result without counting it: a probe asked for is no scheduled probe.
+func (m *Monitor) ProbeNow(ctx context.Context, id string) (checks.Result, error) {
+	w, ok := m.byID[id]
+	if !ok {
+		return checks.Result{}, fmt.Errorf("no check is named %q", id)
+	}
+	pctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout.Duration)
+	defer cancel()
+	return w.checker.Check(pctx), nil
+}
+
 // Statuses returns what the monitor knows of every check, in config order.
 func (m *Monitor) Statuses() []Status {
 	out := make([]Status, len(m.watched))

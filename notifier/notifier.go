@@ -38,6 +38,9 @@ type Message struct {
 	Error string
 	// Failures counts the failed probes so far.
 	Failures int
+	// ResolvedBy names who closed the incident by hand; empty when the
+	// shop came back.
+	ResolvedBy string `json:",omitempty"`
 	// AckBy and AckAt say who acknowledged the incident and when.
 	AckBy string    `json:",omitempty"`
 	AckAt time.Time `json:",omitzero"`

@@ -20,6 +20,9 @@ func Line(m Message, loc *time.Location) string {
 		}
 		return b.String()
 	case Resolved:
+		if m.ResolvedBy != "" {
+			return fmt.Sprintf("CLOSED %s: incident #%d resolved by %s, %s", m.Check, m.Incident, oneLine(m.ResolvedBy), Span(m.Start, m.End, loc))
+		}
 		return fmt.Sprintf("UP %s: incident #%d resolved, %s", m.Check, m.Incident, Span(m.Start, m.End, loc))
 	case DeliveryFailed:
 		return fmt.Sprintf("UNDELIVERABLE %s: incident #%d could not be sent there: %s", m.Destination, m.Incident, oneLine(m.Detail))

@@ -201,6 +201,14 @@ func (b backend) Acknowledge(ctx context.Context, n int64, by string) (store.Inc
 	return in, err
 }
 
+func (b backend) Resolve(ctx context.Context, n int64, by string) (store.Incident, error) {
+	return b.engine.Resolve(ctx, n, by)
+}
+
+func (b backend) ProbeNow(ctx context.Context, check string) (checks.Result, error) {
+	return b.mon.ProbeNow(ctx, check)
+}
+
 // pacing turns the delivery settings into the dispatcher's limits.
 func pacing(d config.Delivery) map[string]notifier.Pacing {
 	pace := func(r config.Rate) notifier.Pace { return notifier.Pace{N: r.N, Per: r.Per} }

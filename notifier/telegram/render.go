@@ -26,6 +26,11 @@ func Text(m notifier.Message, loc *time.Location) string {
 			fmt.Fprintf(&b, "\n👤 Acknowledged by %s at %s", escape(m.AckBy), m.AckAt.In(loc).Format("15:04 MST"))
 		}
 	case notifier.Resolved:
+		if m.ResolvedBy != "" {
+			fmt.Fprintf(&b, "☑️ <b>CLOSED</b> %s\n", escape(m.Check))
+			fmt.Fprintf(&b, "Incident #%d resolved by %s: %s", m.Incident, escape(m.ResolvedBy), notifier.Span(m.Start, m.End, loc))
+			break
+		}
 		fmt.Fprintf(&b, "✅ <b>UP</b> %s\n", escape(m.Check))
 		fmt.Fprintf(&b, "Incident #%d resolved: %s", m.Incident, notifier.Span(m.Start, m.End, loc))
 	default:
