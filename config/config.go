@@ -70,6 +70,9 @@ type Telegram struct {
 	APIEndpoint   string `yaml:"api_endpoint"`
 	Updates       string `yaml:"updates"`
 	WebhookSecret Secret `yaml:"webhook_secret"`
+	// WebhookURL is the public HTTPS address at which Telegram reaches
+	// this daemon's /telegram/webhook (behind a reverse proxy).
+	WebhookURL string `yaml:"webhook_url"`
 }
 
 // Slack configures the Slack app.

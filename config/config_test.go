@@ -95,6 +95,7 @@ func TestErrors(t *testing.T) {
 		{"telegram token unset", "telegram:\n  token: ${TG_TOKEN}\n", `2: telegram.token: is empty: ${TG_TOKEN} is not set in the environment`},
 		{"telegram endpoint", "telegram:\n  token: t\n  api_endpoint: http://x/bot\n", `3: telegram.api_endpoint: must hold two %s`},
 		{"telegram webhook without secret", "telegram:\n  token: t\n  updates: webhook\n", `1: telegram.webhook_secret: is required`},
+		{"telegram webhook without url", "telegram:\n  token: t\n  updates: webhook\n  webhook_secret: s\n", `1: telegram.webhook_url: is required`},
 		{"slack without signing secret", "slack:\n  token: xoxb-1\n", `1: slack.signing_secret: is required`},
 		{"slack app token", "slack:\n  token: xoxb-1\n  app_token: xoxb-2\n", `3: slack.app_token: must be an app-level token (xapp-...)`},
 		{"duplicate merchant", base + "merchants:\n  - name: m\n  - name: m\n", `6: merchants[1].name: another merchant is named "m"`},

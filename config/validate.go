@@ -334,6 +334,7 @@ func (v *validator) telegram() {
 		if v.required("telegram.webhook_secret", t.WebhookSecret.Value()) && !tgSecretPattern.MatchString(t.WebhookSecret.Value()) {
 			v.fail("telegram.webhook_secret", "must be 1 to 256 letters, digits, '_' or '-'")
 		}
+		v.absURL("telegram.webhook_url", t.WebhookURL)
 	default:
 		v.fail("telegram.updates", "must be polling or webhook, not %q", t.Updates)
 	}

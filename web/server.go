@@ -23,6 +23,9 @@ type Options struct {
 	Store    Pinger
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
+	// Handlers are more routes, by ServeMux pattern: the chat apps'
+	// webhooks.
+	Handlers map[string]http.Handler
 }
 
 // Server serves hostwatch's HTTP endpoints.
@@ -38,6 +41,9 @@ func New(o Options) *Server {
 	}
 	s := &Server{o: o, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
+	for pattern, h := range o.Handlers {
+		s.mux.Handle(pattern, h)
+	}
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelError)}))
 	return s
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"net/http"
 	"slices"
 	"sync"
 
@@ -89,9 +90,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		tg = telegram.New(t.Token.Value(), t.APIEndpoint, cfg.Location)
 		notifiers["telegram"] = tg
 		editable = append(editable, "telegram")
-		if t.Updates == "webhook" {
-			log.Warn("telegram webhook updates are not in this build yet; reading updates by polling")
-		}
+
 	}
 	var engine *incident.Engine
 	dispatcher, err := notifier.NewDispatcher(notifier.DispatcherOptions{
@@ -135,18 +134,28 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	// last is still delivered (within the drain timeout).
 	dispatchCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopDispatch()
+	handlers := map[string]http.Handler{}
 	if tg != nil {
 		chatBot := bot.New(cfg, "telegram", "", backend{mon: mon, store: st, engine: engine})
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tg.Poll(ctx, chatBot, log)
-		}()
+		if cfg.Telegram.Updates == "webhook" {
+			secret := cfg.Telegram.WebhookSecret.Value()
+			handlers["POST /telegram/webhook"] = tg.WebhookHandler(ctx, secret, chatBot, log)
+			go func() {
+				defer wg.Done()
+				tg.SetWebhook(ctx, cfg.Telegram.WebhookURL, secret, log)
+			}()
+		} else {
+			go func() {
+				defer wg.Done()
+				tg.Poll(ctx, chatBot, log)
+			}()
+		}
 	}
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		webErr = web.New(web.Options{Store: st, Gatherer: reg, Logger: log}).Serve(ctx, listener)
+		webErr = web.New(web.Options{Store: st, Gatherer: reg, Logger: log, Handlers: handlers}).Serve(ctx, listener)
 		if webErr != nil {
 			cancel()
 		}

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hostwatch/hostwatch/notifier/telegram"
 	"github.com/hostwatch/hostwatch/notifier/telegram/telegramtest"
 )
 
@@ -90,5 +95,74 @@ merchants:
 	}
 	if _, stderr := p.output(); strings.Contains(stderr, token) {
 		t.Error("the bot token reached the log")
+	}
+}
+
+// TestTelegramWebhook runs the binary with updates: webhook: it registers
+// its URL and secret with the Bot API; an update with the right secret is
+// answered, one with none or a wrong one gets 401 and does nothing.
+func TestTelegramWebhook(t *testing.T) {
+	const token, secret = "424242:hostwatch-test", "s3cret-token_1"
+	api := telegramtest.New(token)
+	defer api.Close()
+	shop, _ := newShop(t)
+	dir := t.TempDir()
+	listen := freeAddr(t)
+	hook := "http://" + listen + "/telegram/webhook"
+	cfg := writeConfig(t, dir, fmt.Sprintf(`
+storage: {dsn: %q}
+http: {listen: %q}
+telegram:
+  token: ${TG_TOKEN}
+  api_endpoint: %q
+  updates: webhook
+  webhook_secret: ${TG_SECRET}
+  webhook_url: %q
+contacts:
+  - {name: kim, telegram: 111}
+merchants:
+  - name: kim-shop
+    contacts: [kim]
+    checks:
+      - {name: storefront, http: {url: "%s/"}}
+`, filepath.Join(dir, "h.db"), listen, api.Endpoint(), hook, shop.URL))
+	t.Setenv("TG_TOKEN", token)
+	t.Setenv("TG_SECRET", secret)
+	p := startDaemon(t, dir, cfg)
+	defer p.stop(t)
+	eventually(t, "the webhook registration", func() bool { url, _ := api.Webhook(); return url != "" })
+	if url, got := api.Webhook(); url != hook || got != secret {
+		t.Errorf("registered %q with secret %q", url, got)
+	}
+
+	update, _ := json.Marshal(map[string]any{"update_id": 1, "message": telegramtest.Command(111, 7, "/status")["message"]})
+	post := func(secretHeader string) int {
+		req, _ := http.NewRequest(http.MethodPost, hook, bytes.NewReader(update))
+		req.Header.Set("Content-Type", "application/json")
+		if secretHeader != "" {
+			req.Header.Set(telegram.SecretHeader, secretHeader)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, bad := range []string{"", "wrong", secret + "x"} {
+		if code := post(bad); code != http.StatusUnauthorized {
+			t.Errorf("secret %q: %d, want 401", bad, code)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(api.Messages(111)); n != 0 {
+		t.Fatalf("a request without the secret was acted on: %d messages", n)
+	}
+	if code := post(secret); code != http.StatusOK {
+		t.Fatalf("right secret: %d", code)
+	}
+	eventually(t, "the answer", func() bool { return len(api.Messages(111)) == 1 })
+	if got := api.Messages(111)[0].Text; !strings.Contains(got, "kim-shop/storefront") {
+		t.Errorf("answer = %q", got)
 	}
 }
