@@ -19,6 +19,8 @@ import (
 
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/notifier"
+	"github.com/hostwatch/hostwatch/notifier/telegram"
+	"github.com/hostwatch/hostwatch/notifier/telegram/telegramtest"
 	"github.com/hostwatch/hostwatch/notifier/webhook"
 	"github.com/hostwatch/hostwatch/notifier/webhook/webhooktest"
 	"github.com/hostwatch/hostwatch/store"
@@ -30,7 +32,13 @@ func main() {
 	destinations := flag.Int("destinations", 300, "how many destinations")
 	global := flag.Int("global", 30, "messages a second in all")
 	each := flag.Duration("each", time.Second, "the least time between two messages to one destination")
+	viaTelegram := flag.Bool("telegram", false, "deliver through the Telegram notifier to the fake Bot API, with Telegram's limits")
+	groups := flag.Int("groups", 30, "with -telegram: how many destinations are group chats (20 a minute)")
 	flag.Parse()
+	if *viaTelegram {
+		stormTelegram(*messages, *destinations, *groups)
+		return
+	}
 
 	receiver := webhooktest.New("")
 	defer receiver.Close()
@@ -112,6 +120,98 @@ func main() {
 		*messages, *destinations, *global, *each)
 	fmt.Printf("  delivered          %d, lost %d, duplicates %d\n", len(ds)-dups, *messages-(len(ds)-dups), dups)
 	fmt.Printf("  429s provoked      %d\n", receiver.Limited())
+	fmt.Printf("  time               %v\n", took.Round(time.Millisecond))
+	fmt.Printf("  least the limits allow %v\n", floor.Round(time.Millisecond))
+	fmt.Printf("  ratio              %.3f\n", took.Seconds()/floor.Seconds())
+}
+
+// stormTelegram is the same storm through the Telegram notifier against
+// the fake Bot API enforcing Telegram's limits.
+func stormTelegram(messages, destinations, groups int) {
+	const token = "1:storm"
+	api := telegramtest.New(token)
+	defer api.Close()
+	api.EnforceLimits()
+	dir, err := os.MkdirTemp("", "storm")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "h.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	d, err := notifier.NewDispatcher(notifier.DispatcherOptions{
+		Outbox:    db,
+		Notifiers: map[string]notifier.Notifier{"telegram": telegram.New(token, api.Endpoint(), time.UTC)},
+		Pacing: map[string]notifier.Pacing{"telegram": notifier.TelegramPacing(
+			notifier.Pace{N: 30, Per: time.Second}, notifier.Pace{N: 1, Per: time.Second}, notifier.Pace{N: 20, Per: time.Minute})},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	chat := func(i int) int64 {
+		if i < groups {
+			return -1000000 - int64(i)
+		}
+		return 1000 + int64(i)
+	}
+	var items []store.OutboxItem
+	perChat := map[int64]int{}
+	for i := range messages {
+		c := chat(i % destinations)
+		perChat[c]++
+		m := notifier.Message{Kind: notifier.Down, Incident: int64(i + 1), Check: fmt.Sprintf("shop%d/web", i%destinations), Start: time.Now()}
+		payload, _ := json.Marshal(m)
+		items = append(items, store.OutboxItem{CreatedAt: time.Now(), Destination: fmt.Sprintf("telegram:%d", c), Incident: int64(i + 1), Op: "send", Payload: payload})
+	}
+	begin := time.Now()
+	if err := db.Update(ctx, func(tx store.Tx) error { return tx.Enqueue(ctx, items) }); err != nil {
+		log.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- d.Run(runCtx) }()
+	count := func() (n int, last time.Time) {
+		for i := range destinations {
+			n += len(api.Messages(chat(i)))
+		}
+		calls := api.Calls("sendMessage")
+		for _, c := range calls {
+			if c.Status == 200 && c.At.After(last) {
+				last = c.At
+			}
+		}
+		return n, last
+	}
+	for {
+		if n, _ := count(); n >= messages {
+			break
+		}
+		if time.Since(begin) > 10*time.Minute {
+			n, _ := count()
+			log.Fatalf("only %d of %d delivered after 10 minutes", n, messages)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	n, last := count()
+	took := last.Sub(begin)
+	cancel()
+	<-done
+	floor := time.Duration(messages-1) * time.Second / 30
+	for c, k := range perChat {
+		per := time.Second
+		if c < 0 {
+			per = 3 * time.Second
+		}
+		floor = max(floor, time.Duration(k-1)*per)
+	}
+	fmt.Printf("storm through Telegram: %d messages to %d chats (%d of them groups), limits 30/s in all, 1/s per chat, 20/min per group\n",
+		messages, destinations, groups)
+	fmt.Printf("  delivered          %d, lost %d, duplicates %d\n", min(n, messages), max(messages-n, 0), max(n-messages, 0))
+	fmt.Printf("  429s provoked      %d\n", api.Limited())
 	fmt.Printf("  time               %v\n", took.Round(time.Millisecond))
 	fmt.Printf("  least the limits allow %v\n", floor.Round(time.Millisecond))
 	fmt.Printf("  ratio              %.3f\n", took.Seconds()/floor.Seconds())

@@ -108,3 +108,44 @@ func TestPollingSurvivesAnOutage(t *testing.T) {
 		t.Errorf("%d callback answers", n)
 	}
 }
+
+// TestPollingThroughTenSecondsOf502: the Bot API answers 502 for ten
+// seconds; with the real backoff, polling neither crashes nor spins, and
+// the update sent meanwhile is handled once it is back.
+func TestPollingThroughTenSecondsOf502(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes about 15 s")
+	}
+	t.Parallel()
+	api := telegramtest.New(token)
+	defer api.Close()
+	tg := telegram.New(token, api.Endpoint(), time.UTC)
+	h := &handler{}
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	api.FailFor(10 * time.Second)
+	go func() { done <- tg.Poll(ctx, h, slog.New(slog.NewTextHandler(&logs, nil))) }()
+	api.Inject(telegramtest.Command(111, 7, "/status"))
+	deadline := time.Now().Add(30 * time.Second)
+	for c, _ := h.seen(); c == 0; c, _ = h.seen() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the update was never handled; log:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	// 1s, 2s, 4s, 8s: five tries cover ten seconds of 502s.
+	if n := len(api.Calls("getUpdates")); n > 8 {
+		t.Errorf("%d getUpdates calls in the outage: not backing off", n)
+	}
+	for _, want := range []string{"in=1s", "in=2s", "in=4s", "502"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, logs.String())
+		}
+	}
+	if c, _ := h.seen(); c != 1 {
+		t.Errorf("handled %d times", c)
+	}
+}

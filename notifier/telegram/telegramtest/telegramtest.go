@@ -55,6 +55,11 @@ type Server struct {
 	webhook   string
 	secretTok string
 	waiters   []chan struct{}
+	limits    bool
+	limited   int
+	sentAll   []time.Time
+	sentChat  map[int64][]time.Time
+	failUntil time.Time
 }
 
 type failure struct {
@@ -64,7 +69,7 @@ type failure struct {
 
 // New starts a fake for the bot with token.
 func New(token string) *Server {
-	s := &Server{token: token, messages: map[int64][]*Message{}, blocked: map[int64]bool{}, nextUpd: 1}
+	s := &Server{token: token, messages: map[int64][]*Message{}, blocked: map[int64]bool{}, nextUpd: 1, sentChat: map[int64][]time.Time{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
 	return s
 }
@@ -97,6 +102,48 @@ func (s *Server) FailNext(n, status, retryAfter int) {
 	for range n {
 		s.failNext = append(s.failNext, failure{status, retryAfter})
 	}
+}
+
+// EnforceLimits makes the server refuse, with 429 and retry_after, a
+// message that breaks Telegram's limits: 30 a second in all, one a second
+// per private chat, 20 a minute per group.
+func (s *Server) EnforceLimits() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limits = true
+}
+
+// Limited counts the requests refused for breaking the limits.
+func (s *Server) Limited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limited
+}
+
+// FailFor makes every request answer 502 for d.
+func (s *Server) FailFor(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failUntil = time.Now().Add(d)
+}
+
+// overLimit reports whether one more message to chat now breaks a limit;
+// s.mu is held.
+func (s *Server) overLimit(chat int64, now time.Time) bool {
+	count := func(ts []time.Time, per time.Duration) int {
+		n := 0
+		for i := len(ts) - 1; i >= 0 && now.Sub(ts[i]) < per; i-- {
+			n++
+		}
+		return n
+	}
+	if count(s.sentAll, time.Second) >= 30 {
+		return true
+	}
+	if chat < 0 {
+		return count(s.sentChat[chat], time.Minute) >= 20
+	}
+	return count(s.sentChat[chat], time.Second) >= 1
 }
 
 // Slow makes every answer wait d.
@@ -237,6 +284,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	if time.Now().Before(s.failUntil) {
+		s.mu.Unlock()
+		s.answer(w, &call, http.StatusBadGateway, fail(502, "Bad Gateway"))
+		return
+	}
 	if len(s.failNext) > 0 {
 		f := s.failNext[0]
 		s.failNext = s.failNext[1:]
@@ -248,6 +300,20 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		}
 		s.answer(w, &call, f.status, rep)
 		return
+	}
+	if s.limits && (method == "sendMessage" || method == "editMessageText") {
+		chat, _ := strconv.ParseInt(r.PostForm.Get("chat_id"), 10, 64)
+		now := time.Now()
+		if s.overLimit(chat, now) {
+			s.limited++
+			s.mu.Unlock()
+			rep := fail(429, "Too Many Requests: retry after 1")
+			rep.Parameters = &map[string]int{"retry_after": 1}
+			s.answer(w, &call, http.StatusTooManyRequests, rep)
+			return
+		}
+		s.sentAll = append(s.sentAll, now)
+		s.sentChat[chat] = append(s.sentChat[chat], now)
 	}
 	s.mu.Unlock()
 	status, rep := s.method(method, r.PostForm)
@@ -345,6 +411,11 @@ func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, call *Call) 
 	deadline := time.Now().Add(time.Duration(timeout) * time.Second)
 	for {
 		s.mu.Lock()
+		if time.Now().Before(s.failUntil) {
+			s.mu.Unlock()
+			s.answer(w, call, http.StatusBadGateway, fail(502, "Bad Gateway"))
+			return
+		}
 		if len(s.failNext) > 0 {
 			f := s.failNext[0]
 			s.failNext = s.failNext[1:]
