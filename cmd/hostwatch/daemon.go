@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
@@ -136,7 +137,14 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	defer stopDispatch()
 	handlers := map[string]http.Handler{}
 	if tg != nil {
-		chatBot := bot.New(cfg, "telegram", "", backend{mon: mon, store: st, engine: engine})
+		// Best effort: without its name the bot takes /cmd@anybot as its own.
+		nctx, ncancel := context.WithTimeout(ctx, 5*time.Second)
+		name, err := tg.Username(nctx)
+		ncancel()
+		if err != nil {
+			log.Warn("telegram: could not learn the bot's name; answering commands addressed to any bot", "err", err)
+		}
+		chatBot := bot.New(cfg, "telegram", name, backend{mon: mon, store: st, engine: engine})
 		wg.Add(1)
 		if cfg.Telegram.Updates == "webhook" {
 			secret := cfg.Telegram.WebhookSecret.Value()

@@ -82,6 +82,14 @@ merchants:
 	if got := api.Messages(-100999)[0].Text; !strings.Contains(got, "kim-shop/storefront") {
 		t.Errorf("admin's status: %q", got)
 	}
+	// A command for another bot in the group is not ours to answer.
+	api.Inject(telegramtest.Command(-100999, 9, "/status@other_bot"))
+	api.Inject(telegramtest.Command(-100999, 9, "/help@hostwatch_bot"))
+	eventually(t, "the help", func() bool { return len(api.Messages(-100999)) >= 2 })
+	time.Sleep(200 * time.Millisecond)
+	if n := len(api.Messages(-100999)); n != 2 || !strings.Contains(api.Messages(-100999)[1].Text, "This chat's id is -100999") {
+		t.Errorf("group answers: %+v", api.Messages(-100999))
+	}
 
 	down.Store(false)
 	eventually(t, "the recovery", func() bool { return len(api.Messages(111)) == 3 })

@@ -35,6 +35,16 @@ func New(token, endpoint string, loc *time.Location) *Telegram {
 	return &Telegram{api: api, loc: loc, RetryWait: time.Second}
 }
 
+// Username asks the Bot API for the bot's username, for commands addressed
+// as /status@name in groups.
+func (t *Telegram) Username(ctx context.Context) (string, error) {
+	me, err := t.with(ctx).GetMe()
+	if err != nil {
+		return "", classify("get the bot's name", err)
+	}
+	return me.UserName, nil
+}
+
 // ctxClient binds a request to a context: tgbotapi's own requests carry
 // none, so a shutdown could not cut them short.
 type ctxClient struct {
