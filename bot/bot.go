@@ -279,7 +279,10 @@ func mark(s store.State) string {
 }
 
 func (b *Bot) incidents(ctx context.Context, a access, args []string) string {
-	f := store.IncidentFilter{OpenOnly: true, Limit: 200}
+	f := store.IncidentFilter{OpenOnly: true, Limit: 30}
+	if !a.admin {
+		f.Merchants = append([]string{}, a.merchants...)
+	}
 	switch {
 	case len(args) == 0 || (len(args) == 1 && args[0] == "open"):
 	case len(args) == 1 && args[0] == "all":
@@ -294,7 +297,7 @@ func (b *Bot) incidents(ctx context.Context, a access, args []string) string {
 	var s strings.Builder
 	n := 0
 	for _, in := range all {
-		if !a.sees(in.Check) || n == 30 {
+		if !a.sees(in.Check) {
 			continue
 		}
 		n++

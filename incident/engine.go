@@ -417,7 +417,7 @@ func (e *Engine) Acknowledge(ctx context.Context, n int64, by string) (store.Inc
 		}
 		var items []store.OutboxItem
 		for _, dest := range slices.Sorted(maps.Keys(sends)) {
-			if e.o.Router.Editable(dest) {
+			if e.o.Router.Editable(dest) && slices.Contains(e.o.Router.Destinations(in.Check), dest) {
 				items = append(items, store.OutboxItem{CreatedAt: now, Destination: dest, Incident: n, Op: "edit", Ref: sends[dest], Payload: payload})
 			}
 		}
@@ -509,7 +509,9 @@ func (e *Engine) ReportUndeliverable(ctx context.Context, item store.OutboxItem,
 	var items []store.OutboxItem
 	for _, dest := range e.o.Router.Admins() {
 		if dest != item.Destination {
-			items = append(items, store.OutboxItem{CreatedAt: e.clock.Now(), Destination: dest, Incident: item.Incident, Op: "send", Payload: payload})
+			// Not filed under the incident: a notice to the admins is no
+			// alert of it, and later edits of its alerts must not touch it.
+			items = append(items, store.OutboxItem{CreatedAt: e.clock.Now(), Destination: dest, Op: "send", Payload: payload})
 		}
 	}
 	if len(items) == 0 {

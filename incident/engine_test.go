@@ -423,3 +423,43 @@ func TestResolveByHand(t *testing.T) {
 		t.Errorf("outbox:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestAckLeavesAdminNoticesAlone: the admins' notice that an alert could
+// not be delivered is not an alert of the incident, and acknowledging the
+// incident does not turn it into one.
+func TestAckLeavesAdminNoticesAlone(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.Register(ctx, []string{"kim-shop/web"})
+	e, err := incident.New(ctx, incident.Options{Store: db, Router: adminEditable{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := db.Update(ctx, func(tx store.Tx) error { n, err = tx.OpenIncident(ctx, "kim-shop/web", t0, t0); return err }); err != nil {
+		t.Fatal(err)
+	}
+	down, _ := json.Marshal(notifier.Message{Kind: notifier.Down, Incident: n, Check: "kim-shop/web"})
+	db.Update(ctx, func(tx store.Tx) error {
+		return tx.Enqueue(ctx, []store.OutboxItem{{CreatedAt: t0, Destination: "chat:1", Incident: n, Op: "send", Payload: down}})
+	})
+	e.ReportUndeliverable(ctx, store.OutboxItem{ID: 1, Destination: "chat:1", Incident: n, Payload: down}, errors.New("blocked"))
+	if _, err := e.Acknowledge(ctx, n, "@ops"); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range outbox(t, db) {
+		if it.Op == "edit" && it.Destination != "chat:1" {
+			t.Errorf("acknowledging edited %s, which got only the admins' notice", it.Destination)
+		}
+	}
+}
+
+type adminEditable struct{}
+
+func (adminEditable) Destinations(string) []string { return []string{"chat:1"} }
+func (adminEditable) Admins() []string             { return []string{"chat:admin"} }
+func (adminEditable) Editable(string) bool         { return true }

@@ -50,6 +50,9 @@ type DispatcherOptions struct {
 	Registry                prometheus.Registerer
 }
 
+// errOriginalLost is an edit of a message that was never delivered.
+var errOriginalLost = errors.New("the message to edit was not delivered")
+
 // Dispatcher delivers the outbox: one queue per destination, in the order
 // the messages were written, each paced to its platform's limits, retried
 // until delivered or refused for good. A slow or failing destination holds
@@ -147,6 +150,14 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		case <-d.wake:
 		case <-poll.Chan():
+		}
+	}
+	// What was written just before the end (the last probes' alerts) is
+	// delivered in the drain too.
+	for {
+		more, err := d.load(sendCtx, sendCtx, stopping, &wg)
+		if err != nil || !more {
+			break
 		}
 	}
 	close(stopping)
@@ -339,6 +350,14 @@ func (w *worker) attempt(ctx context.Context, it store.OutboxItem) {
 		w.pop()
 	case ctx.Err() != nil:
 		// Cut short by shutdown: it stays pending.
+	case errors.Is(err, errOriginalLost):
+		// The message to edit was never delivered, which was reported
+		// then: the edit is dropped without a second report.
+		log.Warn("edit dropped", "err", err)
+		if merr := w.d.o.Outbox.MarkFailed(mctx, it.ID, it.Attempts, err.Error(), now); merr != nil {
+			log.Error("record failed delivery", "err", merr)
+		}
+		w.pop()
 	case IsPermanent(err):
 		w.failed.Inc()
 		log.Error("message undeliverable, given up", "attempts", it.Attempts, "err", err)
@@ -385,7 +404,7 @@ func (w *worker) deliver(ctx context.Context, it store.OutboxItem) (string, erro
 		return "", fmt.Errorf("find the message to edit: %w", err)
 	}
 	if orig.State != store.Sent {
-		return "", Permanent(fmt.Errorf("the message to edit (%d) was not delivered", it.Ref))
+		return "", fmt.Errorf("message %d: %w", it.Ref, errOriginalLost)
 	}
 	return orig.Receipt, editor.Edit(ctx, w.address, orig.Receipt, m)
 }

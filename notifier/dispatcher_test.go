@@ -339,3 +339,16 @@ func TestEditFindsTheSentMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestDrainDeliversWhatWasJustWritten: messages written an instant before
+// the dispatcher is told to stop still go out in the drain.
+func TestDrainDeliversWhatWasJustWritten(t *testing.T) {
+	srv := webhooktest.New("")
+	defer srv.Close()
+	r := newRig(t, []config.Contact{{Name: "ops", Webhook: srv.URL}}, notifier.DispatcherOptions{DrainTimeout: 5 * time.Second})
+	r.enqueue(1, 3, "webhook:ops")
+	r.stop()
+	if n := len(srv.Deliveries()); n != 3 {
+		t.Errorf("%d of 3 delivered in the drain", n)
+	}
+}

@@ -111,10 +111,13 @@ type StateChange struct {
 
 // IncidentFilter selects incidents.
 type IncidentFilter struct {
-	Check    string // all checks when empty
-	OpenOnly bool
-	Since    time.Time // incidents still open at or started after this time
-	Limit    int
+	Check string // all checks when empty
+	// Merchants keeps the incidents of these merchants' checks; all when
+	// nil.
+	Merchants []string
+	OpenOnly  bool
+	Since     time.Time // incidents still open at or started after this time
+	Limit     int
 }
 
 // ErrNotFound is returned when what was asked for does not exist.

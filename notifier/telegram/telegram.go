@@ -143,7 +143,11 @@ func classify(what string, err error) error {
 		return notifier.RetryAfter(wait, wrapped)
 	case apiErr.Code >= 500:
 		return wrapped
-	default: // 400 chat not found, 401 bad token, 403 blocked, ...
+	case apiErr.Code == http.StatusUnauthorized || apiErr.Code == http.StatusNotFound:
+		// A wrong or revoked token says nothing about the chat: keep the
+		// messages until the token is fixed.
+		return wrapped
+	default: // 400 chat not found, 403 blocked, ...
 		return notifier.Permanent(wrapped)
 	}
 }

@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -40,6 +41,14 @@ func (t *Telegram) Poll(ctx context.Context, h Handler, log *slog.Logger) error 
 			if ctx.Err() != nil {
 				break
 			}
+			var apiErr *tgbotapi.Error
+			if errors.As(err, &apiErr) && apiErr.Code == http.StatusConflict {
+				// A webhook from an earlier setup: polling needs it gone.
+				log.Info("telegram: removing the webhook to read updates by polling")
+				if _, derr := poller.with(ctx).Request(tgbotapi.DeleteWebhookConfig{}); derr == nil {
+					continue
+				}
+			}
 			log.Warn("telegram: reading updates failed; retrying", "in", wait, "err", classify("get updates", err))
 			select {
 			case <-time.After(wait):
@@ -50,18 +59,33 @@ func (t *Telegram) Poll(ctx context.Context, h Handler, log *slog.Logger) error 
 		}
 		wait = t.RetryWait
 		for _, u := range updates {
-			t.handle(ctx, h, u, log)
+			// One slow answer must not hold up the others for long.
+			uctx, cancel := context.WithTimeout(ctx, updateTimeout)
+			t.handle(uctx, h, u, log)
+			cancel()
 			offset = u.UpdateID + 1
 		}
 	}
+	// Confirm what was handled, so that the next start does not handle it
+	// again.
+	if offset > 0 {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		cfg := tgbotapi.NewUpdate(offset)
+		cfg.Timeout = 0
+		poller.with(cctx).GetUpdates(cfg)
+		cancel()
+	}
 	return nil
 }
+
+// updateTimeout bounds the handling of one update.
+const updateTimeout = 30 * time.Second
 
 // handle answers one update: a command with replies in its chat, a button
 // press with an answer to the callback.
 func (t *Telegram) handle(ctx context.Context, h Handler, u tgbotapi.Update, log *slog.Logger) {
 	switch {
-	case u.Message != nil && strings.HasPrefix(u.Message.Text, "/"):
+	case u.Message != nil && u.Message.Chat != nil && strings.HasPrefix(u.Message.Text, "/"):
 		chat := u.Message.Chat.ID
 		r := bot.Request{Caller: strconv.FormatInt(chat, 10), User: who(u.Message.From), Text: u.Message.Text}
 		for _, reply := range h.Command(ctx, r) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -147,5 +149,58 @@ func TestPollingThroughTenSecondsOf502(t *testing.T) {
 	}
 	if c, _ := h.seen(); c != 1 {
 		t.Errorf("handled %d times", c)
+	}
+}
+
+// TestPollingRemovesAnOldWebhook: a webhook left from an earlier setup
+// makes getUpdates answer 409; polling removes it and goes on.
+func TestPollingRemovesAnOldWebhook(t *testing.T) {
+	api := telegramtest.New(token)
+	defer api.Close()
+	tg := telegram.New(token, api.Endpoint(), time.UTC)
+	tg.RetryWait = 50 * time.Millisecond
+	setHook := telegram.New(token, api.Endpoint(), time.UTC)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	setHook.SetWebhook(ctx, "https://old.example/hook", "old", slog.New(slog.DiscardHandler))
+	h := &handler{}
+	done := make(chan error)
+	go func() { done <- tg.Poll(ctx, h, slog.New(slog.DiscardHandler)) }()
+	api.Inject(telegramtest.Command(111, 7, "/status"))
+	deadline := time.Now().Add(5 * time.Second)
+	for c, _ := h.seen(); c == 0; c, _ = h.seen() {
+		if time.Now().After(deadline) {
+			t.Fatal("polling never got past the old webhook")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if url, _ := api.Webhook(); url != "" {
+		t.Errorf("webhook still set: %q", url)
+	}
+	cancel()
+	<-done
+}
+
+// TestWebhookSurvivesAnUpdateWithoutChat: a body Telegram would never send,
+// with the right secret, is ignored, not a crash.
+func TestWebhookSurvivesAnUpdateWithoutChat(t *testing.T) {
+	api := telegramtest.New(token)
+	defer api.Close()
+	tg := telegram.New(token, api.Endpoint(), time.UTC)
+	h := &handler{}
+	srv := httptest.NewServer(tg.WebhookHandler(context.Background(), "sec", h, slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	for _, body := range []string{`{"update_id":1,"message":{"text":"/status"}}`, `{"update_id":2,"callback_query":{"id":"x","data":"ack:1"}}`, `not json`} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+		req.Header.Set(telegram.SecretHeader, "sec")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	time.Sleep(200 * time.Millisecond)
+	if c, p := h.seen(); c != 0 || p != 1 {
+		t.Errorf("handled %d commands, %d presses", c, p)
 	}
 }

@@ -64,7 +64,12 @@ func (t *Telegram) WebhookHandler(ctx context.Context, secret string, h Handler,
 		}
 		w.WriteHeader(http.StatusOK)
 		go func() {
-			hctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer func() {
+				if p := recover(); p != nil {
+					log.Error("telegram: an update could not be handled", "update", u.UpdateID, "panic", p)
+				}
+			}()
+			hctx, cancel := context.WithTimeout(ctx, updateTimeout)
 			defer cancel()
 			t.handle(hctx, h, u, log)
 		}()

@@ -51,6 +51,17 @@ func (db *DB) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.In
 		where = append(where, "c.name = ?")
 		args = append(args, f.Check)
 	}
+	if f.Merchants != nil {
+		var or []string
+		for _, m := range f.Merchants {
+			or = append(or, "substr(c.name, 1, ?) = ?")
+			args = append(args, len(m)+1, m+"/")
+		}
+		if len(or) == 0 {
+			or = append(or, "false")
+		}
+		where = append(where, "("+strings.Join(or, " OR ")+")")
+	}
 	if f.OpenOnly {
 		where = append(where, "i.resolved_at IS NULL")
 	}

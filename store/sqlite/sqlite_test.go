@@ -205,3 +205,30 @@ func TestCheckStateRoundTrip(t *testing.T) {
 		t.Errorf("a new check = %+v", states["shop/web"])
 	}
 }
+
+func TestIncidentsByMerchant(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "h.db"))
+	defer db.Close()
+	db.Register(ctx, []string{"kim_shop/web", "kimXshop/web"})
+	for _, c := range []string{"shop/web", "kim_shop/web", "kimXshop/web"} {
+		if err := db.Update(ctx, func(tx store.Tx) error { _, err := tx.OpenIncident(ctx, c, t0, t0); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		merchants []string
+		want      int
+	}{
+		{nil, 3},
+		{[]string{}, 0},
+		{[]string{"kim_shop"}, 1}, // '_' is no wildcard here
+		{[]string{"shop", "kimXshop"}, 2},
+	}
+	for _, tt := range tests {
+		got, err := db.Incidents(ctx, store.IncidentFilter{Merchants: tt.merchants})
+		if err != nil || len(got) != tt.want {
+			t.Errorf("merchants %v: %d incidents, %v; want %d", tt.merchants, len(got), err, tt.want)
+		}
+	}
+}
