@@ -365,18 +365,19 @@ func (e *Engine) enqueue(ctx context.Context, tx store.Tx, m notifier.Message) e
 	now := e.clock.Now()
 	var sends map[string]int64
 	var items []store.OutboxItem
-	for _, dest := range e.o.Router.Destinations(m.Check) {
-		if m.Kind == notifier.Resolved && e.o.Router.Editable(dest) {
-			if sends == nil {
-				if sends, err = tx.Sends(ctx, m.Incident); err != nil {
-					return err
-				}
-			}
-			if ref := sends[dest]; ref != 0 {
-				items = append(items, store.OutboxItem{CreatedAt: now, Destination: dest, Incident: m.Incident, Op: "edit", Ref: ref, Payload: payload})
-			}
+	if m.Kind == notifier.Resolved {
+		if sends, err = tx.Sends(ctx, m.Incident); err != nil {
+			return err
 		}
-		items = append(items, store.OutboxItem{CreatedAt: now, Destination: dest, Incident: m.Incident, Op: "send", Payload: payload})
+	}
+	for _, dest := range e.o.Router.Destinations(m.Check) {
+		// A resolution edits the alert where the platform can, and its
+		// new message follows up the alert (in its thread, in Slack).
+		ref := sends[dest]
+		if ref != 0 && e.o.Router.Editable(dest) {
+			items = append(items, store.OutboxItem{CreatedAt: now, Destination: dest, Incident: m.Incident, Op: "edit", Ref: ref, Payload: payload})
+		}
+		items = append(items, store.OutboxItem{CreatedAt: now, Destination: dest, Incident: m.Incident, Op: "send", Ref: ref, Payload: payload})
 	}
 	return tx.Enqueue(ctx, items)
 }

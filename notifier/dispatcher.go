@@ -393,6 +393,11 @@ func (w *worker) deliver(ctx context.Context, it store.OutboxItem) (string, erro
 	}
 	m.ID = it.ID
 	if it.Op != "edit" {
+		if it.Ref != 0 {
+			if orig, err := w.d.o.Outbox.Item(ctx, it.Ref); err == nil && orig.State == store.Sent {
+				m.ReplyTo = orig.Receipt
+			}
+		}
 		return w.notifier.Send(ctx, w.address, m)
 	}
 	editor, ok := w.notifier.(Editor)

@@ -26,7 +26,11 @@ type Message struct {
 	// ID identifies this delivery: the same message to the same
 	// destination always has the same ID, so a receiver can drop a
 	// duplicate after a crash.
-	ID       int64 `json:"-"`
+	ID int64 `json:"-"`
+	// ReplyTo is the receipt of the message this one follows up (the
+	// alert a resolution answers), for platforms with threads; set by the
+	// dispatcher.
+	ReplyTo  string `json:"-"`
 	Incident int64
 	Merchant string
 	Check    string // merchant/check

@@ -24,6 +24,7 @@ import (
 	"github.com/hostwatch/hostwatch/monitor"
 	"github.com/hostwatch/hostwatch/notifier"
 	"github.com/hostwatch/hostwatch/notifier/console"
+	slacknotifier "github.com/hostwatch/hostwatch/notifier/slack"
 	"github.com/hostwatch/hostwatch/notifier/telegram"
 	"github.com/hostwatch/hostwatch/notifier/webhook"
 	"github.com/hostwatch/hostwatch/store"
@@ -77,9 +78,6 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	clock := clockwork.NewRealClock()
 
-	if cfg.Slack != nil {
-		log.Warn("slack delivery is not in this build yet; messages for slack contacts go to the console")
-	}
 	ua := "hostwatch/" + versionString()
 	notifiers := map[string]notifier.Notifier{
 		"console": console.New(stdout, cfg.Location),
@@ -87,6 +85,11 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	}
 	var editable []string
 	var tg *telegram.Telegram
+	if sc := cfg.Slack; sc != nil {
+		notifiers["slack"] = slacknotifier.New(sc.Token.Value(), sc.APIURL, cfg.Location)
+		editable = append(editable, "slack")
+		log.Warn("slack: alerts are delivered; the /hostwatch command and the buttons are not in this build yet")
+	}
 	if t := cfg.Telegram; t != nil {
 		tg = telegram.New(t.Token.Value(), t.APIEndpoint, cfg.Location)
 		notifiers["telegram"] = tg

@@ -1,0 +1,146 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/hostwatch/hostwatch/bot"
+	"github.com/hostwatch/hostwatch/notifier"
+)
+
+// Slack sends to channels (C...) and users (U...); an address is their id.
+// A receipt is "channel/ts": a message to a user lands in a direct-message
+// channel of its own, which its later updates must name.
+type Slack struct {
+	api *slack.Client
+	loc *time.Location
+}
+
+// New builds a Slack notifier for the bot token, talking to apiURL
+// ("https://slack.com/api/").
+func New(token, apiURL string, loc *time.Location) *Slack {
+	return &Slack{
+		api: slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second})),
+		loc: loc,
+	}
+}
+
+// Send posts m to the channel or user at address; a follow-up goes in the
+// thread of the message it follows.
+func (s *Slack) Send(ctx context.Context, address string, m notifier.Message) (string, error) {
+	opts := []slack.MsgOption{slack.MsgOptionText(Fallback(m, s.loc), false), slack.MsgOptionBlocks(Blocks(m, s.loc)...)}
+	if ch, ts, ok := strings.Cut(m.ReplyTo, "/"); ok && ch != "" {
+		opts = append(opts, slack.MsgOptionTS(ts))
+		address = ch
+	}
+	channel, ts, err := s.api.PostMessageContext(ctx, address, opts...)
+	if err != nil {
+		return "", classify("post to slack "+address, err)
+	}
+	return channel + "/" + ts, nil
+}
+
+// Edit replaces the message receipt with m, buttons included.
+func (s *Slack) Edit(ctx context.Context, _, receipt string, m notifier.Message) error {
+	channel, ts, ok := strings.Cut(receipt, "/")
+	if !ok {
+		return notifier.Permanent(fmt.Errorf("slack: %q is no message receipt", receipt))
+	}
+	_, _, _, err := s.api.UpdateMessageContext(ctx, channel, ts,
+		slack.MsgOptionText(Fallback(m, s.loc), false), slack.MsgOptionBlocks(Blocks(m, s.loc)...))
+	if err != nil {
+		return classify(fmt.Sprintf("update slack message %s in %s", ts, channel), err)
+	}
+	return nil
+}
+
+// Fallback is the plain text of m, for notifications and old clients.
+func Fallback(m notifier.Message, loc *time.Location) string {
+	return notifier.Line(m, loc)
+}
+
+// Blocks renders m in Block Kit: a header, the facts as fields, and the
+// buttons while the incident is open.
+func Blocks(m notifier.Message, loc *time.Location) []slack.Block {
+	plain := func(s string) *slack.TextBlockObject { return slack.NewTextBlockObject(slack.PlainTextType, s, false, false) }
+	var header string
+	var fields []*slack.TextBlockObject
+	switch m.Kind {
+	case notifier.Down:
+		header = "🔴 " + m.Check + " is down"
+		fields = append(fields, plain("Check: "+m.Check), plain(fmt.Sprintf("Incident: #%d", m.Incident)),
+			plain("Since: "+m.Start.In(loc).Format("Jan 2 15:04:05 MST")))
+		if m.Error != "" {
+			fields = append(fields, plain("Error: "+truncate(m.Error, 1900)))
+		}
+		if m.AckBy != "" {
+			fields = append(fields, plain("Acknowledged by "+m.AckBy+" at "+m.AckAt.In(loc).Format("15:04 MST")))
+		}
+	case notifier.Resolved:
+		header = "✅ " + m.Check + " is back"
+		if m.ResolvedBy != "" {
+			header = "☑️ " + m.Check + " closed by " + m.ResolvedBy
+		}
+		fields = append(fields, plain(fmt.Sprintf("Incident: #%d", m.Incident)), plain(notifier.Span(m.Start, m.End, loc)))
+	default:
+		header = "⚠️ hostwatch"
+		fields = append(fields, plain(truncate(notifier.Line(m, loc), 1900)))
+	}
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(plain(truncate(header, 150))),
+		slack.NewSectionBlock(nil, fields, nil),
+	}
+	if m.Kind == notifier.Down && m.Incident != 0 {
+		var buttons []slack.BlockElement
+		if m.AckBy == "" {
+			ack := slack.NewButtonBlockElement("ack", bot.Action{Verb: "ack", Incident: m.Incident}.Encode(), plain("Acknowledge"))
+			ack.Style = slack.StylePrimary
+			buttons = append(buttons, ack)
+		}
+		buttons = append(buttons, slack.NewButtonBlockElement("silence",
+			bot.Action{Verb: "silence", Incident: m.Incident, For: time.Hour}.Encode(), plain("Silence 1h")))
+		blocks = append(blocks, slack.NewActionBlock(fmt.Sprintf("incident-%d", m.Incident), buttons...))
+	}
+	return blocks
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// classify turns a Web API error into the dispatcher's kinds.
+func classify(what string, err error) error {
+	var rl *slack.RateLimitedError
+	var status slack.StatusCodeError
+	var api slack.SlackErrorResponse
+	switch {
+	case errors.As(err, &rl):
+		return notifier.RetryAfter(rl.RetryAfter, fmt.Errorf("%s: %w", what, err))
+	case errors.As(err, &status):
+		return fmt.Errorf("%s: %w", what, err)
+	case errors.As(err, &api):
+		switch api.Err {
+		case "channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "no_text",
+			"invalid_blocks", "message_not_found", "cant_update_message", "user_not_found":
+			return notifier.Permanent(fmt.Errorf("%s: %s", what, api.Err))
+		}
+		// invalid_auth, token_revoked, internal_error, ...: the token or
+		// Slack, not the channel; retry.
+		return fmt.Errorf("%s: %s", what, api.Err)
+	}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

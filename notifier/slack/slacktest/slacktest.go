@@ -1,0 +1,197 @@
+// Package slacktest is a fake of the Slack Web API methods hostwatch uses
+// (auth.test, chat.postMessage, chat.update, chat.postEphemeral), strict
+// the way Slack is: a wrong token is invalid_auth, an unknown method
+// unknown_method, a missing channel or empty message an error, an unknown
+// channel channel_not_found. It records every message and can answer 429
+// with Retry-After, 5xx, or slowly.
+package slacktest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Message is a message as the fake holds it.
+type Message struct {
+	Channel  string
+	TS       string
+	ThreadTS string
+	Text     string
+	Blocks   string // the blocks JSON
+	Updates  int
+}
+
+// Server is the fake Web API.
+type Server struct {
+	*httptest.Server
+	token string
+
+	mu         sync.Mutex
+	messages   []*Message
+	next       int
+	channels   map[string]bool // nil: every channel exists
+	failNext   []int
+	retryAfter string
+	calls      map[string]int
+}
+
+// New starts a fake for the bot token.
+func New(token string) *Server {
+	s := &Server{token: token, calls: map[string]int{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
+	return s
+}
+
+// APIURL is the slack.api_url to configure.
+func (s *Server) APIURL() string { return s.URL + "/api/" }
+
+// Channels makes only these channels exist.
+func (s *Server) Channels(ids ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.channels = map[string]bool{}
+	for _, id := range ids {
+		s.channels[id] = true
+	}
+}
+
+// FailNext makes the next n requests answer status; for 429 with
+// Retry-After retryAfter.
+func (s *Server) FailNext(n, status int, retryAfter string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.failNext = append(s.failNext, status)
+	}
+	s.retryAfter = retryAfter
+}
+
+// Messages returns the messages of a channel, in order.
+func (s *Server) Messages(channel string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, m := range s.messages {
+		if m.Channel == channel {
+			out = append(out, *m)
+		}
+	}
+	return out
+}
+
+// Calls counts the requests to a method, answered or not.
+func (s *Server) Calls(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[method]
+}
+
+func (s *Server) reply(w http.ResponseWriter, v map[string]any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+func fail(code string) map[string]any { return map[string]any{"ok": false, "error": code} }
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	method := strings.TrimPrefix(r.URL.Path, "/api/")
+	r.ParseForm()
+	s.mu.Lock()
+	s.calls[method]++
+	if len(s.failNext) > 0 {
+		status := s.failNext[0]
+		s.failNext = s.failNext[1:]
+		ra := s.retryAfter
+		s.mu.Unlock()
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", ra)
+		}
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	s.mu.Unlock()
+	token := r.PostForm.Get("token")
+	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		token = bearer
+	}
+	if r.Method != http.MethodPost {
+		s.reply(w, fail("invalid_request"))
+		return
+	}
+	if token != s.token {
+		s.reply(w, fail("invalid_auth"))
+		return
+	}
+	s.reply(w, s.method(method, r.PostForm))
+}
+
+func (s *Server) method(method string, p url.Values) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	channel := p.Get("channel")
+	switch method {
+	case "auth.test":
+		return map[string]any{"ok": true, "user_id": "UBOT", "team_id": "T1", "user": "hostwatch"}
+	case "chat.postMessage", "chat.postEphemeral", "chat.update":
+	default:
+		return fail("unknown_method")
+	}
+	switch {
+	case channel == "":
+		return fail("channel_not_found")
+	case s.channels != nil && !s.channels[channel]:
+		return fail("channel_not_found")
+	case p.Get("text") == "" && p.Get("blocks") == "":
+		return fail("no_text")
+	}
+	if b := p.Get("blocks"); b != "" {
+		var blocks []map[string]any
+		if err := json.Unmarshal([]byte(b), &blocks); err != nil || len(blocks) > 50 {
+			return fail("invalid_blocks")
+		}
+	}
+	switch method {
+	case "chat.postEphemeral":
+		if p.Get("user") == "" {
+			return fail("user_not_in_channel")
+		}
+		return map[string]any{"ok": true, "message_ts": s.ts()}
+	case "chat.update":
+		for _, m := range s.messages {
+			if m.Channel == channel && m.TS == p.Get("ts") {
+				m.Text, m.Blocks = p.Get("text"), p.Get("blocks")
+				m.Updates++
+				return map[string]any{"ok": true, "channel": channel, "ts": m.TS, "text": m.Text}
+			}
+		}
+		return fail("message_not_found")
+	}
+	thread := p.Get("thread_ts")
+	if thread != "" && !s.exists(channel, thread) {
+		return fail("thread_not_found")
+	}
+	m := &Message{Channel: channel, TS: s.ts(), ThreadTS: thread, Text: p.Get("text"), Blocks: p.Get("blocks")}
+	s.messages = append(s.messages, m)
+	return map[string]any{"ok": true, "channel": channel, "ts": m.TS}
+}
+
+func (s *Server) exists(channel, ts string) bool {
+	for _, m := range s.messages {
+		if m.Channel == channel && m.TS == ts {
+			return true
+		}
+	}
+	return false
+}
+
+// ts makes a Slack timestamp; s.mu is held.
+func (s *Server) ts() string {
+	s.next++
+	return fmt.Sprintf("%d.%06d", time.Now().Unix(), s.next)
+}
