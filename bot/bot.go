@@ -320,3 +320,9 @@ func (b *Bot) incidents(ctx context.Context, a access, args []string) string {
 	}
 	return strings.TrimSpace(s.String())
 }
+
+// Knows reports whether id is a registered caller.
+func (b *Bot) Knows(id string) bool {
+	_, ok := b.callers[id]
+	return ok
+}

@@ -88,7 +88,6 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	if sc := cfg.Slack; sc != nil {
 		notifiers["slack"] = slacknotifier.New(sc.Token.Value(), sc.APIURL, cfg.Location)
 		editable = append(editable, "slack")
-		log.Warn("slack: alerts are delivered; the /hostwatch command and the buttons are not in this build yet")
 	}
 	if t := cfg.Telegram; t != nil {
 		tg = telegram.New(t.Token.Value(), t.APIEndpoint, cfg.Location)
@@ -139,6 +138,15 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	dispatchCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopDispatch()
 	handlers := map[string]http.Handler{}
+	if sc := cfg.Slack; sc != nil {
+		if sc.AppToken != "" {
+			log.Warn("slack: Socket Mode is not in this build yet; serving /slack/commands and /slack/interactions instead")
+		}
+		slackBot := bot.New(cfg, "slack", "", backend{mon: mon, store: st, engine: engine})
+		in := slacknotifier.NewInbound(ctx, sc.SigningSecret.Value(), sc.APIURL, slackBot, log)
+		handlers["POST /slack/commands"] = in.Commands()
+		handlers["POST /slack/interactions"] = in.Interactions()
+	}
 	if tg != nil {
 		// Best effort: without its name the bot takes /cmd@anybot as its own.
 		nctx, ncancel := context.WithTimeout(ctx, 5*time.Second)

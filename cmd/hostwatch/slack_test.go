@@ -1,13 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hostwatch/hostwatch/notifier/slack/slacktest"
+	"github.com/hostwatch/hostwatch/store/sqlite"
 )
 
 // TestSlackAlertAndRecovery runs the binary with a slack section pointed at
@@ -63,5 +69,129 @@ merchants:
 	}
 	if msgs[1].ThreadTS != msgs[0].TS || !strings.Contains(msgs[1].Text, ", down ") {
 		t.Errorf("downtime message = %+v", msgs[1])
+	}
+}
+
+// TestSlackCommandsAndButtons: signed requests are answered through their
+// response_url; unsigned, forged and five-minute-old ones get 401 and
+// change nothing.
+func TestSlackCommandsAndButtons(t *testing.T) {
+	const token, secret = "xoxb-hostwatch-test", "signing-secret"
+	api := slacktest.New(token)
+	defer api.Close()
+	shop, down := newShop(t)
+	dir := t.TempDir()
+	listen := freeAddr(t)
+	db := filepath.Join(dir, "h.db")
+	cfg := writeConfig(t, dir, fmt.Sprintf(`
+timezone: UTC
+storage: {dsn: %q}
+http: {listen: %q}
+defaults: {schedule: "@every 1s", down_after: 1, up_after: 1, timeout: 2s}
+slack:
+  token: ${SLACK_TOKEN}
+  signing_secret: ${SLACK_SECRET}
+  api_url: %q
+contacts:
+  - {name: kim, slack: U0KIM}
+  - {name: agency, slack: C0123}
+merchants:
+  - name: kim-shop
+    contacts: [kim, agency]
+    checks:
+      - {name: storefront, http: {url: "%s/", contains: cart}}
+`, db, listen, api.APIURL(), shop.URL))
+	t.Setenv("SLACK_TOKEN", token)
+	t.Setenv("SLACK_SECRET", secret)
+	p := startDaemon(t, dir, cfg)
+	defer p.stop(t)
+	down.Store(true)
+	eventually(t, "the alert", func() bool { return len(api.Messages("C0123")) == 1 })
+
+	post := func(path string, form url.Values, sign func(*http.Request, []byte)) int {
+		body := []byte(form.Encode())
+		req, _ := http.NewRequest(http.MethodPost, "http://"+listen+path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if sign != nil {
+			sign(req, body)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	signed := func(req *http.Request, body []byte) { slacktest.Sign(req, secret, body, time.Now()) }
+	command := func(user, channel, text, name string) url.Values {
+		return url.Values{"command": {"/hostwatch"}, "text": {text}, "user_id": {user}, "channel_id": {channel},
+			"response_url": {api.ResponseURL(name)}}
+	}
+	press := func(user, name string) url.Values {
+		payload, _ := json.Marshal(map[string]any{
+			"type": "block_actions", "user": map[string]any{"id": user}, "channel": map[string]any{"id": "C0123"},
+			"response_url": api.ResponseURL(name),
+			"actions":      []map[string]any{{"action_id": "ack", "block_id": "incident-1", "value": "ack:1", "type": "button"}},
+		})
+		return url.Values{"payload": {string(payload)}}
+	}
+
+	// Refused: no signature, a forged one, one five minutes old.
+	for _, sign := range []func(*http.Request, []byte){
+		nil,
+		func(req *http.Request, body []byte) { slacktest.Sign(req, "not-the-secret", body, time.Now()) },
+		func(req *http.Request, body []byte) {
+			slacktest.Sign(req, secret, body, time.Now().Add(-6*time.Minute))
+		},
+	} {
+		if code := post("/slack/interactions", press("U0KIM", "forged"), sign); code != http.StatusUnauthorized {
+			t.Errorf("interaction: %d, want 401", code)
+		}
+		if code := post("/slack/commands", command("U0KIM", "C0123", "ack 1", "forged"), sign); code != http.StatusUnauthorized {
+			t.Errorf("command: %d, want 401", code)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	if len(api.Responses()) != 0 || api.Messages("C0123")[0].Updates != 0 {
+		t.Fatalf("a refused request had effects: %+v", api.Responses())
+	}
+	st, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, err := st.Incident(context.Background(), 1); err != nil || in.AckBy != "" {
+		t.Fatalf("after refused requests the incident is %+v, %v", in, err)
+	}
+	st.Close()
+
+	// Signed: /hostwatch status for the owner and for a stranger.
+	if code := post("/slack/commands", command("U0KIM", "D0DM", "status", "kim"), signed); code != http.StatusOK {
+		t.Fatalf("signed command: %d", code)
+	}
+	post("/slack/commands", command("U0STRANGER", "D0DM2", "status", "stranger"), signed)
+	eventually(t, "two answers", func() bool { return len(api.Responses()) == 2 })
+	for _, r := range api.Responses() {
+		text := r.Body["text"].(string)
+		switch r.Name {
+		case "kim":
+			if !strings.Contains(text, "kim-shop/storefront — down") {
+				t.Errorf("owner's status: %q", text)
+			}
+		case "stranger":
+			if !strings.Contains(text, "not registered") || !strings.Contains(text, "U0STRANGER") || strings.Contains(text, "kim-shop") {
+				t.Errorf("stranger's status: %q", text)
+			}
+		}
+	}
+
+	// A signed Acknowledge press: answered, and the alert updated in place.
+	if code := post("/slack/interactions", press("U0KIM", "ack"), signed); code != http.StatusOK {
+		t.Fatalf("signed press: %d", code)
+	}
+	eventually(t, "the update", func() bool { return api.Messages("C0123")[0].Updates == 1 })
+	alert := api.Messages("C0123")[0]
+	blocks := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">").Replace(alert.Blocks)
+	if !strings.Contains(blocks, "Acknowledged by <@U0KIM>") || strings.Contains(blocks, `"Acknowledge"`) {
+		t.Errorf("alert after the press: %+v", alert)
 	}
 }

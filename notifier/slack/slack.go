@@ -69,7 +69,9 @@ func Fallback(m notifier.Message, loc *time.Location) string {
 // Blocks renders m in Block Kit: a header, the facts as fields, and the
 // buttons while the incident is open.
 func Blocks(m notifier.Message, loc *time.Location) []slack.Block {
-	plain := func(s string) *slack.TextBlockObject { return slack.NewTextBlockObject(slack.PlainTextType, s, false, false) }
+	plain := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+	}
 	var header string
 	var fields []*slack.TextBlockObject
 	switch m.Kind {
@@ -81,7 +83,9 @@ func Blocks(m notifier.Message, loc *time.Location) []slack.Block {
 			fields = append(fields, plain("Error: "+truncate(m.Error, 1900)))
 		}
 		if m.AckBy != "" {
-			fields = append(fields, plain("Acknowledged by "+m.AckBy+" at "+m.AckAt.In(loc).Format("15:04 MST")))
+			// mrkdwn, so that "<@U123>" shows as the person.
+			fields = append(fields, slack.NewTextBlockObject(slack.MarkdownType,
+				"Acknowledged by "+m.AckBy+" at "+m.AckAt.In(loc).Format("15:04 MST"), false, false))
 		}
 	case notifier.Resolved:
 		header = "✅ " + m.Check + " is back"

@@ -7,11 +7,15 @@
 package slacktest
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +43,7 @@ type Server struct {
 	failNext   []int
 	retryAfter string
 	calls      map[string]int
+	responses  []Response
 }
 
 // New starts a fake for the bot token.
@@ -100,6 +105,10 @@ func (s *Server) reply(w http.ResponseWriter, v map[string]any) {
 func fail(code string) map[string]any { return map[string]any{"ok": false, "error": code} }
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/response/") {
+		s.respond(w, r)
+		return
+	}
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	r.ParseForm()
 	s.mu.Lock()
@@ -194,4 +203,47 @@ func (s *Server) exists(channel, ts string) bool {
 func (s *Server) ts() string {
 	s.next++
 	return fmt.Sprintf("%d.%06d", time.Now().Unix(), s.next)
+}
+
+// Response is one message posted to a response_url.
+type Response struct {
+	Name string
+	Body map[string]any
+}
+
+// ResponseURL is a response_url served by the fake, named for the test.
+func (s *Server) ResponseURL(name string) string { return s.URL + "/response/" + name }
+
+// Responses returns what was posted to the response URLs.
+func (s *Server) Responses() []Response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Response(nil), s.responses...)
+}
+
+func (s *Server) respond(w http.ResponseWriter, r *http.Request) {
+	var body map[string]any
+	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" || json.NewDecoder(r.Body).Decode(&body) != nil {
+		http.Error(w, "invalid_payload", http.StatusBadRequest)
+		return
+	}
+	if _, ok := body["text"].(string); !ok {
+		http.Error(w, "no_text", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	s.responses = append(s.responses, Response{Name: strings.TrimPrefix(r.URL.Path, "/response/"), Body: body})
+	s.mu.Unlock()
+	w.Write([]byte("ok"))
+}
+
+// Sign sets the headers Slack puts on a request it sends: the timestamp and
+// the v0 signature of "v0:timestamp:body" under the signing secret.
+func Sign(req *http.Request, secret string, body []byte, at time.Time) {
+	ts := strconv.FormatInt(at.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte("v0:" + ts + ":"))
+	mac.Write(body)
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
 }
