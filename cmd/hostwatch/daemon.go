@@ -139,13 +139,20 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	defer stopDispatch()
 	handlers := map[string]http.Handler{}
 	if sc := cfg.Slack; sc != nil {
-		if sc.AppToken != "" {
-			log.Warn("slack: Socket Mode is not in this build yet; serving /slack/commands and /slack/interactions instead")
-		}
 		slackBot := bot.New(cfg, "slack", "", backend{mon: mon, store: st, engine: engine})
 		in := slacknotifier.NewInbound(ctx, sc.SigningSecret.Value(), sc.APIURL, slackBot, log)
-		handlers["POST /slack/commands"] = in.Commands()
-		handlers["POST /slack/interactions"] = in.Interactions()
+		if sc.AppToken != "" {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := in.SocketMode(ctx, sc.Token.Value(), sc.AppToken.Value(), sc.APIURL); err != nil {
+					log.Error("slack: socket mode stopped", "err", err)
+				}
+			}()
+		} else {
+			handlers["POST /slack/commands"] = in.Commands()
+			handlers["POST /slack/interactions"] = in.Interactions()
+		}
 	}
 	if tg != nil {
 		// Best effort: without its name the bot takes /cmd@anybot as its own.

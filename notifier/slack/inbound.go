@@ -94,14 +94,18 @@ func (in *Inbound) Commands() http.Handler {
 		if !ok {
 			return
 		}
-		user, channel, responseURL := v.Get("user_id"), v.Get("channel_id"), v.Get("response_url")
-		req := bot.Request{Caller: in.caller(user, channel), User: "<@" + user + ">", Text: v.Get("text")}
 		w.WriteHeader(http.StatusOK)
-		in.later(func(ctx context.Context) {
-			for _, reply := range in.h.Command(ctx, req) {
-				in.respond(ctx, responseURL, reply)
-			}
-		})
+		in.command(v.Get("user_id"), v.Get("channel_id"), v.Get("text"), v.Get("response_url"))
+	})
+}
+
+// command answers a slash command on its response_url, after.
+func (in *Inbound) command(user, channel, text, responseURL string) {
+	req := bot.Request{Caller: in.caller(user, channel), User: "<@" + user + ">", Text: text}
+	in.later(func(ctx context.Context) {
+		for _, reply := range in.h.Command(ctx, req) {
+			in.respond(ctx, responseURL, reply)
+		}
 	})
 }
 
@@ -118,19 +122,24 @@ func (in *Inbound) Interactions() http.Handler {
 			return
 		}
 		w.WriteHeader(http.StatusOK)
-		if ic.Type != slack.InteractionTypeBlockActions {
-			return
-		}
-		req := bot.Request{Caller: in.caller(ic.User.ID, ic.Channel.ID), User: "<@" + ic.User.ID + ">"}
-		actions := ic.ActionCallback.BlockActions
-		in.later(func(ctx context.Context) {
-			for _, a := range actions {
-				if a == nil {
-					continue
-				}
-				in.respond(ctx, ic.ResponseURL, in.h.Press(ctx, req, a.Value))
+		in.press(ic)
+	})
+}
+
+// press answers the buttons of a block_actions interaction, after.
+func (in *Inbound) press(ic slack.InteractionCallback) {
+	if ic.Type != slack.InteractionTypeBlockActions {
+		return
+	}
+	req := bot.Request{Caller: in.caller(ic.User.ID, ic.Channel.ID), User: "<@" + ic.User.ID + ">"}
+	actions := ic.ActionCallback.BlockActions
+	in.later(func(ctx context.Context) {
+		for _, a := range actions {
+			if a == nil {
+				continue
 			}
-		})
+			in.respond(ctx, ic.ResponseURL, in.h.Press(ctx, req, a.Value))
+		}
 	})
 }
 
