@@ -45,17 +45,9 @@ func main() {
 	receiver.LimitAll(*global, time.Second)
 	receiver.LimitEach(1, *each, nil)
 
-	dir, err := os.MkdirTemp("", "storm")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "h.db"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer db.Close()
+	db, cleanup := tempStore(ctx)
+	defer cleanup()
 
 	var contacts []config.Contact
 	for i := range *destinations {
@@ -132,17 +124,9 @@ func stormTelegram(messages, destinations, groups int) {
 	api := telegramtest.New(token)
 	defer api.Close()
 	api.EnforceLimits()
-	dir, err := os.MkdirTemp("", "storm")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "h.db"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer db.Close()
+	db, cleanup := tempStore(ctx)
+	defer cleanup()
 	d, err := notifier.NewDispatcher(notifier.DispatcherOptions{
 		Outbox:    db,
 		Notifiers: map[string]notifier.Notifier{"telegram": telegram.New(token, api.Endpoint(), time.UTC)},
@@ -215,4 +199,18 @@ func stormTelegram(messages, destinations, groups int) {
 	fmt.Printf("  time               %v\n", took.Round(time.Millisecond))
 	fmt.Printf("  least the limits allow %v\n", floor.Round(time.Millisecond))
 	fmt.Printf("  ratio              %.3f\n", took.Seconds()/floor.Seconds())
+}
+
+// tempStore is a fresh store in a temporary directory, and how to remove it.
+func tempStore(ctx context.Context) (*sqlite.DB, func()) {
+	dir, err := os.MkdirTemp("", "storm")
+	if err != nil {
+		log.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "h.db"))
+	if err != nil {
+		os.RemoveAll(dir)
+		log.Fatal(err)
+	}
+	return db, func() { db.Close(); os.RemoveAll(dir) }
 }

@@ -284,21 +284,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	if time.Now().Before(s.failUntil) {
+	if status, rep, failing := s.injectedFailure(); failing {
 		s.mu.Unlock()
-		s.answer(w, &call, http.StatusBadGateway, fail(502, "Bad Gateway"))
-		return
-	}
-	if len(s.failNext) > 0 {
-		f := s.failNext[0]
-		s.failNext = s.failNext[1:]
-		s.mu.Unlock()
-		rep := fail(f.status, http.StatusText(f.status))
-		if f.status == http.StatusTooManyRequests {
-			rep.Description = fmt.Sprintf("Too Many Requests: retry after %d", f.retryAfter)
-			rep.Parameters = &map[string]int{"retry_after": f.retryAfter}
-		}
-		s.answer(w, &call, f.status, rep)
+		s.answer(w, &call, status, rep)
 		return
 	}
 	if s.limits && (method == "sendMessage" || method == "editMessageText") {
@@ -404,6 +392,25 @@ func (s *Server) method(method string, p url.Values) (int, reply) {
 	return 404, fail(404, "Not Found")
 }
 
+// injectedFailure is the failure the test asked for, if any is due; s.mu
+// is held.
+func (s *Server) injectedFailure() (int, reply, bool) {
+	if time.Now().Before(s.failUntil) {
+		return http.StatusBadGateway, fail(502, "Bad Gateway"), true
+	}
+	if len(s.failNext) == 0 {
+		return 0, reply{}, false
+	}
+	f := s.failNext[0]
+	s.failNext = s.failNext[1:]
+	rep := fail(f.status, http.StatusText(f.status))
+	if f.status == http.StatusTooManyRequests {
+		rep.Description = fmt.Sprintf("Too Many Requests: retry after %d", f.retryAfter)
+		rep.Parameters = &map[string]int{"retry_after": f.retryAfter}
+	}
+	return f.status, rep, true
+}
+
 func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, call *Call) {
 	p := r.Form
 	offset, _ := strconv.Atoi(p.Get("offset"))
@@ -411,20 +418,9 @@ func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, call *Call) 
 	deadline := time.Now().Add(time.Duration(timeout) * time.Second)
 	for {
 		s.mu.Lock()
-		if time.Now().Before(s.failUntil) {
+		if status, rep, failing := s.injectedFailure(); failing {
 			s.mu.Unlock()
-			s.answer(w, call, http.StatusBadGateway, fail(502, "Bad Gateway"))
-			return
-		}
-		if len(s.failNext) > 0 {
-			f := s.failNext[0]
-			s.failNext = s.failNext[1:]
-			s.mu.Unlock()
-			rep := fail(f.status, http.StatusText(f.status))
-			if f.status == http.StatusTooManyRequests {
-				rep.Parameters = &map[string]int{"retry_after": f.retryAfter}
-			}
-			s.answer(w, call, f.status, rep)
+			s.answer(w, call, status, rep)
 			return
 		}
 		if s.webhook != "" {
