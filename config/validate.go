@@ -347,9 +347,7 @@ func (v *validator) slack() {
 	}
 	v.required("slack.token", s.Token.Value())
 	if s.AppToken == "" {
-		if !v.has("slack.app_token") || v.unset["slack.app_token"] != nil {
-			v.required("slack.signing_secret", s.SigningSecret.Value())
-		}
+		v.required("slack.signing_secret", s.SigningSecret.Value())
 	} else if !strings.HasPrefix(s.AppToken.Value(), "xapp-") {
 		v.fail("slack.app_token", "must be an app-level token (xapp-...)")
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -42,6 +43,9 @@ type Inbound struct {
 	log     *slog.Logger
 	client  *http.Client
 	apiHost string // response_url must point at Slack (or the configured API host)
+
+	mu   sync.Mutex
+	seen map[string]time.Time // signatures accepted within the window
 }
 
 // NewInbound builds the handlers; apiURL is slack.api_url.
@@ -50,7 +54,11 @@ func NewInbound(ctx context.Context, signingSecret, apiURL string, h Handler, lo
 	if u, err := url.Parse(apiURL); err == nil {
 		host = u.Host
 	}
-	return &Inbound{ctx: ctx, secret: signingSecret, h: h, log: log, client: &http.Client{Timeout: 10 * time.Second}, apiHost: host}
+	client := &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return &Inbound{ctx: ctx, secret: signingSecret, h: h, log: log, client: client, apiHost: host, seen: map[string]time.Time{}}
 }
 
 // verified reads the body of a request from Slack and checks its signature.
@@ -65,8 +73,11 @@ func (in *Inbound) verified(w http.ResponseWriter, r *http.Request) (url.Values,
 		sv.Write(body)
 		err = sv.Ensure()
 	}
+	if err == nil && in.replayed(r.Header.Get("X-Slack-Signature")) {
+		err = errors.New("a request seen before")
+	}
 	if err != nil {
-		in.log.Warn("slack: refused an unsigned, forged or stale request", "path", r.URL.Path, "err", err)
+		in.log.Warn("slack: refused an unsigned, forged, stale or replayed request", "path", r.URL.Path, "err", err)
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return nil, false
 	}
@@ -78,13 +89,33 @@ func (in *Inbound) verified(w http.ResponseWriter, r *http.Request) (url.Values,
 	return values, true
 }
 
-// caller is who asks, as the config knows them: the user, or else the
-// channel they ask from.
-func (in *Inbound) caller(user, channel string) string {
-	if in.h.Knows(user) || !in.h.Knows(channel) {
-		return user
+// replayed reports whether a signature was accepted within the last five
+// minutes (the window in which a captured request would still verify), and
+// remembers it.
+func (in *Inbound) replayed(signature string) bool {
+	now := time.Now()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for sig, at := range in.seen {
+		if now.Sub(at) > 6*time.Minute {
+			delete(in.seen, sig)
+		}
 	}
-	return channel
+	if _, ok := in.seen[signature]; ok {
+		return true
+	}
+	in.seen[signature] = now
+	return false
+}
+
+// caller is who asks, as the config knows them: a registered channel
+// speaks for everyone in it (so register private channels); elsewhere, the
+// user.
+func (in *Inbound) caller(user, channel string) string {
+	if in.h.Knows(channel) {
+		return channel // a registered channel's rights, for all in it
+	}
+	return user
 }
 
 // Commands serves the /hostwatch slash command.
@@ -165,7 +196,7 @@ func (in *Inbound) respond(ctx context.Context, responseURL, text string) {
 		return
 	}
 	u, err := url.Parse(responseURL)
-	if err != nil || (u.Host != in.apiHost && !strings.HasSuffix(u.Hostname(), ".slack.com")) {
+	if err != nil || (u.Host != in.apiHost && (u.Scheme != "https" || !strings.HasSuffix(u.Hostname(), ".slack.com"))) {
 		in.log.Warn("slack: no usable response_url; answer dropped")
 		return
 	}

@@ -47,3 +47,19 @@ func FuzzInbound(f *testing.F) {
 		}
 	})
 }
+
+func TestReplayedRequestIsRefused(t *testing.T) {
+	in := slack.NewInbound(context.Background(), "secret", "http://127.0.0.1:1/api/", nobody{}, slog.New(slog.DiscardHandler))
+	body := []byte("text=status&user_id=U1&channel_id=C1")
+	first := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	slacktest.Sign(first, "secret", body, time.Now())
+	again := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	again.Header = first.Header.Clone()
+	for i, req := range []*http.Request{first, again} {
+		rec := httptest.NewRecorder()
+		in.Commands().ServeHTTP(rec, req)
+		if want := []int{http.StatusOK, http.StatusUnauthorized}[i]; rec.Code != want {
+			t.Errorf("request %d: %d, want %d", i+1, rec.Code, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -35,10 +36,20 @@ func New(token, apiURL string, loc *time.Location) *Slack {
 // Send posts m to the channel or user at address; a follow-up goes in the
 // thread of the message it follows.
 func (s *Slack) Send(ctx context.Context, address string, m notifier.Message) (string, error) {
-	opts := []slack.MsgOption{slack.MsgOptionText(Fallback(m, s.loc), false), slack.MsgOptionBlocks(Blocks(m, s.loc)...)}
+	opts := []slack.MsgOption{slack.MsgOptionText(Fallback(m, s.loc), true), slack.MsgOptionBlocks(Blocks(m, s.loc)...)}
 	if ch, ts, ok := strings.Cut(m.ReplyTo, "/"); ok && ch != "" {
-		opts = append(opts, slack.MsgOptionTS(ts))
-		address = ch
+		// In the alert's thread, and in the channel too: a thread the
+		// bot started notifies no one.
+		threaded := append(opts, slack.MsgOptionTS(ts), slack.MsgOptionBroadcast())
+		channel, ts, err := s.api.PostMessageContext(ctx, ch, threaded...)
+		if err == nil {
+			return channel + "/" + ts, nil
+		}
+		var api slack.SlackErrorResponse
+		if !errors.As(err, &api) || api.Err != "thread_not_found" {
+			return "", classify("post to slack "+ch, err)
+		}
+		address = ch // the alert was deleted: post on its own
 	}
 	channel, ts, err := s.api.PostMessageContext(ctx, address, opts...)
 	if err != nil {
@@ -54,7 +65,7 @@ func (s *Slack) Edit(ctx context.Context, _, receipt string, m notifier.Message)
 		return notifier.Permanent(fmt.Errorf("slack: %q is no message receipt", receipt))
 	}
 	_, _, _, err := s.api.UpdateMessageContext(ctx, channel, ts,
-		slack.MsgOptionText(Fallback(m, s.loc), false), slack.MsgOptionBlocks(Blocks(m, s.loc)...))
+		slack.MsgOptionText(Fallback(m, s.loc), true), slack.MsgOptionBlocks(Blocks(m, s.loc)...))
 	if err != nil {
 		return classify(fmt.Sprintf("update slack message %s in %s", ts, channel), err)
 	}
@@ -83,16 +94,15 @@ func Blocks(m notifier.Message, loc *time.Location) []slack.Block {
 			fields = append(fields, plain("Error: "+truncate(m.Error, 1900)))
 		}
 		if m.AckBy != "" {
-			// mrkdwn, so that "<@U123>" shows as the person.
-			fields = append(fields, slack.NewTextBlockObject(slack.MarkdownType,
-				"Acknowledged by "+m.AckBy+" at "+m.AckAt.In(loc).Format("15:04 MST"), false, false))
+			fields = append(fields, mention("Acknowledged by ", m.AckBy, " at "+m.AckAt.In(loc).Format("15:04 MST")))
 		}
 	case notifier.Resolved:
 		header = "✅ " + m.Check + " is back"
-		if m.ResolvedBy != "" {
-			header = "☑️ " + m.Check + " closed by " + m.ResolvedBy
-		}
 		fields = append(fields, plain(fmt.Sprintf("Incident: #%d", m.Incident)), plain(notifier.Span(m.Start, m.End, loc)))
+		if m.ResolvedBy != "" {
+			header = "☑️ " + m.Check + " closed by hand"
+			fields = append(fields, mention("Closed by ", m.ResolvedBy, ""))
+		}
 	default:
 		header = "⚠️ hostwatch"
 		fields = append(fields, plain(truncate(notifier.Line(m, loc), 1900)))
@@ -113,6 +123,21 @@ func Blocks(m notifier.Message, loc *time.Location) []slack.Block {
 		blocks = append(blocks, slack.NewActionBlock(fmt.Sprintf("incident-%d", m.Incident), buttons...))
 	}
 	return blocks
+}
+
+// userMention is a Slack mention of a user, the one markup let through.
+var userMention = regexp.MustCompile(`^<@[UW][A-Z0-9]+>$`)
+
+// escapeText makes text inert in mrkdwn.
+var escapeText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+
+// mention renders "before who after" in mrkdwn: a Slack user shows as the
+// person, any other name (a Telegram user's) as plain text.
+func mention(before, who, after string) *slack.TextBlockObject {
+	if !userMention.MatchString(who) {
+		who = escapeText(who)
+	}
+	return slack.NewTextBlockObject(slack.MarkdownType, escapeText(before)+who+escapeText(after), false, false)
 }
 
 func truncate(s string, n int) string {

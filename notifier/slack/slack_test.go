@@ -61,7 +61,7 @@ func TestAlertUpdateAndThread(t *testing.T) {
 	if len(msgs) != 1 || !strings.HasPrefix(receipt, "C0123/") {
 		t.Fatalf("messages %+v, receipt %q", msgs, receipt)
 	}
-	if !strings.Contains(msgs[0].Text, "DOWN kim-shop/a<b>&") {
+	if !strings.Contains(msgs[0].Text, "DOWN kim-shop/a&lt;b&gt;&amp;") {
 		t.Errorf("fallback = %q", msgs[0].Text)
 	}
 	b := buttons(t, msgs[0].Blocks)
@@ -93,6 +93,16 @@ func TestAlertUpdateAndThread(t *testing.T) {
 	msgs = api.Messages("C0123")
 	if len(msgs) != 2 || msgs[1].ThreadTS != msgs[0].TS || !strings.Contains(msgs[1].Text, "down 3h12m") {
 		t.Errorf("resolution: %+v", msgs)
+	}
+
+	// The alert was deleted meanwhile: the resolution goes out on its own,
+	// instead of blocking the channel on thread_not_found.
+	up.ReplyTo = "C0123/1.999999"
+	if _, err := s.Send(ctx, "C0123", up); err != nil {
+		t.Fatalf("resolution of a deleted alert: %v", err)
+	}
+	if msgs = api.Messages("C0123"); len(msgs) != 3 || msgs[2].ThreadTS != "" {
+		t.Errorf("after a deleted alert: %+v", msgs[2:])
 	}
 }
 

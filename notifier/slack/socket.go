@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -16,13 +17,23 @@ func (in *Inbound) SocketMode(ctx context.Context, botToken, appToken, apiURL st
 	client := socketmode.New(api)
 	done := make(chan error, 1)
 	go func() { done <- client.RunContext(ctx) }()
+	wait := time.Second
 	for {
 		select {
 		case <-ctx.Done():
 			<-done
 			return nil
 		case err := <-done:
-			return err
+			// A refused token or a lost connection: keep trying, so that
+			// commands work again once Slack or the token is back.
+			in.log.Warn("slack: socket mode stopped; reconnecting", "in", wait, "err", err)
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return nil
+			}
+			wait = min(2*wait, 5*time.Minute)
+			go func() { done <- client.RunContext(ctx) }()
 		case evt := <-client.Events:
 			switch evt.Type {
 			case socketmode.EventTypeConnectionError:
@@ -30,13 +41,13 @@ func (in *Inbound) SocketMode(ctx context.Context, botToken, appToken, apiURL st
 			case socketmode.EventTypeSlashCommand:
 				cmd, ok := evt.Data.(slack.SlashCommand)
 				if ok && evt.Request != nil {
-					client.Ack(*evt.Request)
+					client.AckCtx(ctx, evt.Request.EnvelopeID, nil)
 					in.command(cmd.UserID, cmd.ChannelID, cmd.Text, cmd.ResponseURL)
 				}
 			case socketmode.EventTypeInteractive:
 				ic, ok := evt.Data.(slack.InteractionCallback)
 				if ok && evt.Request != nil {
-					client.Ack(*evt.Request)
+					client.AckCtx(ctx, evt.Request.EnvelopeID, nil)
 					in.press(ic)
 				}
 			}
