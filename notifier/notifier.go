@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 )
 
@@ -104,4 +105,15 @@ func RetryAfter(d time.Duration, err error) error { return &RetryAfterError{Afte
 func IsPermanent(err error) bool {
 	var p *PermanentError
 	return errors.As(err, &p)
+}
+
+// WithoutURL drops the URL from a failed request's error. The URLs
+// notifiers call are credentials (a bot token in the path, a webhook's or a
+// response_url's secret part): an error may say what failed, never where.
+func WithoutURL(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return uerr.Err
+	}
+	return err
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/hostwatch/hostwatch/bot"
+	"github.com/hostwatch/hostwatch/notifier"
 )
 
 // Handler answers commands and button presses.
@@ -208,11 +209,7 @@ func (in *Inbound) respond(ctx context.Context, responseURL, text string) {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := in.client.Do(req)
 	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err // the URL is a credential of its own
-		}
-		in.log.Error("slack: answering failed", "err", err)
+		in.log.Error("slack: answering failed", "err", notifier.WithoutURL(err))
 		return
 	}
 	resp.Body.Close()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -167,9 +166,5 @@ func classify(what string, err error) error {
 		// Slack, not the channel; retry.
 		return fmt.Errorf("%s: %s", what, api.Err)
 	}
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		err = uerr.Err
-	}
-	return fmt.Errorf("%s: %w", what, err)
+	return fmt.Errorf("%s: %w", what, notifier.WithoutURL(err))
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -125,13 +124,8 @@ func keyboard(m notifier.Message) *tgbotapi.InlineKeyboardMarkup {
 func classify(what string, err error) error {
 	var apiErr *tgbotapi.Error
 	if !errors.As(err, &apiErr) {
-		// The network: retry. The request's URL holds the bot token, so
-		// say what failed without it.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return fmt.Errorf("%s: %w", what, err)
+		// The network: retry. The request's URL holds the bot token.
+		return fmt.Errorf("%s: %w", what, notifier.WithoutURL(err))
 	}
 	wrapped := fmt.Errorf("%s: %d %s", what, apiErr.Code, apiErr.Message)
 	switch {

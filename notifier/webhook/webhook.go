@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -142,12 +141,7 @@ func (w *Webhook) Send(ctx context.Context, address string, m notifier.Message) 
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
-		// The URL may hold a token: say what failed, not where.
-		var uerr interface{ Unwrap() error }
-		if errors.As(err, &uerr) {
-			err = uerr.Unwrap()
-		}
-		return "", fmt.Errorf("webhook %s: %w", address, err)
+		return "", fmt.Errorf("webhook %s: %w", address, notifier.WithoutURL(err))
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
