@@ -71,3 +71,15 @@ func stamp(t time.Time, loc *time.Location) string {
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
+
+// EscapeMarkup makes text inert in the markup of both chat apps: Telegram's
+// HTML parse mode and Slack's mrkdwn escape the same three characters.
+var EscapeMarkup = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+
+// Clip cuts s to at most n characters, marking the cut with "…".
+func Clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}

@@ -90,7 +90,7 @@ func Blocks(m notifier.Message, loc *time.Location) []slack.Block {
 		fields = append(fields, plain("Check: "+m.Check), plain(fmt.Sprintf("Incident: #%d", m.Incident)),
 			plain("Since: "+m.Start.In(loc).Format("Jan 2 15:04:05 MST")))
 		if m.Error != "" {
-			fields = append(fields, plain("Error: "+truncate(m.Error, 1900)))
+			fields = append(fields, plain("Error: "+notifier.Clip(m.Error, 1900)))
 		}
 		if m.AckBy != "" {
 			fields = append(fields, mention("Acknowledged by ", m.AckBy, " at "+m.AckAt.In(loc).Format("15:04 MST")))
@@ -104,10 +104,10 @@ func Blocks(m notifier.Message, loc *time.Location) []slack.Block {
 		}
 	default:
 		header = "⚠️ hostwatch"
-		fields = append(fields, plain(truncate(notifier.Line(m, loc), 1900)))
+		fields = append(fields, plain(notifier.Clip(notifier.Line(m, loc), 1900)))
 	}
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(truncate(header, 150))),
+		slack.NewHeaderBlock(plain(notifier.Clip(header, 150))),
 		slack.NewSectionBlock(nil, fields, nil),
 	}
 	if m.Kind == notifier.Down && m.Incident != 0 {
@@ -127,23 +127,13 @@ func Blocks(m notifier.Message, loc *time.Location) []slack.Block {
 // userMention is a Slack mention of a user, the one markup let through.
 var userMention = regexp.MustCompile(`^<@[UW][A-Z0-9]+>$`)
 
-// escapeText makes text inert in mrkdwn.
-var escapeText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
-
 // mention renders "before who after" in mrkdwn: a Slack user shows as the
 // person, any other name (a Telegram user's) as plain text.
 func mention(before, who, after string) *slack.TextBlockObject {
 	if !userMention.MatchString(who) {
-		who = escapeText(who)
+		who = notifier.EscapeMarkup(who)
 	}
-	return slack.NewTextBlockObject(slack.MarkdownType, escapeText(before)+who+escapeText(after), false, false)
-}
-
-func truncate(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
+	return slack.NewTextBlockObject(slack.MarkdownType, notifier.EscapeMarkup(before)+who+notifier.EscapeMarkup(after), false, false)
 }
 
 // classify turns a Web API error into the dispatcher's kinds.

@@ -10,7 +10,7 @@ import (
 
 // escape makes text safe in Telegram's HTML parse mode, which knows only
 // &lt;, &gt; and &amp; (and &quot; in attributes).
-var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+var escape = notifier.EscapeMarkup
 
 // Text renders m as a Telegram HTML message.
 func Text(m notifier.Message, loc *time.Location) string {

@@ -12,6 +12,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/hostwatch/hostwatch/bot"
+	"github.com/hostwatch/hostwatch/notifier"
 )
 
 // Handler answers commands and button presses.
@@ -103,7 +104,7 @@ func (t *Telegram) handle(ctx context.Context, h Handler, u tgbotapi.Update, log
 		}
 		answer := h.Press(ctx, r, q.Data)
 		// Always answered, so the button stops spinning.
-		if _, err := t.with(ctx).Request(tgbotapi.NewCallback(q.ID, truncate(answer, 200))); err != nil {
+		if _, err := t.with(ctx).Request(tgbotapi.NewCallback(q.ID, notifier.Clip(answer, 200))); err != nil {
 			log.Error("telegram: answering a button failed", "chat", r.Caller, "err", classify("answer callback", err))
 		}
 	}
@@ -133,11 +134,4 @@ func split(text string, n int) []string {
 		text = strings.TrimPrefix(text[cut:], "\n")
 	}
 	return append(parts, text)
-}
-
-func truncate(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }
