@@ -219,7 +219,7 @@ func (d *Dispatcher) newWorker(dest string) *worker {
 	if p, ok := d.o.Pacing[platform]; ok {
 		w.global = d.global[platform]
 		if p.PerDestination != nil {
-			w.limiter = p.PerDestination(address).limiter()
+			w.every = p.PerDestination(address).every()
 		}
 	}
 	w.sent = d.results.WithLabelValues(platform, "sent")
@@ -230,11 +230,15 @@ func (d *Dispatcher) newWorker(dest string) *worker {
 
 // worker delivers one destination's messages, one at a time, in order.
 type worker struct {
-	d                     *Dispatcher
-	dest                  string
-	platform, address     string
-	notifier              Notifier
-	limiter, global       *rate.Limiter
+	d                 *Dispatcher
+	dest              string
+	platform, address string
+	notifier          Notifier
+	global            *rate.Limiter
+	// every is the least time between two sends to this destination,
+	// counted from the moment of the last one; last is that moment.
+	every                 time.Duration
+	last                  time.Time
 	sent, retried, failed prometheus.Counter
 
 	mu     sync.Mutex
@@ -313,21 +317,33 @@ func (w *worker) run(ctx context.Context, stopping <-chan struct{}) {
 	}
 }
 
+// pace waits until the next send keeps both limits. The destination's is
+// counted from its last actual send, not from a reservation: a wait for the
+// platform's limit in between must not squeeze two sends to one chat
+// together.
 func (w *worker) pace(ctx context.Context) error {
-	for _, l := range []*rate.Limiter{w.limiter, w.global} {
-		if l == nil {
-			continue
+	clock := w.d.clock
+	if w.every > 0 && !w.last.IsZero() {
+		if d := w.last.Add(w.every).Sub(clock.Now()); d > 0 {
+			select {
+			case <-clock.After(d):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
-		r := l.Reserve()
+	}
+	if w.global != nil {
+		r := w.global.Reserve()
 		if d := r.Delay(); d > 0 {
 			select {
-			case <-w.d.clock.After(d):
+			case <-clock.After(d):
 			case <-ctx.Done():
 				r.Cancel()
 				return ctx.Err()
 			}
 		}
 	}
+	w.last = clock.Now()
 	return nil
 }
 

@@ -352,3 +352,28 @@ func TestDrainDeliversWhatWasJustWritten(t *testing.T) {
 		t.Errorf("%d of 3 delivered in the drain", n)
 	}
 }
+
+// TestPacingCountsFromTheActualSend: when the platform's overall limit holds
+// sends back, two messages to one destination are still at least its
+// interval apart, so the receiver's per-destination limit refuses none.
+func TestPacingCountsFromTheActualSend(t *testing.T) {
+	srv := webhooktest.New("")
+	defer srv.Close()
+	srv.LimitEach(1, time.Second, nil)
+	var contacts []config.Contact
+	var dests []string
+	for i := range 20 {
+		name := fmt.Sprintf("owner%d", i)
+		contacts = append(contacts, config.Contact{Name: name, Webhook: fmt.Sprintf("%s/chat/%d", srv.URL, i)})
+		dests = append(dests, "webhook:"+name)
+	}
+	r := newRig(t, contacts, notifier.DispatcherOptions{Pacing: map[string]notifier.Pacing{"webhook": {
+		Global:         notifier.Pace{N: 30, Per: time.Second},
+		PerDestination: func(string) notifier.Pace { return notifier.Pace{N: 1, Per: time.Second} },
+	}}})
+	r.enqueue(1, 2, dests...)
+	eventually(t, 20*time.Second, "40 deliveries", func() bool { return len(srv.Deliveries()) == 40 })
+	if n := srv.Limited(); n != 0 {
+		t.Errorf("%d requests broke the per-destination limit", n)
+	}
+}

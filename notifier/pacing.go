@@ -17,13 +17,21 @@ type Pace struct {
 // the way never makes a burst the platform would refuse.
 const margin = 1.02
 
+// every is the least time between two messages at the pace, kept a little
+// longer by margin; 0 when unlimited.
+func (p Pace) every() time.Duration {
+	if p.N <= 0 || p.Per <= 0 {
+		return 0
+	}
+	return time.Duration(float64(p.Per) / float64(p.N) * margin)
+}
+
 // limiter makes a limiter that spaces messages evenly at the pace.
 func (p Pace) limiter() *rate.Limiter {
-	if p.N <= 0 || p.Per <= 0 {
-		return rate.NewLimiter(rate.Inf, 1)
+	if every := p.every(); every > 0 {
+		return rate.NewLimiter(rate.Every(every), 1)
 	}
-	every := time.Duration(float64(p.Per) / float64(p.N) * margin)
-	return rate.NewLimiter(rate.Every(every), 1)
+	return rate.NewLimiter(rate.Inf, 1)
 }
 
 // Pacing is a platform's limits: one for the platform as a whole, and one
