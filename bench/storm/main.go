@@ -65,56 +65,25 @@ func main() {
 		log.Fatal(err)
 	}
 
-	// The storm: one transaction, as when a provider outage opens many
-	// incidents at once.
-	var items []store.OutboxItem
-	perDest := map[int]int{}
-	for i := range *messages {
-		dest := i % *destinations
-		perDest[dest]++
-		m := notifier.Message{Kind: notifier.Down, Incident: int64(i + 1), Check: fmt.Sprintf("shop%d/web", dest), Start: time.Now()}
-		payload, _ := json.Marshal(m)
-		items = append(items, store.OutboxItem{CreatedAt: time.Now(), Destination: "webhook:" + contacts[dest].Name, Incident: int64(i + 1), Op: "send", Payload: payload})
-	}
-	begin := time.Now()
-	if err := db.Update(ctx, func(tx store.Tx) error { return tx.Enqueue(ctx, items) }); err != nil {
-		log.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error)
-	go func() { done <- d.Run(runCtx) }()
-	for {
-		if len(receiver.Deliveries()) >= *messages {
-			break
-		}
-		if time.Since(begin) > 10*time.Minute {
-			log.Fatalf("only %d of %d delivered after 10 minutes", len(receiver.Deliveries()), *messages)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	took := burst(ctx, db, d, *messages, *destinations,
+		func(i int) string { return "webhook:" + contacts[i].Name },
+		func() (int, time.Time) {
+			ds := receiver.Deliveries()
+			if len(ds) == 0 {
+				return 0, time.Time{}
+			}
+			return len(ds), ds[len(ds)-1].At
+		})
 	ds := receiver.Deliveries()
-	took := ds[len(ds)-1].At.Sub(begin)
-	cancel()
-	<-done
-
-	maxPerDest := 0
-	for _, n := range perDest {
-		maxPerDest = max(maxPerDest, n)
-	}
-	floor := max(time.Duration(*messages-1)*time.Second/time.Duration(*global), time.Duration(maxPerDest-1)**each)
 	dups := 0
 	for _, d := range ds {
 		if d.Duplicate {
 			dups++
 		}
 	}
-	fmt.Printf("storm: %d messages to %d destinations, limits %d/s in all and 1 per %v per destination\n",
-		*messages, *destinations, *global, *each)
-	fmt.Printf("  delivered          %d, lost %d, duplicates %d\n", len(ds)-dups, *messages-(len(ds)-dups), dups)
-	fmt.Printf("  429s provoked      %d\n", receiver.Limited())
-	fmt.Printf("  time               %v\n", took.Round(time.Millisecond))
-	fmt.Printf("  least the limits allow %v\n", floor.Round(time.Millisecond))
-	fmt.Printf("  ratio              %.3f\n", took.Seconds()/floor.Seconds())
+	floor := max(time.Duration(*messages-1)*time.Second/time.Duration(*global), time.Duration(maxPerDestination(*messages, *destinations)-1)**each)
+	report(fmt.Sprintf("storm: %d messages to %d destinations, limits %d/s in all and 1 per %v per destination",
+		*messages, *destinations, *global, *each), *messages, len(ds), dups, receiver.Limited(), took, floor)
 }
 
 // stormTelegram is the same storm through the Telegram notifier against
@@ -142,14 +111,47 @@ func stormTelegram(messages, destinations, groups int) {
 		}
 		return 1000 + int64(i)
 	}
+	delivered := func() (n int, last time.Time) {
+		for i := range destinations {
+			n += len(api.Messages(chat(i)))
+		}
+		for _, c := range api.Calls("sendMessage") {
+			if c.Status == 200 && c.At.After(last) {
+				last = c.At
+			}
+		}
+		return n, last
+	}
+	took := burst(ctx, db, d, messages, destinations, func(i int) string { return fmt.Sprintf("telegram:%d", chat(i)) }, delivered)
+	n, _ := delivered()
+	// Groups take 20 a minute, one every 3 s; private chats one a second.
+	floor := time.Duration(messages-1) * time.Second / 30
+	for i := range min(destinations, messages) {
+		per := time.Second
+		if chat(i) < 0 {
+			per = 3 * time.Second
+		}
+		k := messages / destinations
+		if i < messages%destinations {
+			k++
+		}
+		floor = max(floor, time.Duration(k-1)*per)
+	}
+	report(fmt.Sprintf("storm through Telegram: %d messages to %d chats (%d of them groups), limits 30/s in all, 1/s per chat, 20/min per group",
+		messages, destinations, groups), messages, n, max(n-messages, 0), api.Limited(), took, floor)
+}
+
+// burst writes messages to destinations dest(0), dest(1), ... in turn, in
+// one transaction, as when a provider outage opens many incidents at once;
+// runs d until delivered counts them all; and returns the time from the
+// write to the last delivery.
+func burst(ctx context.Context, db *sqlite.DB, d *notifier.Dispatcher, messages, destinations int,
+	dest func(int) string, delivered func() (int, time.Time)) time.Duration {
 	var items []store.OutboxItem
-	perChat := map[int64]int{}
 	for i := range messages {
-		c := chat(i % destinations)
-		perChat[c]++
 		m := notifier.Message{Kind: notifier.Down, Incident: int64(i + 1), Check: fmt.Sprintf("shop%d/web", i%destinations), Start: time.Now()}
 		payload, _ := json.Marshal(m)
-		items = append(items, store.OutboxItem{CreatedAt: time.Now(), Destination: fmt.Sprintf("telegram:%d", c), Incident: int64(i + 1), Op: "send", Payload: payload})
+		items = append(items, store.OutboxItem{CreatedAt: time.Now(), Destination: dest(i % destinations), Incident: int64(i + 1), Op: "send", Payload: payload})
 	}
 	begin := time.Now()
 	if err := db.Update(ctx, func(tx store.Tx) error { return tx.Enqueue(ctx, items) }); err != nil {
@@ -158,44 +160,31 @@ func stormTelegram(messages, destinations, groups int) {
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error)
 	go func() { done <- d.Run(runCtx) }()
-	count := func() (n int, last time.Time) {
-		for i := range destinations {
-			n += len(api.Messages(chat(i)))
-		}
-		calls := api.Calls("sendMessage")
-		for _, c := range calls {
-			if c.Status == 200 && c.At.After(last) {
-				last = c.At
-			}
-		}
-		return n, last
-	}
+	defer func() { cancel(); <-done }()
 	for {
-		if n, _ := count(); n >= messages {
-			break
+		n, last := delivered()
+		if n >= messages {
+			return last.Sub(begin)
 		}
 		if time.Since(begin) > 10*time.Minute {
-			n, _ := count()
 			log.Fatalf("only %d of %d delivered after 10 minutes", n, messages)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
-	n, last := count()
-	took := last.Sub(begin)
-	cancel()
-	<-done
-	floor := time.Duration(messages-1) * time.Second / 30
-	for c, k := range perChat {
-		per := time.Second
-		if c < 0 {
-			per = 3 * time.Second
-		}
-		floor = max(floor, time.Duration(k-1)*per)
-	}
-	fmt.Printf("storm through Telegram: %d messages to %d chats (%d of them groups), limits 30/s in all, 1/s per chat, 20/min per group\n",
-		messages, destinations, groups)
-	fmt.Printf("  delivered          %d, lost %d, duplicates %d\n", min(n, messages), max(messages-n, 0), max(n-messages, 0))
-	fmt.Printf("  429s provoked      %d\n", api.Limited())
+}
+
+// maxPerDestination is how many of messages, dealt in turn, the busiest of
+// destinations gets.
+func maxPerDestination(messages, destinations int) int {
+	return (messages + destinations - 1) / destinations
+}
+
+// report prints a storm's figures: got counts every accepted delivery,
+// dups those among them seen before.
+func report(title string, messages, got, dups, limited int, took, floor time.Duration) {
+	fmt.Println(title)
+	fmt.Printf("  delivered          %d, lost %d, duplicates %d\n", got-dups, max(messages-(got-dups), 0), dups)
+	fmt.Printf("  429s provoked      %d\n", limited)
 	fmt.Printf("  time               %v\n", took.Round(time.Millisecond))
 	fmt.Printf("  least the limits allow %v\n", floor.Round(time.Millisecond))
 	fmt.Printf("  ratio              %.3f\n", took.Seconds()/floor.Seconds())
