@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hostwatch/hostwatch/checks"
@@ -46,14 +47,15 @@ type access struct {
 type Bot struct {
 	backend Backend
 	loc     *time.Location
-	name    string // the bot's username, for "/status@name"
-	prefix  string // how commands are written: "/" or "/hostwatch "
+	name    atomic.Pointer[string] // the bot's username, for "/status@name"
+	prefix  string                 // how commands are written: "/" or "/hostwatch "
 	callers map[string]access
 }
 
 // New builds the bot of platform ("telegram" or "slack") for cfg.
 func New(cfg *config.Config, platform, botName string, backend Backend) *Bot {
-	b := &Bot{backend: backend, loc: cfg.Location, name: botName, prefix: "/", callers: map[string]access{}}
+	b := &Bot{backend: backend, loc: cfg.Location, prefix: "/", callers: map[string]access{}}
+	b.SetName(botName)
 	if platform == "slack" {
 		b.prefix = "/hostwatch "
 	}
@@ -103,7 +105,7 @@ func (b *Bot) refusal(caller string) string {
 
 // Command answers a typed command. Nil means the text was not for this bot.
 func (b *Bot) Command(ctx context.Context, r Request) []string {
-	c, ok := ParseCommand(r.Text, b.name)
+	c, ok := ParseCommand(r.Text, *b.name.Load())
 	if !ok {
 		return nil
 	}
@@ -319,6 +321,12 @@ func (b *Bot) incidents(ctx context.Context, a access, args []string) string {
 		return "No incidents yet."
 	}
 	return strings.TrimSpace(s.String())
+}
+
+// SetName tells the bot its username once it is known; until then it takes
+// a command addressed to any bot as its own.
+func (b *Bot) SetName(name string) {
+	b.name.Store(&name)
 }
 
 // Knows reports whether id is a registered caller.

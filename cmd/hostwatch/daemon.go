@@ -155,15 +155,22 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if tg != nil {
-		// Best effort: without its name the bot takes /cmd@anybot as its own.
-		nctx, ncancel := context.WithTimeout(ctx, 5*time.Second)
-		name, err := tg.Username(nctx)
-		ncancel()
-		if err != nil {
-			log.Warn("telegram: could not learn the bot's name; answering commands addressed to any bot", "err", err)
-		}
-		chatBot := bot.New(cfg, "telegram", name, backend{mon: mon, store: st, engine: engine})
-		wg.Add(1)
+		chatBot := bot.New(cfg, "telegram", "", backend{mon: mon, store: st, engine: engine})
+		wg.Add(2)
+		go func() {
+			// Best effort, off the start-up path: a slow Bot API must not
+			// hold up the first probes. Until then the bot takes
+			// /cmd@anybot as its own.
+			defer wg.Done()
+			nctx, ncancel := context.WithTimeout(ctx, 10*time.Second)
+			defer ncancel()
+			name, err := tg.Username(nctx)
+			if err != nil {
+				log.Warn("telegram: could not learn the bot's name; answering commands addressed to any bot", "err", err)
+				return
+			}
+			chatBot.SetName(name)
+		}()
 		if cfg.Telegram.Updates == "webhook" {
 			secret := cfg.Telegram.WebhookSecret.Value()
 			handlers["POST /telegram/webhook"] = tg.WebhookHandler(ctx, secret, chatBot, log)
