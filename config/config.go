@@ -20,6 +20,7 @@ type Config struct {
 	Merchants   []Merchant    `yaml:"merchants"`
 	Providers   []Provider    `yaml:"providers"`
 	Maintenance []Maintenance `yaml:"maintenance"`
+	Silences    []Silence     `yaml:"silences"`
 	Delivery    Delivery      `yaml:"delivery"`
 
 	// Location is Timezone loaded; set by Load.
@@ -62,6 +63,15 @@ type Defaults struct {
 	UpAfter   int      `yaml:"up_after"`
 	GroupWait Duration `yaml:"group_wait"`
 	Policy    string   `yaml:"policy"`
+	Flapping  Flapping `yaml:"flapping"`
+}
+
+// Flapping says when a check that keeps going down and up is held as
+// flapping: more than Changes state changes within Window. Changes 0 turns
+// the detection off.
+type Flapping struct {
+	Changes int      `yaml:"changes"`
+	Window  Duration `yaml:"window"`
 }
 
 // Telegram configures the Telegram bot.
@@ -99,6 +109,21 @@ type Policy struct {
 	Steps      []Step   `yaml:"steps"`
 	Repeat     int      `yaml:"repeat"`
 	AckTimeout Duration `yaml:"ack_timeout"`
+}
+
+// Period is how long one run of the steps lasts when the policy repeats:
+// its last step's after plus the gap before that step, so that with steps
+// at 0 and 5m the runs start at 0, 10m, 20m. Zero when every step is at 0.
+func (p Policy) Period() time.Duration {
+	if len(p.Steps) == 0 {
+		return 0
+	}
+	last := p.Steps[len(p.Steps)-1].After.Duration
+	var before time.Duration
+	if len(p.Steps) > 1 {
+		before = p.Steps[len(p.Steps)-2].After.Duration
+	}
+	return last + (last - before)
 }
 
 // Step is one escalation step: whom to notify, and how long after the
@@ -205,6 +230,44 @@ type Maintenance struct {
 	Schedule string   `yaml:"schedule"`
 	Duration Duration `yaml:"duration"`
 	Targets  []string `yaml:"targets"`
+
+	// Cron is Schedule parsed; set by Load.
+	Cron cron.Schedule `yaml:"-"`
+}
+
+// Window returns the window of m that holds t, if one does.
+func (m *Maintenance) Window(t time.Time) (start, end time.Time, ok bool) {
+	// The first opening after t-duration opens a window that is still
+	// open at t, if that opening is not after t.
+	s := m.Cron.Next(t.Add(-m.Duration.Duration))
+	if s.IsZero() || s.After(t) {
+		return time.Time{}, time.Time{}, false
+	}
+	return s, s.Add(m.Duration.Duration), true
+}
+
+// Silence holds the messages about a target until a time: set in the
+// file for a planned move, or by a chat command.
+type Silence struct {
+	// Target is merchant/check, merchant or provider:NAME.
+	Target string `yaml:"target"`
+	// Until is when the silence ends: RFC 3339, or "2006-01-02 15:04" in
+	// the configured time zone.
+	Until  string `yaml:"until"`
+	Reason string `yaml:"reason"`
+
+	// End is Until parsed; set by Load.
+	End time.Time `yaml:"-"`
+}
+
+// Matching lists the IDs of the checks whose labels include every pair of
+// match.
+func (c *Config) Matching(match map[string]string) []string {
+	var out []string
+	for _, ch := range c.matching(match) {
+		out = append(out, ch.ID)
+	}
+	return out
 }
 
 // Checks lists every check of every merchant, in config order.

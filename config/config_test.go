@@ -123,6 +123,13 @@ func TestErrors(t *testing.T) {
 			`10: providers[0].outage_when.down_ratio: must be between 0 and 1`},
 		{"maintenance target", "maintenance:\n  - name: w\n    schedule: '0 3 * * SUN'\n    duration: 1h\n    targets: [nobody/db]\n",
 			`5: maintenance[0].targets[0]: "nobody/db" is no merchant, merchant/check or provider:NAME`},
+		{"silence until", "merchants:\n  - name: m\nsilences:\n  - target: m\n    until: tomorrow\n",
+			`5: silences[0].until: "tomorrow" is no time`},
+		{"silence target", "silences:\n  - target: provider:nobody\n    until: 2026-12-01 09:00\n",
+			`2: silences[0].target: "provider:nobody" is no merchant`},
+		{"flapping changes", "defaults:\n  flapping: {changes: -1}\n", `2: defaults.flapping.changes: must not be negative`},
+		{"repeat without after", "policies:\n  - name: p\n    steps:\n      - notify: [owner]\n    repeat: 2\n",
+			`5: policies[0].repeat: needs a step with an after`},
 		{"duplicate key", "timezone: UTC\ntimezone: UTC\n", `2: timezone: is set twice (first on line 1)`},
 		{"list where a mapping belongs", "http: [a]\n", `1: http: must be a mapping of keys to values`},
 		{"yaml syntax", "http:\n  listen: [\n", `2: did not find expected node content`},
@@ -322,5 +329,69 @@ func TestDNSServerAddress(t *testing.T) {
 		if got := cfg.Checks()[0].DNS.Server; !strings.HasSuffix(got, ":53") && !strings.HasSuffix(got, ":5353") {
 			t.Errorf("%s became %s", server, got)
 		}
+	}
+}
+
+func TestPolicyPeriod(t *testing.T) {
+	step := func(after time.Duration) Step { return Step{After: Duration{after}, Notify: []string{"owner"}} }
+	tests := []struct {
+		steps []Step
+		want  time.Duration
+	}{
+		{[]Step{step(0)}, 0},
+		{[]Step{step(5 * time.Minute)}, 10 * time.Minute},
+		{[]Step{step(0), step(5 * time.Minute)}, 10 * time.Minute},
+		{[]Step{step(0), step(5 * time.Minute), step(15 * time.Minute)}, 25 * time.Minute},
+	}
+	for _, tt := range tests {
+		if got := (Policy{Steps: tt.steps}).Period(); got != tt.want {
+			t.Errorf("%v: period %s, want %s", tt.steps, got, tt.want)
+		}
+	}
+}
+
+func TestMaintenanceWindow(t *testing.T) {
+	cfg, err := Parse("f.yaml", []byte(`timezone: Asia/Seoul
+merchants:
+  - name: kim-shop
+    checks:
+      - name: db
+        tcp: {address: "db.example:3306"}
+maintenance:
+  - name: weekly-db
+    schedule: "0 0 3 * * SUN"
+    duration: 1h
+    targets: [kim-shop/db]
+silences:
+  - target: kim-shop
+    until: 2026-12-01 09:00
+`), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seoul := cfg.Location
+	m := &cfg.Maintenance[0]
+	sunday3 := time.Date(2026, 11, 29, 3, 0, 0, 0, seoul)
+	tests := []struct {
+		at     time.Time
+		inside bool
+	}{
+		{sunday3.Add(-time.Second), false},
+		{sunday3, true},
+		{sunday3.Add(59 * time.Minute), true},
+		{sunday3.Add(time.Hour), false},
+		{sunday3.Add(-7 * 24 * time.Hour).Add(30 * time.Minute), true},
+	}
+	for _, tt := range tests {
+		start, end, ok := m.Window(tt.at)
+		if ok != tt.inside {
+			t.Errorf("%s: inside %v, want %v", tt.at, ok, tt.inside)
+		}
+		if ok && (end.Sub(start) != time.Hour || start.Hour() != 3) {
+			t.Errorf("%s: window %s–%s", tt.at, start, end)
+		}
+	}
+	if want := time.Date(2026, 12, 1, 9, 0, 0, 0, seoul); !cfg.Silences[0].End.Equal(want) {
+		t.Errorf("silence ends %s, want %s", cfg.Silences[0].End, want)
 	}
 }

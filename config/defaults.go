@@ -24,6 +24,8 @@ const (
 	DefaultDNSType      = "A"
 	DefaultHTTPMethod   = "GET"
 	DefaultDrainTimeout = 10 * time.Second
+	DefaultFlapChanges  = 6
+	DefaultFlapWindow   = 30 * time.Minute
 )
 
 // The platforms' published limits, the default pacing.
@@ -65,6 +67,12 @@ func applyDefaults(c *Config, has func(path string) bool) {
 		df.GroupWait.Duration = DefaultGroupWait
 	}
 	set(&df.Policy, DefaultPolicy)
+	if !has("defaults.flapping.changes") {
+		df.Flapping.Changes = DefaultFlapChanges
+	}
+	if !has("defaults.flapping.window") {
+		df.Flapping.Window.Duration = DefaultFlapWindow
+	}
 
 	dl := &c.Delivery
 	if !has("delivery.drain_timeout") {

@@ -108,6 +108,12 @@ func (v *validator) validate() {
 		v.fail("defaults.group_wait", "must not be negative")
 	}
 	v.policyRef("defaults.policy", df.Policy)
+	if df.Flapping.Changes < 0 {
+		v.fail("defaults.flapping.changes", "must not be negative (0 turns flapping detection off)")
+	}
+	if df.Flapping.Changes > 0 {
+		v.positive("defaults.flapping.window", df.Flapping.Window.Duration)
+	}
 
 	v.telegram()
 	v.slack()
@@ -157,8 +163,11 @@ func (v *validator) validate() {
 		}
 		v.provider(path, p)
 	}
-	for i, m := range c.Maintenance {
-		v.maintenance(index("maintenance", i), m, merchants, loc)
+	for i := range c.Maintenance {
+		v.maintenance(index("maintenance", i), &c.Maintenance[i], loc)
+	}
+	for i := range c.Silences {
+		v.silence(index("silences", i), &c.Silences[i], loc)
 	}
 	// A ${NAME} that is not set is a mistake wherever it stands, except in
 	// an optional secret, where empty means "not used" (slack.app_token).
@@ -311,6 +320,9 @@ func (v *validator) policy(path string, p Policy) {
 	}
 	if p.Repeat < 0 {
 		v.fail(path+".repeat", "must not be negative")
+	}
+	if p.Repeat > 0 && len(p.Steps) > 0 && p.Period() == 0 {
+		v.fail(path+".repeat", "needs a step with an after: with every step at 0 the runs would all go out at once")
 	}
 	if p.AckTimeout.Duration < 0 {
 		v.fail(path+".ack_timeout", "must not be negative")
@@ -465,9 +477,9 @@ func (v *validator) provider(path string, p Provider) {
 	}
 }
 
-func (v *validator) maintenance(path string, m Maintenance, merchants map[string]bool, loc *time.Location) {
+func (v *validator) maintenance(path string, m *Maintenance, loc *time.Location) {
 	v.name(path+".name", m.Name)
-	v.schedule(path+".schedule", m.Schedule, loc)
+	m.Cron = v.schedule(path+".schedule", m.Schedule, loc)
 	v.positive(path+".duration", m.Duration.Duration)
 	if len(m.Targets) == 0 {
 		v.fail(path+".targets", "needs at least one merchant, merchant/check or provider:NAME")
@@ -477,6 +489,24 @@ func (v *validator) maintenance(path string, m Maintenance, merchants map[string
 			v.fail(index(path+".targets", i), "%q is no merchant, merchant/check or provider:NAME of this file", t)
 		}
 	}
+}
+
+func (v *validator) silence(path string, s *Silence, loc *time.Location) {
+	if v.required(path+".target", s.Target) && !v.cfg.targetExists(s.Target) {
+		v.fail(path+".target", "%q is no merchant, merchant/check or provider:NAME of this file", s.Target)
+	}
+	if !v.required(path+".until", s.Until) {
+		return
+	}
+	end, err := time.Parse(time.RFC3339, s.Until)
+	if err != nil {
+		end, err = time.ParseInLocation("2006-01-02 15:04", s.Until, loc)
+	}
+	if err != nil {
+		v.fail(path+".until", "%q is no time: write 2006-01-02T15:04:05+09:00 or 2006-01-02 15:04", s.Until)
+		return
+	}
+	s.End = end
 }
 
 // matching lists the checks whose labels include every pair of match.
