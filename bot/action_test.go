@@ -9,6 +9,8 @@ func TestActionRoundTrip(t *testing.T) {
 	for _, a := range []Action{
 		{Verb: "ack", Incident: 12},
 		{Verb: "silence", Incident: 9223372036854775807, For: time.Hour},
+		{Verb: "ack", Alert: 7},
+		{Verb: "silence", Alert: 9223372036854775807, For: 90 * 24 * time.Hour},
 	} {
 		data := a.Encode()
 		if len(data) > maxData {
@@ -23,7 +25,8 @@ func TestActionRoundTrip(t *testing.T) {
 
 func TestDecodeActionRefuses(t *testing.T) {
 	for _, data := range []string{"", "ack", "ack:", "ack:-1", "ack:0", "ack:x", "ack:1:2", "nuke:1",
-		"silence:1", "silence:1:forever", "silence:1:-1h", "silence:1:9000h", "ack:99999999999999999999"} {
+		"silence:1", "silence:1:forever", "silence:1:-1h", "silence:1:9000h", "ack:99999999999999999999",
+		"ack:g", "ack:g0", "ack:gg1", "ack:+1", "ack:g+1", "silence:g1", "silence:g-1:1h"} {
 		if a, err := DecodeAction(data); err == nil {
 			t.Errorf("%q accepted as %+v", data, a)
 		}

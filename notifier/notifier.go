@@ -18,6 +18,14 @@ const (
 	// DeliveryFailed tells the admins that a destination refuses messages
 	// for good (a blocked bot, a deleted channel, a bad token).
 	DeliveryFailed Kind = "delivery_failed"
+	// ProviderDown and ProviderUp tell the admins that many checks of
+	// one hosting provider went down together, and came back.
+	ProviderDown Kind = "provider_down"
+	ProviderUp   Kind = "provider_up"
+	// Flapping says a check keeps going down and up, and that its
+	// alerts are held; Steady that it stopped.
+	Flapping Kind = "flapping"
+	Steady   Kind = "steady"
 )
 
 // Message is one announcement, independent of where it goes and how it is
@@ -50,9 +58,72 @@ type Message struct {
 	AckBy string    `json:",omitempty"`
 	AckAt time.Time `json:",omitzero"`
 	// Destination and Detail say, for DeliveryFailed, which destination
-	// refused and why.
+	// refused and why; Detail also says why a check is flapping.
 	Destination string `json:",omitempty"`
 	Detail      string `json:",omitempty"`
+
+	// Alert is the alert the message tells of; its buttons act on it.
+	Alert int64 `json:",omitempty"`
+	// Items are the checks of an alert that groups several, each with
+	// its incident; empty when the alert is about one check, which the
+	// fields above then describe.
+	Items []Item `json:",omitempty"`
+	// Of is how many checks the merchant has, for "3 of 5".
+	Of int `json:",omitempty"`
+	// Provider is the outage of the hosting provider the checks are
+	// part of, or for ProviderDown and ProviderUp the outage itself.
+	Provider *ProviderOutage `json:",omitempty"`
+	// Note says why this message goes out now: an escalation step, an
+	// acknowledgement that timed out, a silence that ended.
+	Note string `json:",omitempty"`
+}
+
+// Item is one check of a grouped alert.
+type Item struct {
+	Incident int64
+	Check    string
+	Start    time.Time
+	// End is when the check came back; zero while down.
+	End   time.Time `json:",omitzero"`
+	Error string    `json:",omitempty"`
+	AckBy string    `json:",omitempty"`
+}
+
+// ProviderOutage is many checks of one hosting provider down together.
+type ProviderOutage struct {
+	Name  string
+	Down  int // checks down
+	Of    int // checks on the provider
+	Since time.Time
+	End   time.Time `json:",omitzero"`
+}
+
+// Group reports whether m tells of several checks at once.
+func (m Message) Group() bool { return len(m.Items) > 0 }
+
+// Actionable reports whether m carries the Acknowledge and Silence
+// buttons: an alert while something it tells of is still down.
+func (m Message) Actionable() bool {
+	switch {
+	case m.Kind == ProviderDown:
+		return m.Alert != 0
+	case m.Kind != Down:
+		return false
+	case m.Group():
+		return m.Alert != 0 && m.StillDown() > 0
+	}
+	return m.Alert != 0 || m.Incident != 0
+}
+
+// StillDown counts the items still down.
+func (m Message) StillDown() int {
+	n := 0
+	for _, it := range m.Items {
+		if it.End.IsZero() {
+			n++
+		}
+	}
+	return n
 }
 
 // Downtime is End minus Start.

@@ -8,6 +8,21 @@ import (
 
 // Line renders m as one line of plain text, with times in loc.
 func Line(m Message, loc *time.Location) string {
+	if m.Group() || m.Kind == ProviderDown || m.Kind == ProviderUp || m.Kind == Flapping || m.Kind == Steady {
+		s := Summarize(m, loc)
+		return strings.Join(append([]string{s.Tag + " " + s.Title}, s.Lines...), "; ")
+	}
+	var extra string
+	if m.Provider != nil {
+		extra += "; " + providerLine(*m.Provider, loc)
+	}
+	if m.Note != "" {
+		extra += "; " + oneLine(m.Note)
+	}
+	return line(m, loc) + extra
+}
+
+func line(m Message, loc *time.Location) string {
 	switch m.Kind {
 	case Down:
 		var b strings.Builder
@@ -28,6 +43,96 @@ func Line(m Message, loc *time.Location) string {
 		return fmt.Sprintf("UNDELIVERABLE %s: incident #%d could not be sent there: %s", m.Destination, m.Incident, oneLine(m.Detail))
 	}
 	return fmt.Sprintf("%s %s: incident #%d", strings.ToUpper(string(m.Kind)), m.Check, m.Incident)
+}
+
+// Summary is a message in parts that each chat app draws its own way.
+type Summary struct {
+	Tag   string // DOWN, UP, PROVIDER DOWN, ...: for plain text
+	Icon  string // 🔴, ✅, ...: for chat apps
+	Title string
+	Lines []string // plain text, one fact each
+}
+
+// Summarize breaks m into a title and lines of facts, with times in loc.
+func Summarize(m Message, loc *time.Location) Summary {
+	var s Summary
+	switch m.Kind {
+	case Down, Resolved:
+		s = summarizeAlert(m, loc)
+	case ProviderDown:
+		p := m.Provider
+		s = Summary{Tag: "PROVIDER DOWN", Icon: "🔴", Title: p.Name + " looks down",
+			Lines: []string{providerLine(*p, loc)}}
+	case ProviderUp:
+		p := m.Provider
+		s = Summary{Tag: "PROVIDER UP", Icon: "✅", Title: p.Name + " is back",
+			Lines: []string{fmt.Sprintf("at worst %d of %d checks down: %s", p.Down, p.Of, Span(p.Since, p.End, loc))}}
+	case Flapping:
+		s = Summary{Tag: "FLAPPING", Icon: "🌀", Title: m.Check + " is flapping",
+			Lines: []string{oneLine(m.Detail), "its down and up messages are held until it is steady"}}
+	case Steady:
+		state := "up"
+		if m.End.IsZero() {
+			state = "down"
+		}
+		s = Summary{Tag: "STEADY", Icon: "〰️", Title: m.Check + " is steady again",
+			Lines: []string{oneLine(m.Detail), "it is " + state + " now"}}
+	default:
+		s = Summary{Tag: strings.ToUpper(string(m.Kind)), Icon: "⚠️", Title: "hostwatch", Lines: []string{line(m, loc)}}
+	}
+	if m.Note != "" {
+		s.Lines = append(s.Lines, oneLine(m.Note))
+	}
+	return s
+}
+
+// summarizeAlert is a merchant's alert: one check or several.
+func summarizeAlert(m Message, loc *time.Location) Summary {
+	if !m.Group() {
+		s := Summary{Tag: "DOWN", Icon: "🔴", Title: m.Check + " is down"}
+		if m.Kind == Resolved {
+			s = Summary{Tag: "UP", Icon: "✅", Title: m.Check + " is back"}
+		}
+		s.Lines = []string{strings.TrimPrefix(line(m, loc), s.Tag+" "+m.Check+": ")}
+		if m.Provider != nil {
+			s.Lines = append(s.Lines, providerLine(*m.Provider, loc))
+		}
+		return s
+	}
+	down := m.StillDown()
+	var s Summary
+	switch {
+	case down == 0:
+		s = Summary{Tag: "UP", Icon: "✅", Title: fmt.Sprintf("all of %s's checks are back", m.Merchant)}
+	case m.Of > 0:
+		s = Summary{Tag: "DOWN", Icon: "🔴", Title: fmt.Sprintf("%d of %s's %d checks are down", down, m.Merchant, m.Of)}
+	default:
+		s = Summary{Tag: "DOWN", Icon: "🔴", Title: fmt.Sprintf("%d of %s's checks are down", down, m.Merchant)}
+	}
+	if m.Provider != nil {
+		s.Lines = append(s.Lines, providerLine(*m.Provider, loc))
+	}
+	for _, it := range m.Items {
+		name := strings.TrimPrefix(it.Check, m.Merchant+"/")
+		var l string
+		if it.End.IsZero() {
+			l = fmt.Sprintf("%s down since %s (#%d)", name, it.Start.In(loc).Format("15:04:05"), it.Incident)
+			if it.Error != "" {
+				l += ": " + Clip(oneLine(it.Error), 200)
+			}
+			if it.AckBy != "" {
+				l += ", acknowledged by " + oneLine(it.AckBy)
+			}
+		} else {
+			l = fmt.Sprintf("%s back: %s (#%d)", name, Span(it.Start, it.End, loc), it.Incident)
+		}
+		s.Lines = append(s.Lines, l)
+	}
+	return s
+}
+
+func providerLine(p ProviderOutage, loc *time.Location) string {
+	return fmt.Sprintf("%s looks down: %d of %d checks unreachable since %s", p.Name, p.Down, p.Of, p.Since.In(loc).Format("15:04"))
 }
 
 // Span renders an outage as "14:02–17:14, down 3h12m": clock times with

@@ -70,6 +70,11 @@ type Incident struct {
 	AckAt  time.Time
 	AckBy  string
 	Errors []ErrorSummary
+	// Alert is the alert that tells people of the incident.
+	Alert int64
+	// Announced is when a message first told of the incident; zero while
+	// it was held (silenced, in maintenance, flapping, or in group_wait).
+	Announced time.Time
 }
 
 // Open reports whether the incident has not ended.
@@ -109,9 +114,67 @@ type StateChange struct {
 	Incident int64
 }
 
+// The scopes of an alert.
+const (
+	ScopeMerchant = "merchant"
+	ScopeProvider = "provider"
+)
+
+// Alert is what people are told about: the incidents of one merchant that
+// went down together, or a whole provider's outage. It carries the
+// escalation's progress, so that a restart resumes it.
+type Alert struct {
+	ID     int64
+	Scope  string // ScopeMerchant or ScopeProvider
+	Name   string // the merchant's or the provider's
+	Opened time.Time
+	// FlushAt is when group_wait ends and the first message may go out;
+	// zero once it has passed.
+	FlushAt time.Time
+	// Base is the time the escalation steps count from; zero until the
+	// first message went out.
+	Base time.Time
+	// Run and Step are the next escalation step to take: Step of the
+	// steps, in run Run (0 is the first run, repeats follow).
+	Run, Step int
+	// NextAt is when something falls due: the end of group_wait, a step,
+	// the end of the ack timeout. Zero when nothing will.
+	NextAt time.Time
+	// Triggered is when the alert last (re)started escalating; an
+	// acknowledgement before it no longer counts.
+	Triggered time.Time
+	AckAt     time.Time
+	AckBy     string
+	// Told fingerprints what the alert's messages say, so that a change
+	// is told once.
+	Told   string
+	Closed time.Time
+}
+
+// Silence holds the messages about a target until End.
+type Silence struct {
+	ID       int64
+	Target   string // merchant/check, merchant or provider:NAME
+	Start    time.Time
+	End      time.Time
+	Reason   string
+	By       string
+	Lifted   time.Time
+	LiftedBy string
+}
+
+// Window is one maintenance window as it happened.
+type Window struct {
+	Name       string
+	Start, End time.Time
+	Targets    []string
+}
+
 // IncidentFilter selects incidents.
 type IncidentFilter struct {
 	Check string // all checks when empty
+	// Alert keeps the incidents of one alert.
+	Alert int64
 	// Merchants keeps the incidents of these merchants' checks; all when
 	// nil.
 	Merchants []string
@@ -142,6 +205,16 @@ type Store interface {
 	Events(ctx context.Context, incident int64) ([]Event, error)
 	// Failures lists a check's failed probes in [from, to), oldest first.
 	Failures(ctx context.Context, check string, from, to time.Time) ([]Failure, error)
+	// StateChanges lists every check's state changes at or after since,
+	// oldest first.
+	StateChanges(ctx context.Context, since time.Time) ([]StateChange, error)
+	// OpenAlerts lists the alerts not closed, oldest first.
+	OpenAlerts(ctx context.Context) ([]Alert, error)
+	// Silences lists the silences set by command that are neither lifted
+	// nor over at t, oldest first.
+	Silences(ctx context.Context, t time.Time) ([]Silence, error)
+	// Windows lists the maintenance windows that overlap [from, to).
+	Windows(ctx context.Context, from, to time.Time) ([]Window, error)
 	// Stats lists a check's aggregated probes in [from, to), oldest first.
 	Stats(ctx context.Context, check string, from, to time.Time) ([]Stat, error)
 	// Update runs fn in one transaction: all of its writes land, or none.
@@ -168,9 +241,25 @@ type Tx interface {
 	// ResolveIncident ends an open incident.
 	ResolveIncident(ctx context.Context, id int64, end time.Time, by string) error
 	// Acknowledge records who took an open incident in hand; it fails
-	// with ErrNotFound for an incident that is not open, and with
-	// ErrAcknowledged for one acknowledged before.
+	// with ErrNotFound for an incident that is not open. An empty by
+	// clears the acknowledgement.
 	Acknowledge(ctx context.Context, id int64, by string, at time.Time) error
+	// SaveAlert stores a, giving a new one its ID.
+	SaveAlert(ctx context.Context, a *Alert) error
+	// JoinAlert makes incident part of alert.
+	JoinAlert(ctx context.Context, incident, alert int64) error
+	// Announce records that a message first told of incident at at.
+	Announce(ctx context.Context, incident int64, at time.Time) error
+	// AlertSends lists the messages sent about an alert, oldest first:
+	// those that later edits change.
+	AlertSends(ctx context.Context, alert int64) ([]OutboxItem, error)
+	// AddSilence stores s, giving it its ID.
+	AddSilence(ctx context.Context, s *Silence) error
+	// LiftSilence ends silence id early; ErrNotFound if it is not active.
+	LiftSilence(ctx context.Context, id int64, by string, at time.Time) error
+	// AddWindow records a maintenance window; recording one twice is no
+	// error.
+	AddWindow(ctx context.Context, w Window) error
 	AddEvent(ctx context.Context, e Event) error
 	// Enqueue adds messages to the outbox; they are delivered only if the
 	// transaction commits.
@@ -193,6 +282,7 @@ type OutboxItem struct {
 	CreatedAt   time.Time
 	Destination string // platform:address
 	Incident    int64
+	Alert       int64
 	Op          string // send or edit
 	Ref         int64  // for an edit: the ID of the send it edits
 	Payload     []byte

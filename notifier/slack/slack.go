@@ -84,8 +84,17 @@ func Blocks(m notifier.Message, loc *time.Location) []slack.Block {
 	}
 	var header string
 	var fields []*slack.TextBlockObject
-	switch m.Kind {
-	case notifier.Down:
+	var text *slack.TextBlockObject
+	switch {
+	case m.Group() || m.Provider != nil || (m.Kind != notifier.Down && m.Kind != notifier.Resolved && m.Kind != notifier.DeliveryFailed):
+		// Facts of any number, as lines: a section holds ten fields at most.
+		s := notifier.Summarize(m, loc)
+		header = s.Icon + " " + s.Title
+		text = plain(notifier.Clip(strings.Join(s.Lines, "\n"), 2900))
+		if m.AckBy != "" {
+			fields = append(fields, mention("Acknowledged by ", m.AckBy, " at "+m.AckAt.In(loc).Format("15:04 MST")))
+		}
+	case m.Kind == notifier.Down:
 		header = "🔴 " + m.Check + " is down"
 		fields = append(fields, plain("Check: "+m.Check), plain(fmt.Sprintf("Incident: #%d", m.Incident)),
 			plain("Since: "+m.Start.In(loc).Format("Jan 2 15:04:05 MST")))
@@ -95,7 +104,10 @@ func Blocks(m notifier.Message, loc *time.Location) []slack.Block {
 		if m.AckBy != "" {
 			fields = append(fields, mention("Acknowledged by ", m.AckBy, " at "+m.AckAt.In(loc).Format("15:04 MST")))
 		}
-	case notifier.Resolved:
+		if m.Note != "" {
+			fields = append(fields, plain(notifier.Clip(m.Note, 1900)))
+		}
+	case m.Kind == notifier.Resolved:
 		header = "✅ " + m.Check + " is back"
 		fields = append(fields, plain(fmt.Sprintf("Incident: #%d", m.Incident)), plain(notifier.Span(m.Start, m.End, loc)))
 		if m.ResolvedBy != "" {
@@ -108,18 +120,24 @@ func Blocks(m notifier.Message, loc *time.Location) []slack.Block {
 	}
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(notifier.Clip(header, 150))),
-		slack.NewSectionBlock(nil, fields, nil),
 	}
-	if m.Kind == notifier.Down && m.Incident != 0 {
+	if text != nil || len(fields) > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(text, fields, nil))
+	}
+	if m.Actionable() {
 		var buttons []slack.BlockElement
 		if m.AckBy == "" {
-			ack := slack.NewButtonBlockElement("ack", bot.Action{Verb: "ack", Incident: m.Incident}.Encode(), plain("Acknowledge"))
+			ack := slack.NewButtonBlockElement("ack", bot.Action{Verb: "ack", Incident: m.Incident, Alert: m.Alert}.Encode(), plain("Acknowledge"))
 			ack.Style = slack.StylePrimary
 			buttons = append(buttons, ack)
 		}
 		buttons = append(buttons, slack.NewButtonBlockElement("silence",
-			bot.Action{Verb: "silence", Incident: m.Incident, For: time.Hour}.Encode(), plain("Silence 1h")))
-		blocks = append(blocks, slack.NewActionBlock(fmt.Sprintf("incident-%d", m.Incident), buttons...))
+			bot.Action{Verb: "silence", Incident: m.Incident, Alert: m.Alert, For: time.Hour}.Encode(), plain("Silence 1h")))
+		block := fmt.Sprintf("incident-%d", m.Incident)
+		if m.Alert != 0 {
+			block = fmt.Sprintf("alert-%d", m.Alert)
+		}
+		blocks = append(blocks, slack.NewActionBlock(block, buttons...))
 	}
 	return blocks
 }

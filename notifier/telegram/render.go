@@ -15,6 +15,20 @@ var escape = notifier.EscapeMarkup
 // Text renders m as a Telegram HTML message.
 func Text(m notifier.Message, loc *time.Location) string {
 	var b strings.Builder
+	if m.Group() || m.Provider != nil || (m.Kind != notifier.Down && m.Kind != notifier.Resolved) {
+		if m.Kind == notifier.DeliveryFailed {
+			return escape(notifier.Line(m, loc))
+		}
+		s := notifier.Summarize(m, loc)
+		fmt.Fprintf(&b, "%s <b>%s</b>", s.Icon, escape(s.Title))
+		for _, l := range s.Lines {
+			b.WriteString("\n" + escape(l))
+		}
+		if m.AckBy != "" {
+			fmt.Fprintf(&b, "\n👤 Acknowledged by %s at %s", escape(m.AckBy), m.AckAt.In(loc).Format("15:04 MST"))
+		}
+		return b.String()
+	}
 	switch m.Kind {
 	case notifier.Down:
 		fmt.Fprintf(&b, "🔴 <b>DOWN</b> %s\n", escape(m.Check))
@@ -24,6 +38,9 @@ func Text(m notifier.Message, loc *time.Location) string {
 		}
 		if m.AckBy != "" {
 			fmt.Fprintf(&b, "\n👤 Acknowledged by %s at %s", escape(m.AckBy), m.AckAt.In(loc).Format("15:04 MST"))
+		}
+		if m.Note != "" {
+			fmt.Fprintf(&b, "\n%s", escape(m.Note))
 		}
 	case notifier.Resolved:
 		if m.ResolvedBy != "" {

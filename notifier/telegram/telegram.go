@@ -108,14 +108,14 @@ func (t *Telegram) Edit(ctx context.Context, address, receipt string, m notifier
 // keyboard is the alert's buttons: Acknowledge (until someone did) and
 // Silence 1h while the incident is open, none after.
 func keyboard(m notifier.Message) *tgbotapi.InlineKeyboardMarkup {
-	if m.Kind != notifier.Down || m.Incident == 0 {
+	if !m.Actionable() {
 		return nil
 	}
 	var row []tgbotapi.InlineKeyboardButton
 	if m.AckBy == "" {
-		row = append(row, tgbotapi.NewInlineKeyboardButtonData("Acknowledge", bot.Action{Verb: "ack", Incident: m.Incident}.Encode()))
+		row = append(row, tgbotapi.NewInlineKeyboardButtonData("Acknowledge", bot.Action{Verb: "ack", Incident: m.Incident, Alert: m.Alert}.Encode()))
 	}
-	row = append(row, tgbotapi.NewInlineKeyboardButtonData("Silence 1h", bot.Action{Verb: "silence", Incident: m.Incident, For: time.Hour}.Encode()))
+	row = append(row, tgbotapi.NewInlineKeyboardButtonData("Silence 1h", bot.Action{Verb: "silence", Incident: m.Incident, Alert: m.Alert, For: time.Hour}.Encode()))
 	kb := tgbotapi.NewInlineKeyboardMarkup(row)
 	return &kb
 }

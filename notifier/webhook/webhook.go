@@ -47,8 +47,36 @@ type Body struct {
 	// not go and why.
 	Destination string `json:"destination,omitempty"`
 	Detail      string `json:"detail,omitempty"`
+	// Alert groups the incidents told of together; Checks lists them
+	// when there are several, Of how many checks the merchant has.
+	Alert  int64       `json:"alert,omitempty"`
+	Checks []BodyCheck `json:"checks,omitempty"`
+	Of     int         `json:"of,omitempty"`
+	// Provider is the hosting provider's outage the checks are part of.
+	Provider *BodyProvider `json:"provider,omitempty"`
+	// Note says why the message goes out now (an escalation step, ...).
+	Note string `json:"note,omitempty"`
 	// Text is the message as hostwatch would print it.
 	Text string `json:"text"`
+}
+
+// BodyCheck is one check of a grouped alert.
+type BodyCheck struct {
+	Incident int64      `json:"incident"`
+	Check    string     `json:"check"`
+	Start    time.Time  `json:"start"`
+	End      *time.Time `json:"end,omitempty"`
+	Error    string     `json:"error,omitempty"`
+	AckBy    string     `json:"acknowledged_by,omitempty"`
+}
+
+// BodyProvider is a provider-wide outage.
+type BodyProvider struct {
+	Name  string     `json:"name"`
+	Down  int        `json:"down"`
+	Of    int        `json:"of"`
+	Since time.Time  `json:"since"`
+	End   *time.Time `json:"end,omitempty"`
 }
 
 // Target is one webhook: its URL and optional signing secret.
@@ -87,6 +115,10 @@ var events = map[notifier.Kind]string{
 	notifier.Down:           "incident.down",
 	notifier.Resolved:       "incident.resolved",
 	notifier.DeliveryFailed: "delivery.failed",
+	notifier.ProviderDown:   "provider.down",
+	notifier.ProviderUp:     "provider.up",
+	notifier.Flapping:       "check.flapping",
+	notifier.Steady:         "check.steady",
 }
 
 // Encode renders m as the body a webhook receives.
@@ -98,6 +130,21 @@ func Encode(m notifier.Message, loc *time.Location) Body {
 	}
 	if !m.Start.IsZero() {
 		b.Start = m.Start.In(loc)
+	}
+	b.Alert, b.Of, b.Note = m.Alert, m.Of, m.Note
+	inLoc := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		t = t.In(loc)
+		return &t
+	}
+	for _, it := range m.Items {
+		b.Checks = append(b.Checks, BodyCheck{Incident: it.Incident, Check: it.Check, Start: it.Start.In(loc),
+			End: inLoc(it.End), Error: it.Error, AckBy: it.AckBy})
+	}
+	if p := m.Provider; p != nil {
+		b.Provider = &BodyProvider{Name: p.Name, Down: p.Down, Of: p.Of, Since: p.Since.In(loc), End: inLoc(p.End)}
 	}
 	if !m.End.IsZero() {
 		end := m.End.In(loc)

@@ -10,8 +10,8 @@ import (
 	"github.com/hostwatch/hostwatch/store"
 )
 
-const qEnqueue = `INSERT INTO outbox (created_at, destination, incident_id, op, ref_id, payload, next_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?)`
+const qEnqueue = `INSERT INTO outbox (created_at, destination, incident_id, alert_id, op, ref_id, payload, next_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 
 func (t *tx) Enqueue(ctx context.Context, items []store.OutboxItem) error {
 	for _, it := range items {
@@ -19,7 +19,7 @@ func (t *tx) Enqueue(ctx context.Context, items []store.OutboxItem) error {
 		if op == "" {
 			op = "send"
 		}
-		if _, err := t.exec(ctx, qEnqueue, ms(it.CreatedAt), it.Destination, nullID(it.Incident), op,
+		if _, err := t.exec(ctx, qEnqueue, ms(it.CreatedAt), it.Destination, nullID(it.Incident), nullID(it.Alert), op,
 			nullID(it.Ref), it.Payload, ms(it.CreatedAt)); err != nil {
 			return fmt.Errorf("enqueue message to %s: %w", it.Destination, err)
 		}
@@ -46,13 +46,31 @@ func (t *tx) Sends(ctx context.Context, incident int64) (map[string]int64, error
 	return out, rows.Err()
 }
 
-const outboxColumns = `id, created_at, destination, coalesce(incident_id, 0), op, coalesce(ref_id, 0), payload,
-	state, attempts, next_at, last_error, receipt`
+func (t *tx) AlertSends(ctx context.Context, alert int64) ([]store.OutboxItem, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox
+		WHERE alert_id = ? AND op = 'send' ORDER BY id`, alert)
+	if err != nil {
+		return nil, fmt.Errorf("messages of alert %d: %w", alert, err)
+	}
+	defer rows.Close()
+	var out []store.OutboxItem
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, fmt.Errorf("messages of alert %d: %w", alert, err)
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+const outboxColumns = `id, created_at, destination, coalesce(incident_id, 0), coalesce(alert_id, 0), op,
+	coalesce(ref_id, 0), payload, state, attempts, next_at, last_error, receipt`
 
 func scanItem(sc interface{ Scan(...any) error }) (store.OutboxItem, error) {
 	var it store.OutboxItem
 	var created, next sql.NullInt64
-	err := sc.Scan(&it.ID, &created, &it.Destination, &it.Incident, &it.Op, &it.Ref, &it.Payload,
+	err := sc.Scan(&it.ID, &created, &it.Destination, &it.Incident, &it.Alert, &it.Op, &it.Ref, &it.Payload,
 		&it.State, &it.Attempts, &next, &it.LastError, &it.Receipt)
 	it.CreatedAt, it.NextAt = fromMS(created), fromMS(next)
 	return it, err

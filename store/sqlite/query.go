@@ -33,13 +33,14 @@ func (db *DB) CheckStates(ctx context.Context) (map[string]store.CheckState, err
 }
 
 const incidentColumns = `i.id, c.name, i.started_at, i.confirmed_at, i.resolved_at, coalesce(i.resolved_by, ''),
-	i.acknowledged_at, coalesce(i.acknowledged_by, '')`
+	i.acknowledged_at, coalesce(i.acknowledged_by, ''), coalesce(i.alert_id, 0), i.announced_at`
 
 func scanIncident(sc interface{ Scan(...any) error }) (store.Incident, error) {
 	var in store.Incident
-	var start, confirmed, end, ack sql.NullInt64
-	err := sc.Scan(&in.ID, &in.Check, &start, &confirmed, &end, &in.ResolvedBy, &ack, &in.AckBy)
+	var start, confirmed, end, ack, announced sql.NullInt64
+	err := sc.Scan(&in.ID, &in.Check, &start, &confirmed, &end, &in.ResolvedBy, &ack, &in.AckBy, &in.Alert, &announced)
 	in.Start, in.Confirmed, in.End, in.AckAt = fromMS(start), fromMS(confirmed), fromMS(end), fromMS(ack)
+	in.Announced = fromMS(announced)
 	return in, err
 }
 
@@ -50,6 +51,10 @@ func (db *DB) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.In
 	if f.Check != "" {
 		where = append(where, "c.name = ?")
 		args = append(args, f.Check)
+	}
+	if f.Alert != 0 {
+		where = append(where, "i.alert_id = ?")
+		args = append(args, f.Alert)
 	}
 	if f.Merchants != nil {
 		var or []string
@@ -152,6 +157,94 @@ func (db *DB) Events(ctx context.Context, incident int64) ([]store.Event, error)
 		}
 		e.At = fromMS(at)
 		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// StateChanges lists every check's state changes at or after since.
+func (db *DB) StateChanges(ctx context.Context, since time.Time) ([]store.StateChange, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT c.name, s.at, s.from_state, s.to_state, coalesce(s.incident_id, 0)
+		FROM state_changes s JOIN checks c ON c.id = s.check_id WHERE s.at >= ? ORDER BY s.at, s.rowid`, ms(since))
+	if err != nil {
+		return nil, fmt.Errorf("state changes: %w", err)
+	}
+	defer rows.Close()
+	var out []store.StateChange
+	for rows.Next() {
+		var c store.StateChange
+		var at sql.NullInt64
+		var from, to string
+		if err := rows.Scan(&c.Check, &at, &from, &to, &c.Incident); err != nil {
+			return nil, fmt.Errorf("state changes: %w", err)
+		}
+		c.At, c.From, c.To = fromMS(at), store.State(from), store.State(to)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// OpenAlerts lists the alerts not closed, oldest first.
+func (db *DB) OpenAlerts(ctx context.Context) ([]store.Alert, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, scope, name, opened_at, flush_at, base_at, run, step, next_at,
+		triggered_at, acked_at, coalesce(acked_by, ''), told, closed_at FROM alerts WHERE closed_at IS NULL ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("open alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Alert
+	for rows.Next() {
+		var a store.Alert
+		var opened, flush, base, next, triggered, acked, closed sql.NullInt64
+		if err := rows.Scan(&a.ID, &a.Scope, &a.Name, &opened, &flush, &base, &a.Run, &a.Step, &next,
+			&triggered, &acked, &a.AckBy, &a.Told, &closed); err != nil {
+			return nil, fmt.Errorf("open alerts: %w", err)
+		}
+		a.Opened, a.FlushAt, a.Base, a.NextAt = fromMS(opened), fromMS(flush), fromMS(base), fromMS(next)
+		a.Triggered, a.AckAt, a.Closed = fromMS(triggered), fromMS(acked), fromMS(closed)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Silences lists the silences neither lifted nor over at t.
+func (db *DB) Silences(ctx context.Context, t time.Time) ([]store.Silence, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, target, starts_at, ends_at, reason, created_by FROM silences
+		WHERE lifted_at IS NULL AND ends_at > ? ORDER BY id`, ms(t))
+	if err != nil {
+		return nil, fmt.Errorf("silences: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Silence
+	for rows.Next() {
+		var s store.Silence
+		var start, end sql.NullInt64
+		if err := rows.Scan(&s.ID, &s.Target, &start, &end, &s.Reason, &s.By); err != nil {
+			return nil, fmt.Errorf("silences: %w", err)
+		}
+		s.Start, s.End = fromMS(start), fromMS(end)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Windows lists the maintenance windows that overlap [from, to).
+func (db *DB) Windows(ctx context.Context, from, to time.Time) ([]store.Window, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT name, starts_at, ends_at, targets FROM maintenance_windows
+		WHERE starts_at < ? AND ends_at > ? ORDER BY starts_at, name`, ms(to), ms(from))
+	if err != nil {
+		return nil, fmt.Errorf("maintenance windows: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Window
+	for rows.Next() {
+		var w store.Window
+		var start, end sql.NullInt64
+		var targets string
+		if err := rows.Scan(&w.Name, &start, &end, &targets); err != nil {
+			return nil, fmt.Errorf("maintenance windows: %w", err)
+		}
+		w.Start, w.End, w.Targets = fromMS(start), fromMS(end), strings.Fields(targets)
+		out = append(out, w)
 	}
 	return out, rows.Err()
 }

@@ -228,3 +228,10 @@ func nullID(id int64) any {
 	}
 	return id
 }
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

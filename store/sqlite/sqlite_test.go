@@ -232,3 +232,98 @@ func TestIncidentsByMerchant(t *testing.T) {
 		}
 	}
 }
+
+func TestAlertsSilencesWindows(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "h.db")
+	db := open(t, path)
+	a := store.Alert{Scope: store.ScopeMerchant, Name: "shop", Opened: t0, FlushAt: t0.Add(10 * time.Second),
+		NextAt: t0.Add(10 * time.Second), Triggered: t0}
+	var in int64
+	sil := store.Silence{Target: "shop/db", Start: t0, End: t0.Add(time.Hour), Reason: "moving", By: "@kim"}
+	err := db.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if in, err = tx.OpenIncident(ctx, "shop/web", t0, t0); err != nil {
+			return err
+		}
+		if err := tx.SaveAlert(ctx, &a); err != nil {
+			return err
+		}
+		if err := tx.JoinAlert(ctx, in, a.ID); err != nil {
+			return err
+		}
+		if err := tx.Announce(ctx, in, t0.Add(10*time.Second)); err != nil {
+			return err
+		}
+		if err := tx.Enqueue(ctx, []store.OutboxItem{{CreatedAt: t0, Destination: "chat:1", Alert: a.ID, Op: "send", Payload: []byte("{}")}}); err != nil {
+			return err
+		}
+		if err := tx.AddSilence(ctx, &sil); err != nil {
+			return err
+		}
+		w := store.Window{Name: "weekly", Start: t0, End: t0.Add(time.Hour), Targets: []string{"shop/db", "shop"}}
+		if err := tx.AddWindow(ctx, w); err != nil {
+			return err
+		}
+		return tx.AddWindow(ctx, w) // recorded again after a restart: no error, one row
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Run, a.Step, a.AckBy, a.AckAt, a.Told = 1, 1, "@kim", t0.Add(3*time.Minute), "x"
+	if err := db.Update(ctx, func(tx store.Tx) error { return tx.SaveAlert(ctx, &a) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db = open(t, path)
+	defer db.Close()
+	alerts, err := db.OpenAlerts(ctx)
+	if err != nil || len(alerts) != 1 {
+		t.Fatalf("open alerts %v, %v", alerts, err)
+	}
+	got := alerts[0]
+	if got.ID != a.ID || got.Run != 1 || got.Step != 1 || got.AckBy != "@kim" || !got.AckAt.Equal(a.AckAt) ||
+		!got.FlushAt.Equal(a.FlushAt) || got.Told != "x" || !got.Base.IsZero() {
+		t.Errorf("alert came back as %+v, want %+v", got, a)
+	}
+	ins, err := db.Incidents(ctx, store.IncidentFilter{Alert: a.ID})
+	if err != nil || len(ins) != 1 || ins[0].Alert != a.ID || !ins[0].Announced.Equal(t0.Add(10*time.Second)) {
+		t.Errorf("incidents of the alert: %+v, %v", ins, err)
+	}
+	err = db.Update(ctx, func(tx store.Tx) error {
+		sends, err := tx.AlertSends(ctx, a.ID)
+		if err != nil || len(sends) != 1 || sends[0].Destination != "chat:1" || sends[0].Alert != a.ID {
+			t.Errorf("sends of the alert: %+v, %v", sends, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := db.Windows(ctx, t0.Add(30*time.Minute), t0.Add(2*time.Hour))
+	if err != nil || len(ws) != 1 || len(ws[0].Targets) != 2 {
+		t.Errorf("windows %+v, %v", ws, err)
+	}
+	if ws, _ := db.Windows(ctx, t0.Add(time.Hour), t0.Add(2*time.Hour)); len(ws) != 0 {
+		t.Errorf("a window that ended at the period's start overlaps it: %+v", ws)
+	}
+	if ss, err := db.Silences(ctx, t0.Add(time.Minute)); err != nil || len(ss) != 1 || ss[0].Reason != "moving" {
+		t.Errorf("silences %+v, %v", ss, err)
+	}
+	if ss, _ := db.Silences(ctx, t0.Add(time.Hour)); len(ss) != 0 {
+		t.Errorf("a silence past its end is active: %+v", ss)
+	}
+	lift := func() error {
+		return db.Update(ctx, func(tx store.Tx) error { return tx.LiftSilence(ctx, sil.ID, "@ops", t0.Add(time.Minute)) })
+	}
+	if err := lift(); err != nil {
+		t.Fatal(err)
+	}
+	if err := lift(); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("lifting twice: %v, want not found", err)
+	}
+	if ss, _ := db.Silences(ctx, t0.Add(2*time.Minute)); len(ss) != 0 {
+		t.Errorf("a lifted silence is active: %+v", ss)
+	}
+}

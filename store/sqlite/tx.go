@@ -3,8 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hostwatch/hostwatch/store"
@@ -152,18 +152,82 @@ func (t *tx) ResolveIncident(ctx context.Context, id int64, end time.Time, by st
 }
 
 func (t *tx) Acknowledge(ctx context.Context, id int64, by string, at time.Time) error {
-	var resolved, acked sql.NullInt64
-	err := t.tx.QueryRowContext(ctx, `SELECT resolved_at, acknowledged_at FROM incidents WHERE id = ?`, id).Scan(&resolved, &acked)
-	switch {
-	case errors.Is(err, sql.ErrNoRows), err == nil && resolved.Valid:
-		return fmt.Errorf("acknowledge #%d: %w", id, store.ErrNotFound)
-	case err != nil:
-		return fmt.Errorf("acknowledge #%d: %w", id, err)
-	case acked.Valid:
-		return fmt.Errorf("acknowledge #%d: %w", id, store.ErrAcknowledged)
+	var ackAt, ackBy any
+	if by != "" {
+		ackAt, ackBy = ms(at), by
 	}
-	if _, err := t.exec(ctx, `UPDATE incidents SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?`, ms(at), by, id); err != nil {
+	res, err := t.exec(ctx, `UPDATE incidents SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ? AND resolved_at IS NULL`,
+		ackAt, ackBy, id)
+	if err != nil {
 		return fmt.Errorf("acknowledge #%d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("acknowledge #%d: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *tx) SaveAlert(ctx context.Context, a *store.Alert) error {
+	args := []any{a.Scope, a.Name, ms(a.Opened), ms(a.FlushAt), ms(a.Base), a.Run, a.Step, ms(a.NextAt),
+		ms(a.Triggered), ms(a.AckAt), nullString(a.AckBy), a.Told, ms(a.Closed)}
+	if a.ID == 0 {
+		res, err := t.exec(ctx, `INSERT INTO alerts (scope, name, opened_at, flush_at, base_at, run, step, next_at,
+			triggered_at, acked_at, acked_by, told, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		if err != nil {
+			return fmt.Errorf("open alert for %s: %w", a.Name, err)
+		}
+		a.ID, err = res.LastInsertId()
+		return err
+	}
+	_, err := t.exec(ctx, `UPDATE alerts SET scope = ?, name = ?, opened_at = ?, flush_at = ?, base_at = ?, run = ?,
+		step = ?, next_at = ?, triggered_at = ?, acked_at = ?, acked_by = ?, told = ?, closed_at = ? WHERE id = ?`,
+		append(args, a.ID)...)
+	if err != nil {
+		return fmt.Errorf("save alert %d: %w", a.ID, err)
+	}
+	return nil
+}
+
+func (t *tx) JoinAlert(ctx context.Context, incident, alert int64) error {
+	if _, err := t.exec(ctx, `UPDATE incidents SET alert_id = ? WHERE id = ?`, alert, incident); err != nil {
+		return fmt.Errorf("add #%d to alert %d: %w", incident, alert, err)
+	}
+	return nil
+}
+
+func (t *tx) Announce(ctx context.Context, incident int64, at time.Time) error {
+	if _, err := t.exec(ctx, `UPDATE incidents SET announced_at = ? WHERE id = ? AND announced_at IS NULL`, ms(at), incident); err != nil {
+		return fmt.Errorf("announce #%d: %w", incident, err)
+	}
+	return nil
+}
+
+func (t *tx) AddSilence(ctx context.Context, s *store.Silence) error {
+	res, err := t.exec(ctx, `INSERT INTO silences (target, starts_at, ends_at, reason, created_by) VALUES (?, ?, ?, ?, ?)`,
+		s.Target, ms(s.Start), ms(s.End), s.Reason, s.By)
+	if err != nil {
+		return fmt.Errorf("silence %s: %w", s.Target, err)
+	}
+	s.ID, err = res.LastInsertId()
+	return err
+}
+
+func (t *tx) LiftSilence(ctx context.Context, id int64, by string, at time.Time) error {
+	res, err := t.exec(ctx, `UPDATE silences SET lifted_at = ?, lifted_by = ? WHERE id = ? AND lifted_at IS NULL AND ends_at > ?`,
+		ms(at), by, id, ms(at))
+	if err != nil {
+		return fmt.Errorf("lift silence %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("silence %d: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *tx) AddWindow(ctx context.Context, w store.Window) error {
+	if _, err := t.exec(ctx, `INSERT INTO maintenance_windows VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		w.Name, ms(w.Start), ms(w.End), strings.Join(w.Targets, " ")); err != nil {
+		return fmt.Errorf("record maintenance window %s: %w", w.Name, err)
 	}
 	return nil
 }
