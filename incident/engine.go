@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -19,10 +18,13 @@ import (
 	"github.com/hostwatch/hostwatch/store"
 )
 
-// Router says where a check's messages go, as outbox destinations
-// ("telegram:111", "webhook:pager", "console:").
+// Router says where messages go, as outbox destinations ("telegram:111",
+// "webhook:pager", "console:").
 type Router interface {
-	Destinations(check string) []string
+	// Notify lists the destinations of the contacts an escalation step
+	// names for merchant: "owner" is the merchant's own contacts,
+	// "admins" the admins, any other name a contact.
+	Notify(merchant string, names []string) []string
 	// Admins are the destinations of the admins.
 	Admins() []string
 	// Editable reports whether messages at dest can be edited later.
@@ -33,6 +35,9 @@ type Router interface {
 type Options struct {
 	Store  store.Store
 	Router Router
+	// Rules are the configuration's grouping, escalation, providers and
+	// holds. The zero Rules tell each merchant's owner at once.
+	Rules Rules
 	// Wake is called after messages were written to the outbox.
 	Wake func()
 	// Checks are the IDs of the configured checks; open incidents of
@@ -57,33 +62,43 @@ type Options struct {
 	Linger time.Duration
 }
 
-// openIncident is an incident the engine holds open for a check.
-type openIncident struct {
-	id    int64
-	start time.Time
-}
-
-// Engine records observations and runs the incident lifecycle.
+// Engine records observations and runs the incident lifecycle: it opens
+// and resolves incidents, groups them into alerts, escalates, and holds
+// messages while a silence, a maintenance window or flapping says so.
+//
+// One goroutine, Run's, changes the state; it holds mu while it does, so
+// that the queries of other goroutines see a committed state.
 type Engine struct {
 	store store.Store
 	clock clockwork.Clock
 	log   *slog.Logger
 	o     Options
+	rules Rules
 
 	closeMu sync.RWMutex
 	closed  bool
 	in      chan monitor.Observation
-	// manual carries changes made by people (a resolve by hand) to the
-	// writer, which alone changes the open incidents.
+	// manual carries changes made by people (an acknowledgement, a
+	// silence) to the writer's goroutine.
 	manual chan func()
 
 	stats *aggregator
 
-	mu   sync.Mutex
-	open map[string]openIncident // check → its open incident
+	mu         sync.Mutex
+	open       map[string]*member // check → its open incident
+	alerts     map[int64]*alert   // open alerts by ID
+	byMerchant map[string]*alert  // the open alert of each merchant
+	byProvider map[string]*alert  // the open outage of each provider
+	silences   []store.Silence    // set by command, active
+	changes    map[string][]time.Time
+	flapping   map[string]bool
+	windows    map[string]bool // maintenance windows recorded: name@start
+	// stale says the state in memory may be ahead of the store, after a
+	// transaction failed: it is loaded again before the next one.
+	stale bool
 }
 
-// New builds an Engine and loads the incidents left open by the last run.
+// New builds an Engine and loads what the last run left open.
 func New(ctx context.Context, o Options) (*Engine, error) {
 	if o.Clock == nil {
 		o.Clock = clockwork.NewRealClock()
@@ -107,11 +122,11 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		o.Linger = 50 * time.Millisecond
 	}
 	e := &Engine{
-		store: o.Store, clock: o.Clock, log: o.Logger, o: o,
-		in:     make(chan monitor.Observation, o.QueueSize),
-		manual: make(chan func()),
-		stats:  newAggregator(),
-		open:   map[string]openIncident{},
+		store: o.Store, clock: o.Clock, log: o.Logger, o: o, rules: o.Rules,
+		in:      make(chan monitor.Observation, o.QueueSize),
+		manual:  make(chan func()),
+		stats:   newAggregator(),
+		windows: map[string]bool{},
 	}
 	open, err := o.Store.Incidents(ctx, store.IncidentFilter{OpenOnly: true})
 	if err != nil {
@@ -121,11 +136,12 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	for _, in := range open {
 		if o.Checks != nil && !slices.Contains(o.Checks, in.Check) {
 			orphans = append(orphans, in)
-			continue
 		}
-		e.open[in.Check] = openIncident{id: in.ID, start: in.Start}
 	}
 	if err := e.closeOrphans(ctx, orphans); err != nil {
+		return nil, err
+	}
+	if err := e.load(ctx); err != nil {
 		return nil, err
 	}
 	gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -195,25 +211,36 @@ func (e *Engine) Close() {
 func (e *Engine) OpenIncident(check string) int64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.open[check].id
+	if m := e.open[check]; m != nil {
+		return m.incident
+	}
+	return 0
 }
 
 // maxBatch bounds one transaction.
 const maxBatch = 1024
 
 // Run writes observations as they come, grouping whatever has queued up
-// into one transaction, until Close; then it writes the rest and the
-// aggregates and returns. Failed writes are retried: an observation is
-// dropped only when the store still refuses it at shutdown.
+// into one transaction, and takes each step, release and timeout when it
+// falls due, until Close; then it writes the rest and the aggregates and
+// returns. Failed writes are retried: an observation is dropped only when
+// the store still refuses it at shutdown.
 func (e *Engine) Run(ctx context.Context) error {
 	statsTicker := e.clock.NewTicker(e.o.StatsEvery)
 	defer statsTicker.Stop()
 	compactTicker := e.clock.NewTicker(e.o.CompactEvery)
 	defer compactTicker.Stop()
 	e.compact(ctx)
+	e.tick(ctx)
 
 	batch := make([]monitor.Observation, 0, maxBatch)
 	for {
+		var due <-chan time.Time
+		var timer clockwork.Timer
+		if next := e.nextWake(); !next.IsZero() {
+			timer = e.clock.NewTimer(max(next.Sub(e.clock.Now()), 0))
+			due = timer.Chan()
+		}
 		select {
 		case o, ok := <-e.in:
 			if !ok {
@@ -223,6 +250,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.writeRetrying(ctx, batch)
 		case fn := <-e.manual:
 			fn()
+		case <-due:
+			e.tick(ctx)
 		case <-statsTicker.Chan():
 			if err := e.flushStats(ctx); err != nil {
 				e.log.Error("write probe aggregates", "err", err)
@@ -230,13 +259,17 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-compactTicker.Chan():
 			e.compact(ctx)
 		}
+		if timer != nil {
+			timer.Stop()
+		}
 	}
 }
 
 // collect adds to batch what arrives within the linger time, up to
-// maxBatch.
+// maxBatch. The linger is real time whatever the clock: it only batches
+// writes.
 func (e *Engine) collect(batch []monitor.Observation) []monitor.Observation {
-	linger := e.clock.NewTimer(e.o.Linger)
+	linger := time.NewTimer(e.o.Linger)
 	defer linger.Stop()
 	for len(batch) < maxBatch {
 		select {
@@ -245,7 +278,7 @@ func (e *Engine) collect(batch []monitor.Observation) []monitor.Observation {
 				return batch
 			}
 			batch = append(batch, o)
-		case <-linger.Chan():
+		case <-linger.C:
 			return batch
 		}
 	}
@@ -285,68 +318,32 @@ func (e *Engine) writeRetrying(ctx context.Context, batch []monitor.Observation)
 	}
 }
 
-// write stores one batch in one transaction and, once it is committed,
-// sends the messages it caused.
-func (e *Engine) write(ctx context.Context, batch []monitor.Observation) error {
+// update runs fn in one transaction on the state, holding mu. When the
+// transaction fails the state is loaded again from the store before the
+// next one, so memory never runs ahead of the record.
+func (e *Engine) update(ctx context.Context, fn func(p *pass) error) error {
 	e.mu.Lock()
-	open := make(map[string]openIncident, len(e.open))
-	for k, v := range e.open {
-		open[k] = v
-	}
-	e.mu.Unlock()
-
-	var sent bool
-	err := e.store.Update(ctx, func(tx store.Tx) error {
-		sent = false
-		var fails []store.Failure
-		states := map[string]store.CheckState{}
-		for _, o := range batch {
-			id := o.Check.ID
-			if c := o.Change; c != nil {
-				// Failures before the change belong to what was before it.
-				if err := tx.AddFailures(ctx, fails); err != nil {
-					return err
-				}
-				fails = fails[:0]
-				m, err := e.change(ctx, tx, o, open)
-				if err != nil {
-					return err
-				}
-				if m != nil {
-					if err := e.enqueue(ctx, tx, *m); err != nil {
-						return err
-					}
-					sent = true
-				}
-			}
-			if !o.Result.OK {
-				fails = append(fails, store.Failure{
-					Check: id, At: o.At, Latency: o.Result.Latency, Kind: o.Result.Kind,
-					Error: o.Result.Error, Evidence: o.Result.Evidence, Incident: open[id].id,
-				})
-			}
-			s := o.State
-			s.Incident = open[id].id
-			states[id] = s
-		}
-		if err := tx.AddFailures(ctx, fails); err != nil {
+	defer e.mu.Unlock()
+	if e.stale {
+		if err := e.load(ctx); err != nil {
 			return err
 		}
-		for _, s := range states {
-			if err := tx.SaveCheckState(ctx, s); err != nil {
-				return err
-			}
+	}
+	var sent bool
+	err := e.store.Update(ctx, func(tx store.Tx) error {
+		p := &pass{e: e, ctx: ctx, tx: tx, now: e.clock.Now(), dirty: map[int64]*alert{}}
+		if err := fn(p); err != nil {
+			return err
 		}
+		if err := p.settleDirty(); err != nil {
+			return err
+		}
+		sent = p.sent
 		return nil
 	})
 	if err != nil {
+		e.stale = true
 		return err
-	}
-	e.mu.Lock()
-	e.open = open
-	e.mu.Unlock()
-	for _, o := range batch {
-		e.stats.add(o.Check.ID, o.At, o.Result)
 	}
 	if sent && e.o.Wake != nil {
 		e.o.Wake()
@@ -354,142 +351,124 @@ func (e *Engine) write(ctx context.Context, batch []monitor.Observation) error {
 	return nil
 }
 
-// enqueue writes m to the outbox for every destination of its check: a new
-// message each, and for a resolution also an edit of the down message
-// where the platform can edit.
-func (e *Engine) enqueue(ctx context.Context, tx store.Tx, m notifier.Message) error {
-	payload, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("encode message: %w", err)
-	}
-	now := e.clock.Now()
-	var sends map[string]int64
-	var items []store.OutboxItem
-	if m.Kind == notifier.Resolved {
-		if sends, err = tx.Sends(ctx, m.Incident); err != nil {
+// write stores one batch in one transaction with the messages it causes.
+func (e *Engine) write(ctx context.Context, batch []monitor.Observation) error {
+	err := e.update(ctx, func(p *pass) error {
+		var fails []store.Failure
+		states := map[string]store.CheckState{}
+		incidentOf := func(check string) int64 {
+			if m := e.open[check]; m != nil {
+				return m.incident
+			}
+			return 0
+		}
+		for _, o := range batch {
+			id := o.Check.ID
+			if o.Change != nil {
+				// Failures before the change belong to what was before it.
+				if err := p.tx.AddFailures(ctx, fails); err != nil {
+					return err
+				}
+				fails = fails[:0]
+				if err := p.change(o); err != nil {
+					return err
+				}
+			}
+			if !o.Result.OK {
+				fails = append(fails, store.Failure{
+					Check: id, At: o.At, Latency: o.Result.Latency, Kind: o.Result.Kind,
+					Error: o.Result.Error, Evidence: o.Result.Evidence, Incident: incidentOf(id),
+				})
+				if m := e.open[id]; m != nil {
+					m.failures++
+				}
+			}
+			s := o.State
+			s.Incident = incidentOf(id)
+			states[id] = s
+		}
+		if err := p.tx.AddFailures(ctx, fails); err != nil {
 			return err
 		}
-	}
-	for _, dest := range e.o.Router.Destinations(m.Check) {
-		// A resolution edits the alert where the platform can, and its
-		// new message follows up the alert (in its thread, in Slack).
-		ref := sends[dest]
-		if ref != 0 && e.o.Router.Editable(dest) {
-			items = append(items, store.OutboxItem{CreatedAt: now, Destination: dest, Incident: m.Incident, Op: "edit", Ref: ref, Payload: payload})
-		}
-		items = append(items, store.OutboxItem{CreatedAt: now, Destination: dest, Incident: m.Incident, Op: "send", Ref: ref, Payload: payload})
-	}
-	return tx.Enqueue(ctx, items)
-}
-
-// Acknowledge records that by took incident n in hand and has every alert
-// of it that can be edited say so. It fails with store.ErrNotFound for an
-// incident that is not open and store.ErrAcknowledged for one acknowledged
-// before.
-func (e *Engine) Acknowledge(ctx context.Context, n int64, by string) (store.Incident, error) {
-	in, err := e.store.Incident(ctx, n)
-	if err != nil {
-		return in, err
-	}
-	now := e.clock.Now()
-	m := notifier.Message{Kind: notifier.Down, Incident: n, Merchant: merchant(in.Check), Check: in.Check,
-		Start: in.Start, AckBy: by, AckAt: now}
-	var first time.Time
-	for _, es := range in.Errors {
-		if m.Error == "" || es.First.Before(first) {
-			m.Error, first = es.FirstError, es.First
-		}
-		m.Failures += es.Count
-	}
-	payload, err := json.Marshal(m)
-	if err != nil {
-		return in, err
-	}
-	err = e.store.Update(ctx, func(tx store.Tx) error {
-		if err := tx.Acknowledge(ctx, n, by, now); err != nil {
-			return err
-		}
-		if err := tx.AddEvent(ctx, store.Event{Incident: n, At: now, Kind: "acknowledged", Detail: by}); err != nil {
-			return err
-		}
-		sends, err := tx.Sends(ctx, n)
-		if err != nil {
-			return err
-		}
-		var items []store.OutboxItem
-		for _, dest := range slices.Sorted(maps.Keys(sends)) {
-			if e.o.Router.Editable(dest) && slices.Contains(e.o.Router.Destinations(in.Check), dest) {
-				items = append(items, store.OutboxItem{CreatedAt: now, Destination: dest, Incident: n, Op: "edit", Ref: sends[dest], Payload: payload})
+		for _, s := range states {
+			if err := p.tx.SaveCheckState(ctx, s); err != nil {
+				return err
 			}
 		}
-		return tx.Enqueue(ctx, items)
+		return p.correlate()
 	})
 	if err != nil {
-		return in, err
+		return err
 	}
-	in.AckBy, in.AckAt = by, now
-	if e.o.Wake != nil {
-		e.o.Wake()
+	for _, o := range batch {
+		e.stats.add(o.Check.ID, o.At, o.Result)
 	}
-	return in, nil
+	return nil
 }
 
-// Resolve closes open incident n by hand, for by, and tells its contacts.
-// The check is still probed: it opens a new incident only after it has
-// recovered and gone down again.
-func (e *Engine) Resolve(ctx context.Context, n int64, by string) (store.Incident, error) {
-	type result struct {
-		in  store.Incident
-		err error
+// tick takes what has fallen due: group_wait ends, escalation steps,
+// acknowledgement timeouts, maintenance windows opening and closing,
+// silences ending, checks that stopped flapping.
+func (e *Engine) tick(ctx context.Context) {
+	err := e.update(ctx, func(p *pass) error {
+		if err := p.maintenance(); err != nil {
+			return err
+		}
+		if err := p.steady(); err != nil {
+			return err
+		}
+		e.silences = slices.DeleteFunc(e.silences, func(s store.Silence) bool { return !s.End.After(p.now) })
+		for _, a := range e.alerts {
+			p.dirty[a.ID] = a
+		}
+		return nil
+	})
+	if err != nil {
+		e.log.Error("take what fell due; will retry", "err", err)
 	}
-	reply := make(chan result, 1)
-	fn := func() {
-		in, err := e.resolve(ctx, n, by)
-		reply <- result{in, err}
+}
+
+// Sync writes the observations queued so far and takes what has fallen due
+// by the clock, before it returns: for tests that drive the clock.
+func (e *Engine) Sync(ctx context.Context) error {
+	return e.do(ctx, func() error {
+		var batch []monitor.Observation
+	queued:
+		for len(batch) < maxBatch {
+			select {
+			case o, ok := <-e.in:
+				if !ok {
+					break queued
+				}
+				batch = append(batch, o)
+			default:
+				break queued
+			}
+		}
+		if len(batch) > 0 {
+			if err := e.write(ctx, batch); err != nil {
+				return err
+			}
+		}
+		e.tick(ctx)
+		return nil
+	})
+}
+
+// do runs fn in the writer's goroutine and returns its error.
+func (e *Engine) do(ctx context.Context, fn func() error) error {
+	reply := make(chan error, 1)
+	select {
+	case e.manual <- func() { reply <- fn() }:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	select {
-	case e.manual <- fn:
+	case err := <-reply:
+		return err
 	case <-ctx.Done():
-		return store.Incident{}, ctx.Err()
+		return ctx.Err()
 	}
-	r := <-reply
-	return r.in, r.err
-}
-
-// resolve runs in the writer's goroutine.
-func (e *Engine) resolve(ctx context.Context, n int64, by string) (store.Incident, error) {
-	in, err := e.store.Incident(ctx, n)
-	if err != nil {
-		return in, err
-	}
-	if !in.Open() {
-		return in, fmt.Errorf("resolve #%d: %w", n, store.ErrNotFound)
-	}
-	now := e.clock.Now()
-	m := notifier.Message{Kind: notifier.Resolved, Incident: n, Merchant: merchant(in.Check), Check: in.Check,
-		Start: in.Start, End: now, ResolvedBy: by}
-	err = e.store.Update(ctx, func(tx store.Tx) error {
-		if err := tx.ResolveIncident(ctx, n, now, by); err != nil {
-			return err
-		}
-		if err := tx.AddEvent(ctx, store.Event{Incident: n, At: now, Kind: "resolved", Detail: "by hand: " + by}); err != nil {
-			return err
-		}
-		return e.enqueue(ctx, tx, m)
-	})
-	if err != nil {
-		return in, err
-	}
-	e.mu.Lock()
-	if e.open[in.Check].id == n {
-		delete(e.open, in.Check)
-	}
-	e.mu.Unlock()
-	in.End, in.ResolvedBy = now, by
-	if e.o.Wake != nil {
-		e.o.Wake()
-	}
-	return in, nil
 }
 
 // ReportUndeliverable tells the admins that a message could not be
@@ -510,8 +489,8 @@ func (e *Engine) ReportUndeliverable(ctx context.Context, item store.OutboxItem,
 	var items []store.OutboxItem
 	for _, dest := range e.o.Router.Admins() {
 		if dest != item.Destination {
-			// Not filed under the incident: a notice to the admins is no
-			// alert of it, and later edits of its alerts must not touch it.
+			// Not filed under the incident or its alert: a notice to the
+			// admins is no alert, and later edits must not touch it.
 			items = append(items, store.OutboxItem{CreatedAt: e.clock.Now(), Destination: dest, Op: "send", Payload: payload})
 		}
 	}
@@ -525,46 +504,6 @@ func (e *Engine) ReportUndeliverable(ctx context.Context, item store.OutboxItem,
 	if e.o.Wake != nil {
 		e.o.Wake()
 	}
-}
-
-// change applies one state change inside tx, updating open, and returns the
-// message it calls for.
-func (e *Engine) change(ctx context.Context, tx store.Tx, o monitor.Observation, open map[string]openIncident) (*notifier.Message, error) {
-	c, id := o.Change, o.Check.ID
-	cur := open[id]
-	var msg *notifier.Message
-	switch {
-	case c.To == store.Down && cur.id == 0:
-		n, err := tx.OpenIncident(ctx, id, c.Since, o.At)
-		if err != nil {
-			return nil, err
-		}
-		cur = openIncident{id: n, start: c.Since}
-		open[id] = cur
-		detail := fmt.Sprintf("%d failed probes since %s: %s", o.State.FailStreak, c.Since.UTC().Format(time.RFC3339), o.Result.Error)
-		if err := tx.AddEvent(ctx, store.Event{Incident: n, At: o.At, Kind: "opened", Detail: detail}); err != nil {
-			return nil, err
-		}
-		msg = &notifier.Message{
-			Kind: notifier.Down, Incident: n, Merchant: merchant(id), Check: id,
-			Start: c.Since, Error: o.Result.Error, Failures: o.State.FailStreak,
-		}
-	case c.From == store.Down && cur.id != 0:
-		if err := tx.ResolveIncident(ctx, cur.id, c.Since, "recovery"); err != nil {
-			return nil, err
-		}
-		detail := fmt.Sprintf("%d successful probes since %s", o.State.OKStreak, c.Since.UTC().Format(time.RFC3339))
-		if err := tx.AddEvent(ctx, store.Event{Incident: cur.id, At: o.At, Kind: "resolved", Detail: detail}); err != nil {
-			return nil, err
-		}
-		delete(open, id)
-		msg = &notifier.Message{
-			Kind: notifier.Resolved, Incident: cur.id, Merchant: merchant(id), Check: id,
-			Start: cur.start, End: c.Since,
-		}
-	}
-	err := tx.AddStateChange(ctx, store.StateChange{Check: id, At: c.Since, From: c.From, To: c.To, Incident: cur.id})
-	return msg, err
 }
 
 func merchant(check string) string {

@@ -49,9 +49,20 @@ func newShop(t *testing.T) *shop {
 // can edit its messages.
 type router struct{}
 
-func (router) Destinations(string) []string { return []string{"chat:1", "webhook:ops"} }
-func (router) Admins() []string             { return []string{"chat:admin"} }
-func (router) Editable(dest string) bool    { return dest == "chat:1" }
+func (router) Notify(_ string, names []string) []string {
+	var out []string
+	for _, n := range names {
+		switch n {
+		case "owner":
+			out = append(out, "chat:1", "webhook:ops")
+		case "admins":
+			out = append(out, "chat:admin")
+		}
+	}
+	return out
+}
+func (router) Admins() []string          { return []string{"chat:admin"} }
+func (router) Editable(dest string) bool { return dest == "chat:1" }
 
 // outbox reads what the engine wrote to the outbox, oldest first.
 func outbox(t *testing.T, st store.Outbox) []store.OutboxItem {
@@ -250,7 +261,7 @@ func TestOutageThroughRestart(t *testing.T) {
 		t.Errorf("errors = %+v", got.Errors)
 	}
 	events, err := st.Events(context.Background(), got.ID)
-	if err != nil || len(events) != 2 || events[0].Kind != "opened" || events[1].Kind != "resolved" {
+	if err != nil || len(events) != 3 || events[0].Kind != "opened" || events[1].Kind != "notified" || events[2].Kind != "resolved" {
 		t.Errorf("timeline = %+v, %v", events, err)
 	}
 	states, _ := st.CheckStates(context.Background())
@@ -435,10 +446,6 @@ func TestAckLeavesAdminNoticesAlone(t *testing.T) {
 	}
 	defer db.Close()
 	db.Register(ctx, []string{"kim-shop/web"})
-	e, err := incident.New(ctx, incident.Options{Store: db, Router: adminEditable{}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var n int64
 	if err := db.Update(ctx, func(tx store.Tx) error { n, err = tx.OpenIncident(ctx, "kim-shop/web", t0, t0); return err }); err != nil {
 		t.Fatal(err)
@@ -447,19 +454,34 @@ func TestAckLeavesAdminNoticesAlone(t *testing.T) {
 	db.Update(ctx, func(tx store.Tx) error {
 		return tx.Enqueue(ctx, []store.OutboxItem{{CreatedAt: t0, Destination: "chat:1", Incident: n, Op: "send", Payload: down}})
 	})
+	// An incident and its alert written before alerts existed.
+	e, err := incident.New(ctx, incident.Options{Store: db, Router: adminEditable{}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.ReportUndeliverable(ctx, store.OutboxItem{ID: 1, Destination: "chat:1", Incident: n, Payload: down}, errors.New("blocked"))
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go e.Run(runCtx)
 	if _, err := e.Acknowledge(ctx, n, "@ops"); err != nil {
 		t.Fatal(err)
 	}
+	edits := 0
 	for _, it := range outbox(t, db) {
 		if it.Op == "edit" && it.Destination != "chat:1" {
 			t.Errorf("acknowledging edited %s, which got only the admins' notice", it.Destination)
 		}
+		if it.Op == "edit" && it.Destination == "chat:1" && it.Ref == 1 && decode(t, it).AckBy == "@ops" {
+			edits++
+		}
+	}
+	if edits != 1 {
+		t.Errorf("the alert sent before alerts existed was edited %d times, want once", edits)
 	}
 }
 
 type adminEditable struct{}
 
-func (adminEditable) Destinations(string) []string { return []string{"chat:1"} }
-func (adminEditable) Admins() []string             { return []string{"chat:admin"} }
-func (adminEditable) Editable(string) bool         { return true }
+func (adminEditable) Notify(string, []string) []string { return []string{"chat:1"} }
+func (adminEditable) Admins() []string                 { return []string{"chat:admin"} }
+func (adminEditable) Editable(string) bool             { return true }

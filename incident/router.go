@@ -3,6 +3,8 @@ package incident
 import (
 	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/notifier"
@@ -14,6 +16,7 @@ import (
 // goes unseen.
 type ConfigRouter struct {
 	byMerchant map[string][]string
+	byContact  map[string][]string
 	admins     []string
 	editable   map[string]bool // platforms
 }
@@ -53,7 +56,11 @@ func NewRouter(cfg *config.Config, platforms, editable []string) *ConfigRouter {
 		}
 		return out
 	}
-	r := &ConfigRouter{byMerchant: map[string][]string{}, admins: destinations(cfg.Admins), editable: map[string]bool{}}
+	r := &ConfigRouter{byMerchant: map[string][]string{}, byContact: map[string][]string{},
+		admins: destinations(cfg.Admins), editable: map[string]bool{}}
+	for _, c := range cfg.Contacts {
+		r.byContact[c.Name] = destinations([]string{c.Name})
+	}
 	for _, m := range cfg.Merchants {
 		r.byMerchant[m.Name] = destinations(m.Contacts)
 	}
@@ -63,9 +70,27 @@ func NewRouter(cfg *config.Config, platforms, editable []string) *ConfigRouter {
 	return r
 }
 
-// Destinations are where messages about check go.
-func (r *ConfigRouter) Destinations(check string) []string {
-	return r.byMerchant[merchant(check)]
+// Notify lists the destinations of the contacts an escalation step names
+// for merchant: owner is the merchant's contacts, admins the admins.
+func (r *ConfigRouter) Notify(merchant string, names []string) []string {
+	var out []string
+	for _, name := range names {
+		var ds []string
+		switch name {
+		case "owner":
+			ds = r.byMerchant[merchant]
+		case "admins":
+			ds = r.admins
+		default:
+			ds = r.byContact[name]
+		}
+		for _, d := range ds {
+			if !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
 }
 
 // Admins are the admins' destinations.
@@ -75,4 +100,97 @@ func (r *ConfigRouter) Admins() []string { return r.admins }
 func (r *ConfigRouter) Editable(dest string) bool {
 	platform, _ := notifier.SplitDestination(dest)
 	return r.editable[platform]
+}
+
+// Rules are what the configuration says about telling people: how long to
+// collect failures, whom to escalate to, which checks make a provider,
+// when to hold messages.
+type Rules struct {
+	GroupWait   time.Duration
+	Policies    map[string]config.Policy // by merchant
+	Checks      map[string]int           // by merchant: how many checks it has
+	Providers   []Provider
+	Maintenance []config.Maintenance
+	Silences    []config.Silence
+	Flapping    config.Flapping
+	// targets are the names a silence may take.
+	targets map[string]bool
+}
+
+// Provider is a hosting provider: the checks its label selects and when
+// enough of them are down to call it an outage.
+type Provider struct {
+	Name      string
+	Checks    []string
+	DownRatio float64
+	MinDown   int
+}
+
+// outage reports whether down of the provider's checks make an outage.
+func (p Provider) outage(down int) bool {
+	if down == 0 || (p.MinDown > 0 && down < p.MinDown) {
+		return false
+	}
+	return p.DownRatio == 0 || float64(down) >= p.DownRatio*float64(len(p.Checks))
+}
+
+// RulesFrom reads the rules of cfg.
+func RulesFrom(cfg *config.Config) Rules {
+	r := Rules{
+		GroupWait: cfg.Defaults.GroupWait.Duration, Policies: map[string]config.Policy{}, Checks: map[string]int{},
+		Maintenance: cfg.Maintenance, Silences: cfg.Silences, Flapping: cfg.Defaults.Flapping, targets: map[string]bool{},
+	}
+	policies := map[string]config.Policy{config.DefaultPolicy: config.BuiltinPolicy}
+	for _, p := range cfg.Policies {
+		policies[p.Name] = p
+	}
+	for _, m := range cfg.Merchants {
+		r.Policies[m.Name] = policies[m.Policy]
+		r.Checks[m.Name] = len(m.Checks)
+		r.targets[m.Name] = true
+		for _, c := range m.Checks {
+			r.targets[c.ID] = true
+		}
+	}
+	for _, p := range cfg.Providers {
+		r.Providers = append(r.Providers, Provider{Name: p.Name, Checks: cfg.Matching(p.Match),
+			DownRatio: p.OutageWhen.DownRatio, MinDown: p.OutageWhen.MinDown})
+		r.targets["provider:"+p.Name] = true
+	}
+	return r
+}
+
+// policy is merchant's escalation policy.
+func (r *Rules) policy(merchant string) config.Policy {
+	if p, ok := r.Policies[merchant]; ok {
+		return p
+	}
+	return config.BuiltinPolicy
+}
+
+func (r *Rules) provider(name string) (Provider, bool) {
+	for _, p := range r.Providers {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Provider{}, false
+}
+
+// Target reports whether t names a merchant, a check or a provider that
+// can be silenced.
+func (r *Rules) Target(t string) bool { return r.targets[t] }
+
+// covers reports whether target (merchant/check, merchant or
+// provider:NAME) includes check.
+func (r *Rules) covers(target, check string) bool {
+	if target == check || target == merchant(check) {
+		return true
+	}
+	name, ok := strings.CutPrefix(target, "provider:")
+	if !ok {
+		return false
+	}
+	p, ok := r.provider(name)
+	return ok && slices.Contains(p.Checks, check)
 }

@@ -47,8 +47,11 @@ func (t *tx) Sends(ctx context.Context, incident int64) (map[string]int64, error
 }
 
 func (t *tx) AlertSends(ctx context.Context, alert int64) ([]store.OutboxItem, error) {
+	// Messages written before alerts existed are filed under their
+	// incident only.
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox
-		WHERE alert_id = ? AND op = 'send' ORDER BY id`, alert)
+		WHERE op = 'send' AND (alert_id = ? OR (alert_id IS NULL
+			AND incident_id IN (SELECT id FROM incidents WHERE alert_id = ?))) ORDER BY id`, alert, alert)
 	if err != nil {
 		return nil, fmt.Errorf("messages of alert %d: %w", alert, err)
 	}

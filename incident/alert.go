@@ -1,0 +1,655 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hostwatch/hostwatch/monitor"
+	"github.com/hostwatch/hostwatch/notifier"
+	"github.com/hostwatch/hostwatch/store"
+)
+
+// member is one incident of an alert, as the engine holds it.
+type member struct {
+	incident   int64
+	check      string
+	start      time.Time
+	end        time.Time // zero while open
+	resolvedBy string
+	err        string
+	failures   int
+	announced  time.Time // zero while held
+	ackAt      time.Time
+	ackBy      string
+	held       string // why it is held, as last written in its timeline
+}
+
+func (m *member) isOpen() bool { return m.end.IsZero() }
+
+// alert is an open alert with its incidents.
+type alert struct {
+	store.Alert
+	members []*member
+	// For a provider: the most checks down at once, and since when.
+	peak  int
+	since time.Time
+}
+
+// load reads the open incidents and alerts, the active silences and the
+// recent state changes from the store into memory.
+func (e *Engine) load(ctx context.Context) error {
+	now := e.clock.Now()
+	e.open, e.alerts = map[string]*member{}, map[int64]*alert{}
+	e.byMerchant, e.byProvider = map[string]*alert{}, map[string]*alert{}
+	e.changes, e.flapping = map[string][]time.Time{}, map[string]bool{}
+	alerts, err := e.store.OpenAlerts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sa := range alerts {
+		a := &alert{Alert: sa, since: sa.Opened}
+		ins, err := e.store.Incidents(ctx, store.IncidentFilter{Alert: a.ID})
+		if err != nil {
+			return err
+		}
+		slices.Reverse(ins) // oldest first
+		for _, in := range ins {
+			m := memberOf(in)
+			a.members = append(a.members, m)
+			if m.isOpen() {
+				e.open[m.check] = m
+			}
+		}
+		e.alerts[a.ID] = a
+		if a.Scope == store.ScopeProvider {
+			e.byProvider[a.Name] = a
+			if p, ok := e.rules.provider(a.Name); ok {
+				a.peak = e.downOf(p)
+			}
+		} else {
+			e.byMerchant[a.Name] = a
+		}
+	}
+	open, err := e.store.Incidents(ctx, store.IncidentFilter{OpenOnly: true})
+	if err != nil {
+		return err
+	}
+	for _, in := range open {
+		if in.Alert != 0 || e.open[in.Check] != nil {
+			continue
+		}
+		// An incident of a version without alerts: it was announced; its
+		// recovery is told through an alert of its own.
+		m := memberOf(in)
+		if m.announced.IsZero() {
+			m.announced = in.Confirmed
+		}
+		e.open[m.check] = m
+		if a := e.byMerchant[merchant(m.check)]; a != nil {
+			a.members = append(a.members, m)
+			continue
+		}
+		a := &alert{Alert: store.Alert{Scope: store.ScopeMerchant, Name: merchant(m.check), Opened: in.Confirmed,
+			Base: in.Start, Step: 1, Triggered: in.Confirmed}, members: []*member{m}}
+		if len(e.rules.policy(a.Name).Steps) == 1 {
+			a.Run, a.Step = 1, 0 // its first step was taken
+		}
+		a.ID = -in.ID // saved, and given its ID, by the first pass that settles it
+		e.alerts[a.ID], e.byMerchant[a.Name] = a, a
+	}
+	if e.silences, err = e.store.Silences(ctx, now); err != nil {
+		return err
+	}
+	if w := e.rules.Flapping.Window.Duration; e.rules.Flapping.Changes > 0 {
+		changes, err := e.store.StateChanges(ctx, now.Add(-w))
+		if err != nil {
+			return err
+		}
+		for _, c := range changes {
+			e.changes[c.Check] = append(e.changes[c.Check], c.At)
+		}
+		for check, cs := range e.changes {
+			// Flapping when the last run stopped: it was told then.
+			e.flapping[check] = len(cs) > e.rules.Flapping.Changes
+		}
+	}
+	e.stale = false
+	return nil
+}
+
+func memberOf(in store.Incident) *member {
+	m := &member{incident: in.ID, check: in.Check, start: in.Start, end: in.End, resolvedBy: in.ResolvedBy,
+		announced: in.Announced, ackAt: in.AckAt, ackBy: in.AckBy}
+	for _, es := range in.Errors {
+		if m.err == "" || es.First.Before(m.start) {
+			m.err = es.FirstError
+		}
+		m.failures += es.Count
+	}
+	return m
+}
+
+// pass is one transaction's work on the engine's state.
+type pass struct {
+	e     *Engine
+	ctx   context.Context
+	tx    store.Tx
+	now   time.Time
+	dirty map[int64]*alert // alerts to settle before the commit
+	sent  bool
+}
+
+// change applies one state change of a check.
+func (p *pass) change(o monitor.Observation) error {
+	e, c, id := p.e, o.Change, o.Check.ID
+	cur := e.open[id]
+	switch {
+	case c.To == store.Down && cur == nil:
+		n, err := p.tx.OpenIncident(p.ctx, id, c.Since, o.At)
+		if err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("%d failed probes since %s: %s", o.State.FailStreak, c.Since.UTC().Format(time.RFC3339), o.Result.Error)
+		if err := p.event(n, "opened", detail); err != nil {
+			return err
+		}
+		cur = &member{incident: n, check: id, start: c.Since, err: o.Result.Error, failures: o.State.FailStreak}
+		e.open[id] = cur
+		if err := p.join(cur); err != nil {
+			return err
+		}
+		if err := p.inMaintenance(cur); err != nil {
+			return err
+		}
+	case c.From == store.Down && cur != nil:
+		if err := p.tx.ResolveIncident(p.ctx, cur.incident, c.Since, "recovery"); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("%d successful probes since %s", o.State.OKStreak, c.Since.UTC().Format(time.RFC3339))
+		if err := p.event(cur.incident, "resolved", detail); err != nil {
+			return err
+		}
+		cur.end = c.Since
+		delete(e.open, id)
+		p.touch(cur)
+	}
+	var incident int64
+	if cur != nil {
+		incident = cur.incident
+	}
+	if err := p.tx.AddStateChange(p.ctx, store.StateChange{Check: id, At: c.Since, From: c.From, To: c.To, Incident: incident}); err != nil {
+		return err
+	}
+	return p.flap(id, c.Since)
+}
+
+// join puts a new incident in its merchant's open alert, or opens one
+// that waits group_wait for more.
+func (p *pass) join(m *member) error {
+	e := p.e
+	a := e.byMerchant[merchant(m.check)]
+	if a == nil {
+		a = &alert{Alert: store.Alert{Scope: store.ScopeMerchant, Name: merchant(m.check), Opened: p.now,
+			FlushAt: p.now.Add(e.rules.GroupWait), Triggered: p.now}}
+		if err := p.save(a); err != nil {
+			return err
+		}
+	}
+	a.members = append(a.members, m)
+	p.dirty[a.ID] = a
+	return p.tx.JoinAlert(p.ctx, m.incident, a.ID)
+}
+
+// save stores a; a new alert gets its ID and a place in memory.
+func (p *pass) save(a *alert) error {
+	old := a.ID
+	if old < 0 {
+		a.ID = 0 // an incident's alert made at load: stored now
+	}
+	if err := p.tx.SaveAlert(p.ctx, &a.Alert); err != nil {
+		return err
+	}
+	if old <= 0 {
+		delete(p.e.alerts, old)
+		delete(p.dirty, old)
+		p.e.alerts[a.ID] = a
+		if a.Scope == store.ScopeProvider {
+			p.e.byProvider[a.Name] = a
+		} else {
+			p.e.byMerchant[a.Name] = a
+		}
+		for _, m := range a.members {
+			if err := p.tx.JoinAlert(p.ctx, m.incident, a.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// touch marks the alert of m for settling.
+func (p *pass) touch(m *member) {
+	for _, a := range p.e.alerts {
+		if slices.Contains(a.members, m) {
+			p.dirty[a.ID] = a
+			return
+		}
+	}
+}
+
+func (p *pass) event(incident int64, kind, detail string) error {
+	return p.tx.AddEvent(p.ctx, store.Event{Incident: incident, At: p.now, Kind: kind, Detail: detail})
+}
+
+// settleDirty settles the alerts changed in this pass, providers first, in
+// the order they opened.
+func (p *pass) settleDirty() error {
+	for len(p.dirty) > 0 {
+		ids := slices.Sorted(maps.Keys(p.dirty))
+		slices.SortStableFunc(ids, func(a, b int64) int {
+			pa, pb := p.dirty[a].Scope == store.ScopeProvider, p.dirty[b].Scope == store.ScopeProvider
+			switch {
+			case pa && !pb:
+				return -1
+			case pb && !pa:
+				return 1
+			}
+			return 0
+		})
+		a := p.dirty[ids[0]]
+		delete(p.dirty, ids[0])
+		var err error
+		if a.Scope == store.ScopeProvider {
+			err = p.settleProvider(a)
+		} else {
+			err = p.settle(a)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settle brings a merchant's alert up to date: it announces the incidents
+// no longer held, takes the escalation steps that fell due, re-triggers an
+// acknowledgement that timed out, tells of changes by editing the alert's
+// messages (or, where messages cannot be edited, by one new message), and
+// closes the alert with a summary once every incident in it has ended.
+func (p *pass) settle(a *alert) error {
+	before := a.Alert
+	if err := p.settleMerchant(a); err != nil {
+		return err
+	}
+	if a.Alert != before || a.ID <= 0 {
+		if err := p.save(a); err != nil {
+			return err
+		}
+	}
+	if !a.Closed.IsZero() {
+		delete(p.e.alerts, a.ID)
+		if p.e.byMerchant[a.Name] == a {
+			delete(p.e.byMerchant, a.Name)
+		}
+	}
+	return nil
+}
+
+func (p *pass) settleMerchant(a *alert) error {
+	e, now := p.e, p.now
+	flushing := false
+	if !a.FlushAt.IsZero() {
+		if now.Before(a.FlushAt) {
+			a.NextAt = a.FlushAt
+			return nil
+		}
+		a.FlushAt, flushing = time.Time{}, true
+	}
+	grew := false // a check joined an alert told before
+	for _, m := range a.members {
+		if !m.isOpen() || !m.announced.IsZero() {
+			continue
+		}
+		if why := e.held(m.check, now, true); why != "" {
+			if why != m.held {
+				m.held = why
+				if err := p.event(m.incident, "held", why); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		m.announced = now
+		grew = grew || !a.Base.IsZero()
+		if err := p.tx.Announce(p.ctx, m.incident, now); err != nil {
+			return err
+		}
+	}
+	var told []*member
+	open := false
+	for _, m := range a.members {
+		if !m.announced.IsZero() {
+			told = append(told, m)
+		}
+		open = open || m.isOpen()
+	}
+	if len(told) == 0 {
+		// Everything is held: the holds' ends wake the engine.
+		a.NextAt = time.Time{}
+		if !open {
+			a.Closed = now
+		}
+		return nil
+	}
+	policy := e.rules.policy(a.Name)
+	if a.Step >= len(policy.Steps) {
+		a.Step, a.Run = 0, a.Run+1 // the policy lost steps since the last run
+	}
+	if a.Base.IsZero() {
+		// Steps count from the incident's start; after a hold, from
+		// the moment the alert could first go out.
+		a.Base = now
+		if flushing {
+			for _, m := range told {
+				a.Base = minTime(a.Base, m.start)
+			}
+		}
+	}
+	if !open {
+		if err := p.tell(a, p.message(a, told, notifier.Resolved), true); err != nil {
+			return err
+		}
+		a.Closed, a.NextAt = now, time.Time{}
+		return nil
+	}
+
+	// The alert is acknowledged when every incident it told of and that
+	// is still open is.
+	var ackAt time.Time
+	var ackBy string
+	acked := true
+	for _, m := range told {
+		if m.isOpen() {
+			acked = acked && !m.ackAt.IsZero()
+			if m.ackAt.After(ackAt) {
+				ackAt, ackBy = m.ackAt, m.ackBy
+			}
+		}
+	}
+	if !acked {
+		ackAt, ackBy = time.Time{}, ""
+	}
+	a.AckAt, a.AckBy = ackAt, ackBy
+
+	var note string
+	if acked && policy.AckTimeout.Duration > 0 && !now.Before(a.AckAt.Add(policy.AckTimeout.Duration)) {
+		note = fmt.Sprintf("Acknowledged by %s at %s but still down after %s: escalating again.",
+			a.AckBy, a.AckAt.Format(time.RFC3339), notifier.Duration(policy.AckTimeout.Duration))
+		for _, m := range told {
+			if !m.isOpen() || m.ackAt.IsZero() {
+				continue
+			}
+			if err := p.tx.Acknowledge(p.ctx, m.incident, "", now); err != nil {
+				return err
+			}
+			if err := p.event(m.incident, "ack timeout", note); err != nil {
+				return err
+			}
+			m.ackAt, m.ackBy = time.Time{}, ""
+		}
+		a.AckAt, a.AckBy, acked = time.Time{}, "", false
+		a.Triggered, a.Base, a.Run, a.Step = now, now, 0, 0
+	}
+
+	msg := p.message(a, told, notifier.Down)
+	var dests, taken []string
+	for !acked && a.Run <= policy.Repeat && !p.due(a).After(now) {
+		step := policy.Steps[a.Step]
+		for _, d := range p.targets(a, step.Notify) {
+			if !slices.Contains(dests, d) {
+				dests = append(dests, d)
+			}
+		}
+		taken = append(taken, fmt.Sprintf("step %d of run %d (%s)", a.Step+1, a.Run+1, strings.Join(step.Notify, ", ")))
+		if note == "" && (a.Run > 0 || a.Step > 0) {
+			note = fmt.Sprintf("Escalated: nobody has acknowledged since %s.", a.Base.Format(time.RFC3339))
+		}
+		if a.Step++; a.Step == len(policy.Steps) {
+			a.Step, a.Run = 0, a.Run+1
+		}
+	}
+	sends, err := p.tx.AlertSends(p.ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	if len(dests) > 0 {
+		m := msg
+		m.Note = note
+		if err := p.send(a, m, dests, sends); err != nil {
+			return err
+		}
+		for _, t := range told {
+			if t.isOpen() {
+				if err := p.event(t.incident, "notified", strings.Join(taken, "; ")+": "+strings.Join(dests, ", ")); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := p.update(a, msg, sends, dests, grew); err != nil {
+		return err
+	}
+	a.NextAt = time.Time{}
+	switch {
+	case !acked && a.Run <= policy.Repeat:
+		a.NextAt = p.due(a)
+	case acked && policy.AckTimeout.Duration > 0:
+		a.NextAt = a.AckAt.Add(policy.AckTimeout.Duration)
+	}
+	return nil
+}
+
+// due is when the alert's next escalation step falls due.
+func (p *pass) due(a *alert) time.Time {
+	policy := p.e.rules.policy(a.Name)
+	return a.Base.Add(time.Duration(a.Run)*policy.Period() + policy.Steps[a.Step].After.Duration)
+}
+
+// targets are the destinations of an escalation step of a merchant's
+// alert. While the merchant's provider is down, the admins hear of it
+// once, from the provider's alert, and not from every shop's.
+func (p *pass) targets(a *alert, names []string) []string {
+	dests := p.e.o.Router.Notify(a.Name, names)
+	if p.provider(a) != nil {
+		admins := p.e.o.Router.Admins()
+		dests = slices.DeleteFunc(dests, func(d string) bool { return slices.Contains(admins, d) })
+	}
+	return dests
+}
+
+// provider returns the open provider outage that takes in a check of a.
+func (p *pass) provider(a *alert) *alert {
+	for _, name := range slices.Sorted(maps.Keys(p.e.byProvider)) {
+		prov, _ := p.e.rules.provider(name)
+		for _, m := range a.members {
+			if m.isOpen() && slices.Contains(prov.Checks, m.check) {
+				return p.e.byProvider[name]
+			}
+		}
+	}
+	return nil
+}
+
+// message renders a merchant's alert: one check, or each of several.
+func (p *pass) message(a *alert, told []*member, kind notifier.Kind) notifier.Message {
+	m := notifier.Message{Kind: kind, Alert: a.ID, Merchant: a.Name, AckBy: a.AckBy, AckAt: a.AckAt}
+	if prov := p.provider(a); prov != nil {
+		pr, _ := p.e.rules.provider(prov.Name)
+		m.Provider = &notifier.ProviderOutage{Name: prov.Name, Down: p.e.downOf(pr), Of: len(pr.Checks), Since: prov.since}
+	}
+	if len(told) == 1 {
+		t := told[0]
+		m.Incident, m.Check, m.Start, m.End, m.Error, m.Failures = t.incident, t.check, t.start, t.end, t.err, t.failures
+		if t.resolvedBy != "recovery" {
+			m.ResolvedBy = t.resolvedBy
+		}
+		return m
+	}
+	m.Of = p.e.rules.Checks[a.Name]
+	for _, t := range told {
+		it := notifier.Item{Incident: t.incident, Check: t.check, Start: t.start, End: t.end, Error: t.err, AckBy: t.ackBy}
+		m.Items = append(m.Items, it)
+		if m.Start.IsZero() || t.start.Before(m.Start) {
+			m.Start = t.start
+		}
+		m.End = maxTime(m.End, t.end)
+	}
+	return m
+}
+
+// fingerprint says what a message says, in two parts: the checks and
+// their states, and who acknowledged.
+func fingerprint(m notifier.Message) (state, ack string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %d %v", m.Kind, m.Incident, m.End.IsZero())
+	for _, it := range m.Items {
+		fmt.Fprintf(&b, " %d:%v", it.Incident, it.End.IsZero())
+	}
+	if m.Provider != nil {
+		fmt.Fprintf(&b, " provider:%s", m.Provider.Name)
+	}
+	ack = m.AckBy
+	for _, it := range m.Items {
+		ack += "," + it.AckBy
+	}
+	return b.String(), ack
+}
+
+// send enqueues m as a new message to each of dests; a destination that
+// has had a message of the alert gets the new one as a follow-up of the
+// first (in its thread, in Slack).
+func (p *pass) send(a *alert, m notifier.Message, dests []string, sends []store.OutboxItem) error {
+	payload, err := encode(m)
+	if err != nil {
+		return err
+	}
+	var items []store.OutboxItem
+	for _, d := range dests {
+		items = append(items, store.OutboxItem{CreatedAt: p.now, Destination: d, Alert: a.ID, Incident: m.Incident,
+			Op: "send", Ref: firstTo(sends, d), Payload: payload})
+	}
+	p.sent = p.sent || len(items) > 0
+	return p.tx.Enqueue(p.ctx, items)
+}
+
+// edit enqueues edits of every message of the alert sent to dest.
+func (p *pass) edit(a *alert, m notifier.Message, dest string, sends []store.OutboxItem) error {
+	payload, err := encode(m)
+	if err != nil {
+		return err
+	}
+	var items []store.OutboxItem
+	for _, s := range sends {
+		if s.Destination == dest {
+			items = append(items, store.OutboxItem{CreatedAt: p.now, Destination: dest, Alert: a.ID, Incident: m.Incident,
+				Op: "edit", Ref: s.ID, Payload: payload})
+		}
+	}
+	p.sent = p.sent || len(items) > 0
+	return p.tx.Enqueue(p.ctx, items)
+}
+
+// update tells the destinations that already have the alert's messages
+// what changed since: edits where the platform can edit; and a new message
+// when another check went down (an edit makes no sound), or where the
+// platform cannot edit and the checks' states changed. dests got the news
+// in a new message just now.
+func (p *pass) update(a *alert, m notifier.Message, sends []store.OutboxItem, dests []string, grew bool) error {
+	state, ack := fingerprint(m)
+	told := state + "|" + ack
+	if told == a.Told {
+		return nil
+	}
+	oldState, _, _ := strings.Cut(a.Told, "|")
+	a.Told = told
+	for _, d := range destinations(sends) {
+		editable := p.e.o.Router.Editable(d)
+		if editable {
+			// Those sent before a new one, too: they must not offer a
+			// button that no longer applies.
+			if err := p.edit(a, m, d, sends); err != nil {
+				return err
+			}
+		}
+		if slices.Contains(dests, d) || !(grew || (!editable && state != oldState)) {
+			continue
+		}
+		if err := p.send(a, m, []string{d}, sends); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tell sends m to every destination that has had the alert's messages:
+// the edits of those messages, and with news, a new message after them.
+func (p *pass) tell(a *alert, m notifier.Message, news bool) error {
+	sends, err := p.tx.AlertSends(p.ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	for _, d := range destinations(sends) {
+		if p.e.o.Router.Editable(d) {
+			if err := p.edit(a, m, d, sends); err != nil {
+				return err
+			}
+		}
+		if news {
+			if err := p.send(a, m, []string{d}, sends); err != nil {
+				return err
+			}
+		}
+	}
+	state, ack := fingerprint(m)
+	a.Told = state + "|" + ack
+	return nil
+}
+
+// destinations lists the destinations of sends, in the order they were
+// first sent to.
+func destinations(sends []store.OutboxItem) []string {
+	var out []string
+	for _, s := range sends {
+		if !slices.Contains(out, s.Destination) {
+			out = append(out, s.Destination)
+		}
+	}
+	return out
+}
+
+func firstTo(sends []store.OutboxItem, dest string) int64 {
+	for _, s := range sends {
+		if s.Destination == dest {
+			return s.ID
+		}
+	}
+	return 0
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
