@@ -12,6 +12,7 @@ import (
 
 	"github.com/hostwatch/hostwatch/checks"
 	"github.com/hostwatch/hostwatch/config"
+	"github.com/hostwatch/hostwatch/incident"
 	"github.com/hostwatch/hostwatch/monitor"
 	"github.com/hostwatch/hostwatch/notifier"
 	"github.com/hostwatch/hostwatch/store"
@@ -25,6 +26,13 @@ type Backend interface {
 	Acknowledge(ctx context.Context, n int64, by string) (store.Incident, error)
 	Resolve(ctx context.Context, n int64, by string) (store.Incident, error)
 	ProbeNow(ctx context.Context, check string) (checks.Result, error)
+	// Alert returns an open alert, for its buttons.
+	Alert(id int64) (incident.AlertInfo, bool)
+	AcknowledgeAlert(ctx context.Context, id int64, by string) (incident.AlertInfo, error)
+	Silence(ctx context.Context, target string, d time.Duration, reason, by string) (store.Silence, error)
+	SilenceAlert(ctx context.Context, id int64, d time.Duration, by string) (store.Silence, error)
+	Silences() []store.Silence
+	Unsilence(ctx context.Context, id int64, by string) (store.Silence, error)
 }
 
 // Request is one command or button press.
@@ -141,7 +149,17 @@ func (b *Bot) Command(ctx context.Context, r Request) []string {
 			return []string{"Which check? Usage: " + usageOf("check", b.prefix) + ", e.g. " + b.prefix + "check kim-shop/storefront"}
 		}
 		return []string{b.check(ctx, a, c.Args[0])}
-	case "silence", "silences", "unsilence", "report":
+	case "silence":
+		return []string{b.silence(ctx, a, c.Args, r.User)}
+	case "silences":
+		return []string{b.silences(a)}
+	case "unsilence":
+		n, err := incidentArg(c.Args)
+		if err != nil {
+			return []string{fmt.Sprintf("Which silence? Give its number, from %ssilences. Usage: %s", b.prefix, usageOf("unsilence", b.prefix))}
+		}
+		return []string{b.unsilence(ctx, a, n, r.User)}
+	case "report":
 		return []string{fmt.Sprintf("%s is not available yet in this version of hostwatch.", usageOf(c.Name, b.prefix))}
 	}
 	return []string{fmt.Sprintf("I don't know %s%s. Send %shelp for what I can do.", b.prefix, c.Name, b.prefix)}
@@ -157,12 +175,160 @@ func (b *Bot) Press(ctx context.Context, r Request, data string) string {
 	if err != nil {
 		return "This button is not one of mine."
 	}
+	if act.Alert != 0 {
+		info, ok := b.backend.Alert(act.Alert)
+		if !ok || !a.seesAlert(info) {
+			return "This alert is over: nothing left to do."
+		}
+		if act.Verb == "ack" {
+			return b.ackAlert(ctx, info, r.User)
+		}
+		sl, err := b.backend.SilenceAlert(ctx, act.Alert, act.For, r.User)
+		if err != nil {
+			return "Sorry, I could not record that just now; try again in a moment."
+		}
+		return b.silenced(sl)
+	}
 	switch act.Verb {
 	case "ack":
 		return b.ack(ctx, a, act.Incident, r.User)
 	default:
-		return "Silencing is not available yet in this version of hostwatch."
+		in, err := b.backend.Incident(ctx, act.Incident)
+		if err != nil || !a.sees(in.Check) {
+			return fmt.Sprintf("There is no incident #%d among yours.", act.Incident)
+		}
+		sl, err := b.backend.Silence(ctx, in.Check, act.For, "", r.User)
+		if err != nil {
+			return "Sorry, I could not record that just now; try again in a moment."
+		}
+		return b.silenced(sl)
 	}
+}
+
+// seesAlert reports whether a may act on an alert: a merchant's own, or
+// any for an admin.
+func (a access) seesAlert(info incident.AlertInfo) bool {
+	if info.Scope == store.ScopeProvider {
+		return a.admin
+	}
+	return a.admin || slices.Contains(a.merchants, info.Name)
+}
+
+func (b *Bot) ackAlert(ctx context.Context, info incident.AlertInfo, user string) string {
+	_, err := b.backend.AcknowledgeAlert(ctx, info.ID, user)
+	what := info.Name
+	if len(info.Checks) == 1 && info.Scope != store.ScopeProvider {
+		what = info.Checks[0]
+	}
+	switch {
+	case errors.Is(err, store.ErrAcknowledged):
+		return fmt.Sprintf("%s was already acknowledged.", what)
+	case errors.Is(err, store.ErrNotFound):
+		return "This alert is over: nothing left to do."
+	case err != nil:
+		return "Sorry, I could not record that just now; try again in a moment."
+	}
+	return fmt.Sprintf("%s acknowledged by %s.", what, user)
+}
+
+// maxSilence bounds a silence: a forgotten one must not hide outages for
+// good.
+const maxSilence = 90 * 24 * time.Hour
+
+func (b *Bot) silence(ctx context.Context, a access, args []string, user string) string {
+	usage := fmt.Sprintf("Usage: %s, e.g. %ssilence kim-shop/db 2h moving the database", usageOf("silence", b.prefix), b.prefix)
+	if len(args) < 2 {
+		return "What, and for how long? " + usage
+	}
+	target := args[0]
+	d, err := ParseDuration(args[1])
+	if err != nil {
+		return fmt.Sprintf("%q is not a duration: write 30m, 2h or 3d. %s", args[1], usage)
+	}
+	if d <= 0 || d > maxSilence {
+		return fmt.Sprintf("A silence lasts from a minute to %d days. %s", maxSilence/(24*time.Hour), usage)
+	}
+	if strings.HasPrefix(target, "provider:") && !a.admin {
+		return "Only an admin can silence a whole provider."
+	}
+	if !strings.HasPrefix(target, "provider:") && !a.sees(target) {
+		return fmt.Sprintf("There is no %q among yours. Send %sstatus for their names.", target, b.prefix)
+	}
+	sl, err := b.backend.Silence(ctx, target, d, strings.Join(args[2:], " "), user)
+	switch {
+	case errors.Is(err, incident.ErrUnknownTarget):
+		return fmt.Sprintf("There is no %q among yours. Send %sstatus for their names.", target, b.prefix)
+	case err != nil:
+		return "Sorry, I could not record that just now; try again in a moment."
+	}
+	return b.silenced(sl) + fmt.Sprintf(" Lift it with %sunsilence %d.", b.prefix, sl.ID)
+}
+
+func (b *Bot) silenced(sl store.Silence) string {
+	return fmt.Sprintf("🔕 %s silenced until %s (silence #%d). Its checks are still probed and recorded; "+
+		"an outage still going on then is announced then.", sl.Target, sl.End.In(b.loc).Format("Jan 2 15:04 MST"), sl.ID)
+}
+
+// seesTarget reports whether a may see a silence's target.
+func (a access) seesTarget(target string) bool {
+	if strings.HasPrefix(target, "provider:") {
+		return a.admin
+	}
+	return a.sees(target)
+}
+
+func (b *Bot) silences(a access) string {
+	var s strings.Builder
+	for _, sl := range b.backend.Silences() {
+		if !a.seesTarget(sl.Target) {
+			continue
+		}
+		if sl.ID == 0 {
+			fmt.Fprintf(&s, "(config) %s until %s", sl.Target, sl.End.In(b.loc).Format("Jan 2 15:04"))
+		} else {
+			fmt.Fprintf(&s, "#%d %s until %s, by %s", sl.ID, sl.Target, sl.End.In(b.loc).Format("Jan 2 15:04"), sl.By)
+		}
+		if sl.Reason != "" {
+			fmt.Fprintf(&s, ": %s", sl.Reason)
+		}
+		s.WriteString("\n")
+	}
+	if s.Len() == 0 {
+		return "No silences: every alert goes out."
+	}
+	return strings.TrimSpace(s.String())
+}
+
+func (b *Bot) unsilence(ctx context.Context, a access, n int64, user string) string {
+	var found *store.Silence
+	for _, sl := range b.backend.Silences() {
+		if sl.ID == n && a.seesTarget(sl.Target) {
+			found = &sl
+		}
+	}
+	if found == nil {
+		return fmt.Sprintf("There is no silence #%d among yours. Send %ssilences for them.", n, b.prefix)
+	}
+	if _, err := b.backend.Unsilence(ctx, n, user); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Sprintf("Silence #%d is already over.", n)
+		}
+		return "Sorry, I could not record that just now; try again in a moment."
+	}
+	return fmt.Sprintf("🔔 Silence #%d of %s lifted by %s. An outage it held that is still going on is announced now.", n, found.Target, user)
+}
+
+// ParseDuration reads a duration as people write it in a chat: Go's
+// forms (90m, 1h30m) and days (3d).
+func ParseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 3650 {
+			return 0, fmt.Errorf("bad duration %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
 
 func incidentArg(args []string) (int64, error) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hostwatch/hostwatch/checks"
 	"github.com/hostwatch/hostwatch/config"
+	"github.com/hostwatch/hostwatch/incident"
 	"github.com/hostwatch/hostwatch/monitor"
 	"github.com/hostwatch/hostwatch/store"
 )
@@ -19,6 +20,51 @@ type fakeBackend struct {
 	statuses  []monitor.Status
 	incidents map[int64]*store.Incident
 	acked     []string
+	silences  []store.Silence
+}
+
+func (f *fakeBackend) Alert(id int64) (incident.AlertInfo, bool) {
+	switch id {
+	case 7:
+		return incident.AlertInfo{ID: 7, Scope: store.ScopeMerchant, Name: "kim-shop", Checks: []string{"kim-shop/web"}}, true
+	case 8:
+		return incident.AlertInfo{ID: 8, Scope: store.ScopeProvider, Name: "examplehost"}, true
+	}
+	return incident.AlertInfo{}, false
+}
+
+func (f *fakeBackend) AcknowledgeAlert(_ context.Context, id int64, by string) (incident.AlertInfo, error) {
+	info, _ := f.Alert(id)
+	f.acked = append(f.acked, fmt.Sprintf("alert %d by %s", id, by))
+	return info, nil
+}
+
+func (f *fakeBackend) Silence(_ context.Context, target string, d time.Duration, reason, by string) (store.Silence, error) {
+	if target == "provider:nowhere" {
+		return store.Silence{}, incident.ErrUnknownTarget
+	}
+	s := store.Silence{ID: int64(len(f.silences) + 1), Target: target, Start: t0, End: t0.Add(d), Reason: reason, By: by}
+	f.silences = append(f.silences, s)
+	return s, nil
+}
+
+func (f *fakeBackend) SilenceAlert(ctx context.Context, id int64, d time.Duration, by string) (store.Silence, error) {
+	info, _ := f.Alert(id)
+	return f.Silence(ctx, info.Checks[0], d, "", by)
+}
+
+func (f *fakeBackend) Silences() []store.Silence {
+	return append([]store.Silence{{Target: "lee-shop", End: t0.Add(time.Hour), Reason: "planned move"}}, f.silences...)
+}
+
+func (f *fakeBackend) Unsilence(_ context.Context, id int64, by string) (store.Silence, error) {
+	for i, s := range f.silences {
+		if s.ID == id {
+			f.silences = append(f.silences[:i], f.silences[i+1:]...)
+			return s, nil
+		}
+	}
+	return store.Silence{}, store.ErrNotFound
 }
 
 func (f *fakeBackend) Statuses() []monitor.Status { return f.statuses }
@@ -117,7 +163,21 @@ func TestCommands(t *testing.T) {
 		{"ack unknown", "111", "/ack 99", []string{"There is no incident #99 among yours."}, nil},
 		{"ack", "111", "/ack 1", []string{"Incident #1 (kim-shop/web) acknowledged by @kim."}, nil},
 		{"ack again", "111", "/ack #1", []string{"already acknowledged by @kim"}, nil},
-		{"later command", "111", "/silence kim-shop 1h", []string{"not available yet"}, nil},
+		{"silence", "111", "/silence kim-shop/web 2h moving the database", []string{"kim-shop/web silenced until Nov 25 16:02 UTC (silence #1)", "/unsilence 1"}, nil},
+		{"silence for days", "111", "/silence kim-shop 3d", []string{"kim-shop silenced until Nov 28 14:02 UTC (silence #2)"}, nil},
+		{"silence someone else's", "111", "/silence lee-shop 1h", []string{`There is no "lee-shop" among yours`}, nil},
+		{"silence a provider", "111", "/silence provider:examplehost 1h", []string{"Only an admin"}, nil},
+		{"admin silences an unknown provider", "-100999", "/silence provider:nowhere 1h", []string{`There is no "provider:nowhere"`}, nil},
+		{"silence without duration", "111", "/silence kim-shop", []string{"for how long?", "Usage: /silence TARGET DURATION [reason]"}, nil},
+		{"silence bad duration", "111", "/silence kim-shop forever", []string{`"forever" is not a duration`}, nil},
+		{"silence too long", "111", "/silence kim-shop 100d", []string{"from a minute to 90 days"}, nil},
+		{"silences", "111", "/silences", []string{"#1 kim-shop/web until Nov 25 16:02, by @kim: moving the database", "#2 kim-shop"}, []string{"lee-shop"}},
+		{"admin sees every silence", "-100999", "/silences", []string{"(config) lee-shop until Nov 25 15:02: planned move", "#1 kim-shop/web"}, nil},
+		{"unsilence someone else's", "222", "/unsilence 1", []string{"There is no silence #1 among yours"}, nil},
+		{"unsilence", "111", "/unsilence 1", []string{"Silence #1 of kim-shop/web lifted by @kim"}, nil},
+		{"unsilence again", "111", "/unsilence 1", []string{"There is no silence #1 among yours"}, nil},
+		{"unsilence without number", "111", "/unsilence", []string{"Which silence?"}, nil},
+		{"later command", "111", "/report", []string{"not available yet"}, nil},
 		{"resolve without number", "111", "/resolve", []string{"Usage: /resolve N"}, nil},
 		{"resolve someone else's", "111", "/resolve 2", []string{"There is no incident #2 among yours."}, nil},
 		{"resolve", "111", "/resolve 1", []string{"Incident #1 (kim-shop/web) resolved by @kim after 1h30m."}, nil},
@@ -161,6 +221,21 @@ func TestPress(t *testing.T) {
 	}
 	if got := b.Press(ctx, Request{Caller: "111"}, "drop table"); !strings.Contains(got, "not one of mine") {
 		t.Errorf("forged data: %q", got)
+	}
+	tests := []struct{ caller, data, want string }{
+		{"111", "ack:g7", "kim-shop/web acknowledged by @kim"},
+		{"222", "ack:g7", "This alert is over"}, // not lee's: nothing to say about it
+		{"111", "ack:g8", "This alert is over"}, // a provider's: admins only
+		{"-100999", "ack:g8", "examplehost acknowledged"},
+		{"111", "ack:g9", "This alert is over"},
+		{"111", "silence:g7:1h0m0s", "kim-shop/web silenced until Nov 25 15:02 UTC"},
+		{"111", "silence:1:1h0m0s", "kim-shop/web silenced until"},
+		{"111", "silence:2:1h0m0s", "There is no incident #2 among yours"},
+	}
+	for _, tt := range tests {
+		if got := b.Press(ctx, Request{Caller: tt.caller, User: "@kim"}, tt.data); !strings.Contains(got, tt.want) {
+			t.Errorf("%s presses %s: %q, want %q", tt.caller, tt.data, got, tt.want)
+		}
 	}
 }
 

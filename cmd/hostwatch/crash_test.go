@@ -24,20 +24,21 @@ func TestKilledWhileDelivering(t *testing.T) {
 	defer receiver.Close()
 	receiver.Slow(400 * time.Millisecond)
 
+	// Three owners with four shops each: one alert per shop.
 	const merchants, checks = 3, 4
 	dir := t.TempDir()
 	listen := freeAddr(t)
 	var b strings.Builder
 	fmt.Fprintf(&b, "timezone: UTC\nstorage: {dsn: %q}\nhttp: {listen: %q}\n", filepath.Join(dir, "h.db"), listen)
-	b.WriteString("defaults: {schedule: \"@every 1s\", down_after: 1, up_after: 1, timeout: 2s}\ncontacts:\n")
+	b.WriteString("defaults: {schedule: \"@every 1s\", down_after: 1, up_after: 1, timeout: 2s, group_wait: 0s}\ncontacts:\n")
 	for m := range merchants {
 		fmt.Fprintf(&b, "  - {name: owner%d, webhook: \"%s/owner%d\", webhook_secret: \"${HOOK_SECRET}\"}\n", m, receiver.URL, m)
 	}
 	b.WriteString("merchants:\n")
 	for m := range merchants {
-		fmt.Fprintf(&b, "  - name: shop%d\n    contacts: [owner%d]\n    checks:\n", m, m)
 		for c := range checks {
-			fmt.Fprintf(&b, "      - {name: page%d, http: {url: \"%s/%d\"}}\n", c, shop.URL, c)
+			fmt.Fprintf(&b, "  - name: shop%d-%d\n    contacts: [owner%d]\n    checks:\n", m, c, m)
+			fmt.Fprintf(&b, "      - {name: page, http: {url: \"%s/%d\"}}\n", shop.URL, c)
 		}
 	}
 	cfg := writeConfig(t, dir, b.String())

@@ -106,7 +106,8 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	engine, err = incident.New(ctx, incident.Options{
-		Store: st, Router: incident.NewRouter(cfg, slices.Collect(maps.Keys(notifiers)), editable), Wake: dispatcher.Wake, Checks: ids,
+		Store: st, Router: incident.NewRouter(cfg, slices.Collect(maps.Keys(notifiers)), editable), Rules: incident.RulesFrom(cfg),
+		Wake: dispatcher.Wake, Checks: ids,
 		Clock: clock, Logger: log, Registry: reg,
 	})
 	if err != nil {
@@ -139,7 +140,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	defer stopDispatch()
 	handlers := map[string]http.Handler{}
 	if sc := cfg.Slack; sc != nil {
-		slackBot := bot.New(cfg, "slack", "", backend{mon: mon, store: st, engine: engine})
+		slackBot := bot.New(cfg, "slack", "", backend{Engine: engine, mon: mon, store: st})
 		in := slacknotifier.NewInbound(ctx, sc.SigningSecret.Value(), sc.APIURL, slackBot, log)
 		if sc.AppToken != "" {
 			wg.Add(1)
@@ -155,7 +156,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if tg != nil {
-		chatBot := bot.New(cfg, "telegram", "", backend{mon: mon, store: st, engine: engine})
+		chatBot := bot.New(cfg, "telegram", "", backend{Engine: engine, mon: mon, store: st})
 		wg.Add(2)
 		go func() {
 			// Best effort, off the start-up path: a slow Bot API must not
@@ -215,11 +216,12 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	return errors.Join(monErr, engineErr, dispatchErr, webErr)
 }
 
-// backend is what the chat bots ask of the daemon.
+// backend is what the chat bots ask of the daemon: the monitor and the
+// store answer questions, the engine takes actions.
 type backend struct {
-	mon    *monitor.Monitor
-	store  store.Store
-	engine *incident.Engine
+	*incident.Engine
+	mon   *monitor.Monitor
+	store store.Store
 }
 
 func (b backend) Statuses() []monitor.Status { return b.mon.Statuses() }
@@ -230,21 +232,6 @@ func (b backend) Incidents(ctx context.Context, f store.IncidentFilter) ([]store
 
 func (b backend) Incident(ctx context.Context, id int64) (store.Incident, error) {
 	return b.store.Incident(ctx, id)
-}
-
-func (b backend) Acknowledge(ctx context.Context, n int64, by string) (store.Incident, error) {
-	in, err := b.engine.Acknowledge(ctx, n, by)
-	if errors.Is(err, store.ErrAcknowledged) {
-		// Say who did.
-		if cur, gerr := b.store.Incident(ctx, n); gerr == nil {
-			return cur, err
-		}
-	}
-	return in, err
-}
-
-func (b backend) Resolve(ctx context.Context, n int64, by string) (store.Incident, error) {
-	return b.engine.Resolve(ctx, n, by)
 }
 
 func (b backend) ProbeNow(ctx context.Context, check string) (checks.Result, error) {

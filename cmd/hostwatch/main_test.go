@@ -274,7 +274,7 @@ func TestRunThroughAnOutage(t *testing.T) {
 timezone: UTC
 storage: {dsn: %q}
 http: {listen: %q}
-defaults: {schedule: "@every 1s", down_after: 2, up_after: 2, timeout: 2s}
+defaults: {schedule: "@every 1s", down_after: 2, up_after: 2, timeout: 2s, group_wait: 0s}
 merchants:
   - name: kim-shop
     checks:

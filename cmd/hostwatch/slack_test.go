@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestSlackAlertAndRecovery(t *testing.T) {
 timezone: UTC
 storage: {dsn: %q}
 http: {listen: %q}
-defaults: {schedule: "@every 1s", down_after: 1, up_after: 1, timeout: 2s}
+defaults: {schedule: "@every 1s", down_after: 1, up_after: 1, timeout: 2s, group_wait: 0s}
 slack:
   token: ${SLACK_TOKEN}
   signing_secret: ${SLACK_SECRET}
@@ -87,7 +88,7 @@ func TestSlackCommandsAndButtons(t *testing.T) {
 timezone: UTC
 storage: {dsn: %q}
 http: {listen: %q}
-defaults: {schedule: "@every 1s", down_after: 1, up_after: 1, timeout: 2s}
+defaults: {schedule: "@every 1s", down_after: 1, up_after: 1, timeout: 2s, group_wait: 0s}
 slack:
   token: ${SLACK_TOKEN}
   signing_secret: ${SLACK_SECRET}
@@ -127,14 +128,15 @@ merchants:
 		return url.Values{"command": {"/hostwatch"}, "text": {text}, "user_id": {user}, "channel_id": {channel},
 			"response_url": {api.ResponseURL(name)}}
 	}
-	press := func(user, name string) url.Values {
+	pressing := func(user, name, action, value string) url.Values {
 		payload, _ := json.Marshal(map[string]any{
 			"type": "block_actions", "user": map[string]any{"id": user}, "channel": map[string]any{"id": "C0123"},
 			"response_url": api.ResponseURL(name),
-			"actions":      []map[string]any{{"action_id": "ack", "block_id": "incident-1", "value": "ack:1", "type": "button"}},
+			"actions":      []map[string]any{{"action_id": action, "block_id": "alert-1", "value": value, "type": "button"}},
 		})
 		return url.Values{"payload": {string(payload)}}
 	}
+	press := func(user, name string) url.Values { return pressing(user, name, "ack", "ack:1") }
 
 	// Refused: no signature, a forged one, one five minutes old.
 	for _, sign := range []func(*http.Request, []byte){
@@ -193,5 +195,37 @@ merchants:
 	blocks := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">").Replace(alert.Blocks)
 	if !strings.Contains(blocks, "Acknowledged by <@U0KIM>") || strings.Contains(blocks, `"Acknowledge"`) {
 		t.Errorf("alert after the press: %+v", alert)
+	}
+
+	// The alert's Silence 1h button, then silences by command.
+	silence := regexp.MustCompile(`silence:g[0-9]+:1h0m0s`).FindString(alert.Blocks)
+	if silence == "" {
+		t.Fatalf("no Silence button on the alert: %s", alert.Blocks)
+	}
+	post("/slack/interactions", pressing("U0KIM", "silence-button", "silence", silence), signed)
+	post("/slack/commands", command("U0KIM", "D0DM", "silence kim-shop 2h moving hosts", "silence"), signed)
+	eventually(t, "two silences", func() bool { return len(api.Responses()) == 5 })
+	post("/slack/commands", command("U0KIM", "D0DM", "silences", "silences"), signed)
+	eventually(t, "the list", func() bool { return len(api.Responses()) == 6 })
+	post("/slack/commands", command("U0KIM", "D0DM", "unsilence 2", "unsilence"), signed)
+	post("/slack/commands", command("U0STRANGER", "D0DM2", "silence kim-shop 1h", "stranger-silence"), signed)
+	eventually(t, "the lift and the refusal", func() bool { return len(api.Responses()) == 8 })
+	want := map[string]string{
+		"silence-button":   "kim-shop/storefront silenced until",
+		"silence":          "kim-shop silenced until",
+		"silences":         "#1 kim-shop/storefront until",
+		"unsilence":        "Silence #2 of kim-shop lifted by <@U0KIM>",
+		"stranger-silence": "not registered",
+	}
+	for _, r := range api.Responses() {
+		if w, ok := want[r.Name]; ok {
+			if text := r.Body["text"].(string); !strings.Contains(strings.NewReplacer("&lt;", "<", "&gt;", ">").Replace(text), w) {
+				t.Errorf("%s: %q, want %q", r.Name, text, w)
+			}
+			delete(want, r.Name)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("no answer to %v", want)
 	}
 }

@@ -24,27 +24,13 @@ func TestTelegramAlertAndRecovery(t *testing.T) {
 	api := telegramtest.New(token)
 	defer api.Close()
 	shop, down := newShop(t)
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, fmt.Sprintf(`
-timezone: UTC
-storage: {dsn: %q}
-http: {listen: %q}
-defaults: {schedule: "@every 1s", down_after: 2, up_after: 2, timeout: 2s}
-telegram:
-  token: ${TG_TOKEN}
-  api_endpoint: %q
-contacts:
-  - {name: kim, telegram: 111}
-  - {name: ops, telegram: -100999}
-admins: [ops]
+	p := startTelegramDaemon(t, api, token, 2, fmt.Sprintf(`
 merchants:
   - name: kim-shop
     contacts: [kim]
     checks:
       - {name: storefront, http: {url: "%s/", contains: cart}}
-`, filepath.Join(dir, "h.db"), freeAddr(t), api.Endpoint(), shop.URL))
-	t.Setenv("TG_TOKEN", token)
-	p := startDaemon(t, dir, cfg)
+`, shop.URL))
 	down.Store(true)
 	eventually(t, "the alert", func() bool { return len(api.Messages(111)) == 1 })
 	alert := api.Messages(111)[0]
@@ -104,6 +90,30 @@ merchants:
 	if _, stderr := p.output(); strings.Contains(stderr, token) {
 		t.Error("the bot token reached the log")
 	}
+}
+
+// startTelegramDaemon runs the binary against the fake Bot API with two
+// contacts, kim (chat 111) and the admins' group ops (-100999), checks
+// probed every second and confirmed after n probes, and the rest of the
+// configuration from body.
+func startTelegramDaemon(t *testing.T, api *telegramtest.Server, token string, n int, body string) *proc {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, fmt.Sprintf(`
+timezone: UTC
+storage: {dsn: %q}
+http: {listen: %q}
+defaults: {schedule: "@every 1s", down_after: %d, up_after: %d, timeout: 2s, group_wait: 0s}
+telegram:
+  token: ${TG_TOKEN}
+  api_endpoint: %q
+contacts:
+  - {name: kim, telegram: 111}
+  - {name: ops, telegram: -100999}
+admins: [ops]
+`, filepath.Join(dir, "h.db"), freeAddr(t), n, n, api.Endpoint())+body)
+	t.Setenv("TG_TOKEN", token)
+	return startDaemon(t, dir, cfg)
 }
 
 // TestTelegramWebhook runs the binary with updates: webhook: it registers
@@ -172,5 +182,73 @@ merchants:
 	eventually(t, "the answer", func() bool { return len(api.Messages(111)) == 1 })
 	if got := api.Messages(111)[0].Text; !strings.Contains(got, "kim-shop/storefront") {
 		t.Errorf("answer = %q", got)
+	}
+}
+
+// TestTelegramSilenceAndEscalation: a check silenced by command goes down
+// without a message; lifting the silence sends the alert, with buttons on
+// the alert; nobody acknowledges, so ops hears after the policy's delay;
+// ops acknowledges from the button and the owner silences from the alert.
+func TestTelegramSilenceAndEscalation(t *testing.T) {
+	const token = "424242:hostwatch-test"
+	api := telegramtest.New(token)
+	defer api.Close()
+	shop, down := newShop(t)
+	p := startTelegramDaemon(t, api, token, 1, fmt.Sprintf(`
+policies:
+  - name: default
+    steps:
+      - notify: [owner]
+      - after: 3s
+        notify: [ops]
+merchants:
+  - name: kim-shop
+    contacts: [kim]
+    checks:
+      - {name: db, http: {url: "%s/", contains: cart}}
+`, shop.URL))
+	defer p.stop(t)
+
+	api.Inject(telegramtest.Command(111, 7, "/silence kim-shop/db 1h moving the database"))
+	eventually(t, "the answer", func() bool { return len(api.Messages(111)) == 1 })
+	if got := api.Messages(111)[0].Text; !strings.Contains(got, "kim-shop/db silenced until") || !strings.Contains(got, "/unsilence 1") {
+		t.Errorf("silence answer: %q", got)
+	}
+	down.Store(true)
+	time.Sleep(2500 * time.Millisecond) // down, confirmed, and held
+	api.Inject(telegramtest.Command(111, 7, "/silences"))
+	eventually(t, "the list", func() bool { return len(api.Messages(111)) == 2 })
+	if got := api.Messages(111)[1].Text; !strings.Contains(got, "#1 kim-shop/db until") || !strings.Contains(got, "moving the database") {
+		t.Errorf("silences: %q (a message was not held?)", got)
+	}
+
+	api.Inject(telegramtest.Command(111, 7, "/unsilence 1"))
+	eventually(t, "the answer and the alert", func() bool { return len(api.Messages(111)) == 4 })
+	var alert telegramtest.Message
+	for _, m := range api.Messages(111)[2:] {
+		if strings.Contains(m.Text, "DOWN</b> kim-shop/db") {
+			alert = m
+		}
+	}
+	if !strings.Contains(alert.Markup, "ack:g1") || !strings.Contains(alert.Markup, "silence:g1:1h0m0s") {
+		t.Fatalf("the alert after the silence: %+v", alert)
+	}
+
+	eventually(t, "the escalation to ops", func() bool { return len(api.Messages(-100999)) == 1 })
+	escalated := api.Messages(-100999)[0]
+	if !strings.Contains(escalated.Text, "Escalated") || !strings.Contains(escalated.Markup, "ack:g1") {
+		t.Errorf("escalation: %+v", escalated)
+	}
+	api.Inject(telegramtest.Press(-100999, 9, escalated.MessageID, "ack:g1"))
+	eventually(t, "both alerts edited", func() bool {
+		return api.Messages(-100999)[0].Edits == 1 && api.Messages(111)[3].Edits+api.Messages(111)[2].Edits == 1
+	})
+	if got := api.Messages(-100999)[0].Text; !strings.Contains(got, "Acknowledged by @user9") {
+		t.Errorf("after the ack: %q", got)
+	}
+	api.Inject(telegramtest.Press(111, 7, alert.MessageID, "silence:g1:1h0m0s"))
+	eventually(t, "two answers to buttons", func() bool { return len(api.Calls("answerCallbackQuery")) == 2 })
+	if got := api.Calls("answerCallbackQuery")[1].Params.Get("text"); !strings.Contains(got, "kim-shop/db silenced until") {
+		t.Errorf("silence button answer: %q", got)
 	}
 }
