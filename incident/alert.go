@@ -388,7 +388,7 @@ func (p *pass) settleMerchant(a *alert) error {
 	var note string
 	if acked && policy.AckTimeout.Duration > 0 && !now.Before(a.AckAt.Add(policy.AckTimeout.Duration)) {
 		note = fmt.Sprintf("Acknowledged by %s at %s but still down after %s: escalating again.",
-			a.AckBy, a.AckAt.Format(time.RFC3339), notifier.Duration(policy.AckTimeout.Duration))
+			a.AckBy, e.rules.clock(a.AckAt), notifier.Duration(policy.AckTimeout.Duration))
 		for _, m := range told {
 			if !m.isOpen() || m.ackAt.IsZero() {
 				continue
@@ -416,7 +416,7 @@ func (p *pass) settleMerchant(a *alert) error {
 		}
 		taken = append(taken, fmt.Sprintf("step %d of run %d (%s)", a.Step+1, a.Run+1, strings.Join(step.Notify, ", ")))
 		if note == "" && (a.Run > 0 || a.Step > 0) {
-			note = fmt.Sprintf("Escalated: nobody has acknowledged since %s.", a.Base.Format(time.RFC3339))
+			note = fmt.Sprintf("Escalated: nobody has acknowledged since %s.", e.rules.clock(a.Base))
 		}
 		if a.Step++; a.Step == len(policy.Steps) {
 			a.Step, a.Run = 0, a.Run+1

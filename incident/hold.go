@@ -149,7 +149,7 @@ func (p *pass) steady() error {
 		delete(e.flapping, check)
 		last := cs[len(cs)-1]
 		m := notifier.Message{Kind: notifier.Steady, Merchant: merchant(check), Check: check, End: last,
-			Detail: fmt.Sprintf("no state change since %s", last.Format(time.RFC3339))}
+			Detail: fmt.Sprintf("no state change since %s", e.rules.clock(last))}
 		if open := e.open[check]; open != nil {
 			m.End, m.Incident = time.Time{}, open.incident
 			p.touch(open)

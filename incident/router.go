@@ -113,6 +113,8 @@ type Rules struct {
 	Maintenance []config.Maintenance
 	Silences    []config.Silence
 	Flapping    config.Flapping
+	// Location is the time zone of the times in messages.
+	Location *time.Location
 	// targets are the names a silence may take.
 	targets map[string]bool
 }
@@ -138,7 +140,8 @@ func (p Provider) outage(down int) bool {
 func RulesFrom(cfg *config.Config) Rules {
 	r := Rules{
 		GroupWait: cfg.Defaults.GroupWait.Duration, Policies: map[string]config.Policy{}, Checks: map[string]int{},
-		Maintenance: cfg.Maintenance, Silences: cfg.Silences, Flapping: cfg.Defaults.Flapping, targets: map[string]bool{},
+		Maintenance: cfg.Maintenance, Silences: cfg.Silences, Flapping: cfg.Defaults.Flapping, Location: cfg.Location,
+		targets: map[string]bool{},
 	}
 	policies := map[string]config.Policy{config.DefaultPolicy: config.BuiltinPolicy}
 	for _, p := range cfg.Policies {
@@ -158,6 +161,15 @@ func RulesFrom(cfg *config.Config) Rules {
 		r.targets["provider:"+p.Name] = true
 	}
 	return r
+}
+
+// clock renders a time in a message: "14:02 KST".
+func (r *Rules) clock(t time.Time) string {
+	loc := r.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("15:04 MST")
 }
 
 // policy is merchant's escalation policy.

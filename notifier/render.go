@@ -10,7 +10,7 @@ import (
 func Line(m Message, loc *time.Location) string {
 	if m.Group() || m.Kind == ProviderDown || m.Kind == ProviderUp || m.Kind == Flapping || m.Kind == Steady {
 		s := Summarize(m, loc)
-		return strings.Join(append([]string{s.Tag + " " + s.Title}, s.Lines...), "; ")
+		return s.Tag + " " + s.Title + ": " + strings.Join(s.Lines, "; ")
 	}
 	var extra string
 	if m.Provider != nil {
@@ -62,7 +62,7 @@ func Summarize(m Message, loc *time.Location) Summary {
 	case ProviderDown:
 		p := m.Provider
 		s = Summary{Tag: "PROVIDER DOWN", Icon: "🔴", Title: p.Name + " looks down",
-			Lines: []string{providerLine(*p, loc)}}
+			Lines: []string{fmt.Sprintf("%d of %d checks unreachable since %s", p.Down, p.Of, p.Since.In(loc).Format("15:04"))}}
 	case ProviderUp:
 		p := m.Provider
 		s = Summary{Tag: "PROVIDER UP", Icon: "✅", Title: p.Name + " is back",

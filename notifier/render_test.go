@@ -44,6 +44,19 @@ func TestLinesGolden(t *testing.T) {
 			End: start.Add(3*time.Hour + 12*time.Minute + 30*time.Second)},
 		{Kind: Resolved, Incident: 13, Merchant: "kim-shop", Check: "kim-shop/db", Start: start, End: start.Add(95 * time.Second)},
 		{Kind: Resolved, Incident: 14, Merchant: "lee-shop", Check: "lee-shop/web", Start: start.Add(8 * time.Hour), End: start.Add(26 * time.Hour)},
+		{Kind: Down, Alert: 3, Merchant: "kim-shop", Of: 5, Note: "Escalated: nobody has acknowledged since 14:02.", Items: []Item{
+			{Incident: 15, Check: "kim-shop/storefront", Start: start, Error: "status 502, want 2xx", AckBy: "@kim"},
+			{Incident: 16, Check: "kim-shop/db", Start: start.Add(3 * time.Second), Error: "connection refused"},
+			{Incident: 17, Check: "kim-shop/dns", Start: start, End: start.Add(4 * time.Minute)},
+		}, Provider: &ProviderOutage{Name: "examplehost", Down: 37, Of: 40, Since: start}},
+		{Kind: Resolved, Alert: 3, Merchant: "kim-shop", Of: 5, Items: []Item{
+			{Incident: 15, Check: "kim-shop/storefront", Start: start, End: start.Add(3*time.Hour + 12*time.Minute + 30*time.Second)},
+			{Incident: 16, Check: "kim-shop/db", Start: start, End: start.Add(95 * time.Second)},
+		}},
+		{Kind: ProviderDown, Alert: 4, Provider: &ProviderOutage{Name: "examplehost", Down: 37, Of: 40, Since: start}},
+		{Kind: ProviderUp, Alert: 4, Provider: &ProviderOutage{Name: "examplehost", Down: 40, Of: 40, Since: start, End: start.Add(3 * time.Hour)}},
+		{Kind: Flapping, Merchant: "kim-shop", Check: "kim-shop/web", Detail: "7 state changes within 30m00s"},
+		{Kind: Steady, Merchant: "kim-shop", Check: "kim-shop/web", Detail: "no state change since 14:32", End: start},
 	}
 	var b strings.Builder
 	for _, m := range msgs {
