@@ -461,12 +461,14 @@ func (p *pass) due(a *alert) time.Time {
 
 // targets are the destinations of an escalation step of a merchant's
 // alert. While the merchant's provider is down, the admins hear of it
-// once, from the provider's alert, and not from every shop's.
+// once, from the provider's alert, and not from every shop's (unless they
+// are among the shop's owners).
 func (p *pass) targets(a *alert, names []string) []string {
 	dests := p.e.o.Router.Notify(a.Name, names)
 	if p.provider(a) != nil {
 		admins := p.e.o.Router.Admins()
-		dests = slices.DeleteFunc(dests, func(d string) bool { return slices.Contains(admins, d) })
+		owners := p.e.o.Router.Notify(a.Name, []string{"owner"})
+		dests = slices.DeleteFunc(dests, func(d string) bool { return slices.Contains(admins, d) && !slices.Contains(owners, d) })
 	}
 	return dests
 }
