@@ -13,12 +13,12 @@ import (
 // a silence, a maintenance window, or (with flapping) its flapping.
 func (e *Engine) held(check string, now time.Time, flapping bool) string {
 	for _, s := range e.activeSilences(now) {
-		if e.rules.covers(s.Target, check) {
+		if e.rules.Covers(s.Target, check) {
 			return silenceReason(s)
 		}
 	}
 	for _, mw := range e.rules.Maintenance {
-		if _, end, ok := mw.Window(now); ok && slices.ContainsFunc(mw.Targets, func(t string) bool { return e.rules.covers(t, check) }) {
+		if _, end, ok := mw.Window(now); ok && slices.ContainsFunc(mw.Targets, func(t string) bool { return e.rules.Covers(t, check) }) {
 			return fmt.Sprintf("maintenance %s until %s", mw.Name, end.Format(time.RFC3339))
 		}
 	}
@@ -62,7 +62,7 @@ func silenceReason(s store.Silence) string {
 func (p *pass) inMaintenance(m *member) error {
 	for _, mw := range p.e.rules.Maintenance {
 		start, end, ok := mw.Window(p.now)
-		if !ok || !slices.ContainsFunc(mw.Targets, func(t string) bool { return p.e.rules.covers(t, m.check) }) {
+		if !ok || !slices.ContainsFunc(mw.Targets, func(t string) bool { return p.e.rules.Covers(t, m.check) }) {
 			continue
 		}
 		if err := p.window(mw.Name, start, end, mw.Targets); err != nil {
@@ -98,7 +98,7 @@ func (p *pass) maintenance() error {
 			continue
 		}
 		for _, m := range p.e.open {
-			if slices.ContainsFunc(mw.Targets, func(t string) bool { return p.e.rules.covers(t, m.check) }) {
+			if slices.ContainsFunc(mw.Targets, func(t string) bool { return p.e.rules.Covers(t, m.check) }) {
 				if err := p.inMaintenance(m); err != nil {
 					return err
 				}

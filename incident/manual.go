@@ -191,7 +191,7 @@ func (e *Engine) Silence(ctx context.Context, target string, d time.Duration, re
 				return err
 			}
 			for _, m := range e.open {
-				if e.rules.covers(target, m.check) {
+				if e.rules.Covers(target, m.check) {
 					if err := p.event(m.incident, "silenced", silenceReason(s)+" (by "+by+")"); err != nil {
 						return err
 					}

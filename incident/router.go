@@ -193,9 +193,9 @@ func (r *Rules) provider(name string) (Provider, bool) {
 // can be silenced.
 func (r *Rules) Target(t string) bool { return r.targets[t] }
 
-// covers reports whether target (merchant/check, merchant or
+// Covers reports whether target (merchant/check, merchant or
 // provider:NAME) includes check.
-func (r *Rules) covers(target, check string) bool {
+func (r *Rules) Covers(target, check string) bool {
 	if target == check || target == merchant(check) {
 		return true
 	}

@@ -75,6 +75,12 @@ type Incident struct {
 	// Announced is when a message first told of the incident; zero while
 	// it was held (silenced, in maintenance, flapping, or in group_wait).
 	Announced time.Time
+	// Alerted is when the first message telling of it was delivered.
+	Alerted time.Time
+	// FirstAckAt and FirstAckBy are its first acknowledgement: AckAt and
+	// AckBy are the one in force, cleared by an ack timeout.
+	FirstAckAt time.Time
+	FirstAckBy string
 }
 
 // Open reports whether the incident has not ended.

@@ -24,6 +24,8 @@ Usage:
   hostwatch run      [-config hostwatch.yaml]                    run the daemon
   hostwatch validate [-config hostwatch.yaml]                    check the config, exit 1 on errors
   hostwatch check    [-config hostwatch.yaml] [merchant/check ...]  probe once, exit 1 if any is down
+  hostwatch report   [-config hostwatch.yaml] [-since 30d|2026-11] [-merchant NAME] [-format text|csv|json]
+                                                                 uptime, downtime and incidents over a period
   hostwatch version                                              print the version
 `
 
@@ -50,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runValidate(rest, stdout, stderr)
 	case "check":
 		err = runCheck(rest, stdout, stderr)
+	case "report":
+		err = runReport(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "hostwatch", versionString())
 	case "help", "-h", "-help", "--help":

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"net"
@@ -322,6 +323,28 @@ merchants:
 	}
 	if !strings.HasSuffix(line, ", down "+notifier.Duration(in.End.Sub(in.Start))) {
 		t.Errorf("up line %q does not give the downtime %v", line, in.End.Sub(in.Start))
+	}
+
+	// The record, as the report command gives it.
+	out, stderr, code := hostwatch(t, "report", "-config", cfg, "-since", "1h", "-format", "csv")
+	if code != 0 {
+		t.Fatalf("report: exit %d: %s", code, stderr)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) != 2 || rows[1][0] != "1" || rows[1][1] != "kim-shop/storefront" {
+		t.Fatalf("report csv: %q, %v", rows, err)
+	}
+	if secs := fmt.Sprint(int64(in.End.Sub(in.Start).Round(time.Second) / time.Second)); rows[1][8] != secs {
+		t.Errorf("report gives %s s of downtime, the record %s", rows[1][8], secs)
+	}
+	out, _, code = hostwatch(t, "report", "-config", cfg, "-since", "1h", "-merchant", "kim-shop")
+	if code != 0 || !strings.Contains(out, "kim-shop/storefront") || !strings.Contains(out, "#1 kim-shop/storefront") {
+		t.Errorf("text report: exit %d:\n%s", code, out)
+	}
+	for _, bad := range [][]string{{"-since", "forever"}, {"-format", "xml"}, {"-merchant", "nobody"}} {
+		if _, stderr, code := hostwatch(t, append([]string{"report", "-config", cfg}, bad...)...); code != 2 || stderr == "" {
+			t.Errorf("report %v: exit %d, %q; want 2 with a reason", bad, code, stderr)
+		}
 	}
 }
 

@@ -32,15 +32,23 @@ func (db *DB) CheckStates(ctx context.Context) (map[string]store.CheckState, err
 	return out, rows.Err()
 }
 
+// incidentColumns are an incident's columns, with when a message first
+// told of it and who acknowledged it first.
 const incidentColumns = `i.id, c.name, i.started_at, i.confirmed_at, i.resolved_at, coalesce(i.resolved_by, ''),
-	i.acknowledged_at, coalesce(i.acknowledged_by, ''), coalesce(i.alert_id, 0), i.announced_at`
+	i.acknowledged_at, coalesce(i.acknowledged_by, ''), coalesce(i.alert_id, 0), i.announced_at,
+	(SELECT min(o.done_at) FROM outbox o WHERE o.op = 'send' AND o.state = 'sent'
+		AND o.created_at >= coalesce(i.announced_at, i.confirmed_at)
+		AND (o.alert_id = i.alert_id OR o.incident_id = i.id)),
+	(SELECT e.at FROM incident_events e WHERE e.incident_id = i.id AND e.kind = 'acknowledged' ORDER BY e.at, e.rowid LIMIT 1),
+	coalesce((SELECT e.detail FROM incident_events e WHERE e.incident_id = i.id AND e.kind = 'acknowledged' ORDER BY e.at, e.rowid LIMIT 1), '')`
 
 func scanIncident(sc interface{ Scan(...any) error }) (store.Incident, error) {
 	var in store.Incident
-	var start, confirmed, end, ack, announced sql.NullInt64
-	err := sc.Scan(&in.ID, &in.Check, &start, &confirmed, &end, &in.ResolvedBy, &ack, &in.AckBy, &in.Alert, &announced)
+	var start, confirmed, end, ack, announced, alerted, firstAck sql.NullInt64
+	err := sc.Scan(&in.ID, &in.Check, &start, &confirmed, &end, &in.ResolvedBy, &ack, &in.AckBy, &in.Alert, &announced,
+		&alerted, &firstAck, &in.FirstAckBy)
 	in.Start, in.Confirmed, in.End, in.AckAt = fromMS(start), fromMS(confirmed), fromMS(end), fromMS(ack)
-	in.Announced = fromMS(announced)
+	in.Announced, in.Alerted, in.FirstAckAt = fromMS(announced), fromMS(alerted), fromMS(firstAck)
 	return in, err
 }
 

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/hostwatch/hostwatch/config"
+	"github.com/hostwatch/hostwatch/incident"
+	"github.com/hostwatch/hostwatch/report"
+	"github.com/hostwatch/hostwatch/store"
+)
+
+func runReport(args []string, stdout, stderr io.Writer) error {
+	fs, path := newFlags("report", stderr)
+	since := fs.String("since", "30d", "the period: 30d, 24h back from now, or a month, 2026-11")
+	merchant := fs.String("merchant", "", "only this merchant's checks")
+	format := fs.String("format", "text", "text, csv or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "hostwatch report: unexpected %q; flags come before nothing else\n", fs.Arg(0))
+		return exitError(2)
+	}
+	if *format != "text" && *format != "csv" && *format != "json" {
+		fmt.Fprintf(stderr, "hostwatch report: -format must be text, csv or json, not %q\n", *format)
+		return exitError(2)
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError(1)
+	}
+	var merchants []string
+	if *merchant != "" {
+		if !hasMerchant(cfg, *merchant) {
+			fmt.Fprintf(stderr, "hostwatch report: no merchant is named %q in %s\n", *merchant, *path)
+			return exitError(2)
+		}
+		merchants = []string{*merchant}
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	r, err := reporter(cfg, st).Report(ctx, merchants, *since)
+	if errors.Is(err, report.ErrPeriod) {
+		fmt.Fprintf(stderr, "hostwatch report: -since %v\n", err)
+		return exitError(2)
+	}
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "csv":
+		return r.CSV(stdout, cfg.Location)
+	case "json":
+		return r.JSON(stdout, cfg.Location)
+	}
+	return r.Text(stdout, cfg.Location)
+}
+
+// reporter builds reports of cfg's checks from st.
+func reporter(cfg *config.Config, st store.Store) *report.Reporter {
+	rules := incident.RulesFrom(cfg)
+	var checks []string
+	for _, c := range cfg.Checks() {
+		checks = append(checks, c.ID)
+	}
+	return &report.Reporter{Source: st, Checks: checks, Covers: rules.Covers, Location: cfg.Location}
+}
+
+func hasMerchant(cfg *config.Config, name string) bool {
+	for _, m := range cfg.Merchants {
+		if m.Name == name {
+			return true
+		}
+	}
+	return false
+}

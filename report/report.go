@@ -1,0 +1,259 @@
+// Package report computes the outage record's figures over a period: per
+// check its uptime, downtime, incidents, longest outage and mean times to
+// acknowledge and to resolve; per incident its timeline and errors. Time in
+// maintenance windows is left out of the downtime and listed apart.
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hostwatch/hostwatch/store"
+)
+
+// Period is a span of time a report covers: [From, To).
+type Period struct {
+	From, To time.Time
+	// Label is how the period was asked for: "30d", "2026-11".
+	Label string
+}
+
+// ErrPeriod is returned for a period that cannot be read.
+var ErrPeriod = errors.New("a period is a number of days or hours (30d, 24h) or a month (2026-11)")
+
+// ParsePeriod reads a period as people write it: "30d" or "12h" back from
+// now, or a month "2026-11" in loc. Empty is the last 30 days.
+func ParsePeriod(s string, now time.Time, loc *time.Location) (Period, error) {
+	if s == "" {
+		s = "30d"
+	}
+	if month, err := time.ParseInLocation("2006-01", s, loc); err == nil {
+		return Period{From: month, To: month.AddDate(0, 1, 0), Label: s}, nil
+	}
+	unit := time.Duration(0)
+	switch {
+	case strings.HasSuffix(s, "d"):
+		unit = 24 * time.Hour
+	case strings.HasSuffix(s, "h"):
+		unit = time.Hour
+	default:
+		return Period{}, fmt.Errorf("%q: %w", s, ErrPeriod)
+	}
+	n, err := strconv.Atoi(s[:len(s)-1])
+	if err != nil || n <= 0 || n > 3660*24 || (unit == 24*time.Hour && n > 3660) {
+		return Period{}, fmt.Errorf("%q: %w", s, ErrPeriod)
+	}
+	return Period{From: now.Add(-time.Duration(n) * unit), To: now, Label: s}, nil
+}
+
+// Report is the record over one period.
+type Report struct {
+	Period Period
+	// Until is when the figures stop: the period's end, or now for a
+	// period not over yet.
+	Until       time.Time
+	Checks      []Check
+	Incidents   []Incident
+	Maintenance []store.Window
+}
+
+// Check is one check's figures.
+type Check struct {
+	Check string
+	// Uptime is the share of the period the check was not down outside
+	// maintenance, in percent.
+	Uptime float64
+	// Downtime is the time down in the period, maintenance left out;
+	// Maintenance the time down during maintenance windows.
+	Downtime    time.Duration
+	Maintenance time.Duration
+	Incidents   int
+	Longest     time.Duration
+	// MTTA and MTTR are the mean times from start to first
+	// acknowledgement and to end, over the incidents that had one; zero
+	// when none had.
+	MTTA, MTTR time.Duration
+}
+
+// Incident is one incident's line in a report.
+type Incident struct {
+	ID         int64
+	Check      string
+	Start      time.Time
+	Alerted    time.Time // first message delivered; zero if none was
+	AckAt      time.Time // first acknowledgement
+	AckBy      string
+	End        time.Time // zero while open
+	ResolvedBy string
+	// Duration is the whole outage (to now while open); Downtime its part
+	// in the period outside maintenance, Maintenance its part inside.
+	Duration    time.Duration
+	Downtime    time.Duration
+	Maintenance time.Duration
+	Errors      []store.ErrorSummary
+}
+
+// Source is what a report reads.
+type Source interface {
+	Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error)
+	Windows(ctx context.Context, from, to time.Time) ([]store.Window, error)
+}
+
+// Build computes the report of checks (merchant/check names, in the order
+// to list them) over p. covers says whether a maintenance target covers a
+// check.
+func Build(ctx context.Context, src Source, checks []string, p Period, now time.Time, covers func(target, check string) bool) (*Report, error) {
+	r := &Report{Period: p, Until: p.To}
+	if now.Before(r.Until) {
+		r.Until = now
+	}
+	windows, err := src.Windows(ctx, p.From, r.Until)
+	if err != nil {
+		return nil, err
+	}
+	windowsOf := map[string][]store.Window{}
+	for _, w := range windows {
+		touches := false
+		for _, c := range checks {
+			if slices.ContainsFunc(w.Targets, func(t string) bool { return covers(t, c) }) {
+				windowsOf[c] = append(windowsOf[c], w)
+				touches = true
+			}
+		}
+		if touches {
+			r.Maintenance = append(r.Maintenance, w)
+		}
+	}
+	all, err := src.Incidents(ctx, store.IncidentFilter{Since: p.From})
+	if err != nil {
+		return nil, err
+	}
+	byCheck := map[string][]store.Incident{}
+	for _, in := range all {
+		if in.Start.Before(r.Until) {
+			byCheck[in.Check] = append(byCheck[in.Check], in)
+		}
+	}
+	length := r.Until.Sub(p.From)
+	for _, c := range checks {
+		fig := Check{Check: c, Uptime: 100}
+		var acked, resolved int
+		var ackSum, resolveSum time.Duration
+		ins := byCheck[c]
+		slices.SortFunc(ins, func(a, b store.Incident) int { return a.Start.Compare(b.Start) })
+		for _, in := range ins {
+			end := in.End
+			if end.IsZero() {
+				end = now
+			}
+			from, to := maxTime(in.Start, p.From), minTime(end, r.Until)
+			inMaint := overlap(from, to, windowsOf[c])
+			row := Incident{ID: in.ID, Check: c, Start: in.Start, Alerted: in.Alerted, AckAt: in.FirstAckAt, AckBy: in.FirstAckBy,
+				End: in.End, ResolvedBy: in.ResolvedBy, Duration: end.Sub(in.Start),
+				Downtime: max(to.Sub(from)-inMaint, 0), Maintenance: inMaint, Errors: in.Errors}
+			r.Incidents = append(r.Incidents, row)
+			fig.Incidents++
+			fig.Downtime += row.Downtime
+			fig.Maintenance += row.Maintenance
+			fig.Longest = max(fig.Longest, row.Duration)
+			if !in.FirstAckAt.IsZero() {
+				acked++
+				ackSum += in.FirstAckAt.Sub(in.Start)
+			}
+			if !in.End.IsZero() {
+				resolved++
+				resolveSum += in.End.Sub(in.Start)
+			}
+		}
+		if length > 0 {
+			fig.Uptime = 100 * (1 - float64(fig.Downtime)/float64(length))
+		}
+		if acked > 0 {
+			fig.MTTA = ackSum / time.Duration(acked)
+		}
+		if resolved > 0 {
+			fig.MTTR = resolveSum / time.Duration(resolved)
+		}
+		r.Checks = append(r.Checks, fig)
+	}
+	slices.SortStableFunc(r.Incidents, func(a, b Incident) int { return a.Start.Compare(b.Start) })
+	return r, nil
+}
+
+// overlap is how much of [from, to) falls in the windows, each instant
+// counted once.
+func overlap(from, to time.Time, windows []store.Window) time.Duration {
+	type span struct{ a, b time.Time }
+	var spans []span
+	for _, w := range windows {
+		a, b := maxTime(from, w.Start), minTime(to, w.End)
+		if a.Before(b) {
+			spans = append(spans, span{a, b})
+		}
+	}
+	slices.SortFunc(spans, func(x, y span) int { return x.a.Compare(y.a) })
+	var total time.Duration
+	var reach time.Time
+	for _, s := range spans {
+		if s.a.Before(reach) {
+			s.a = reach
+		}
+		if s.a.Before(s.b) {
+			total += s.b.Sub(s.a)
+			reach = s.b
+		}
+	}
+	return total
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// Reporter builds reports of a configuration's checks.
+type Reporter struct {
+	Source Source
+	// Checks are every check's name, merchant/check, in the order to list
+	// them.
+	Checks []string
+	// Covers says whether a maintenance target covers a check.
+	Covers   func(target, check string) bool
+	Location *time.Location
+	Now      func() time.Time
+}
+
+// Report builds the report of period (as ParsePeriod reads it) for the
+// checks of merchants, or of every merchant when merchants is nil.
+func (rp *Reporter) Report(ctx context.Context, merchants []string, period string) (*Report, error) {
+	now := time.Now()
+	if rp.Now != nil {
+		now = rp.Now()
+	}
+	p, err := ParsePeriod(period, now, rp.Location)
+	if err != nil {
+		return nil, err
+	}
+	var checks []string
+	for _, c := range rp.Checks {
+		m, _, _ := strings.Cut(c, "/")
+		if merchants == nil || slices.Contains(merchants, m) {
+			checks = append(checks, c)
+		}
+	}
+	return Build(ctx, rp.Source, checks, p, now, rp.Covers)
+}

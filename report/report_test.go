@@ -1,0 +1,214 @@
+package report_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hostwatch/hostwatch/report"
+	"github.com/hostwatch/hostwatch/store"
+	"github.com/hostwatch/hostwatch/store/sqlite"
+)
+
+func at(s string) time.Time {
+	t, err := time.Parse("2006-01-02 15:04:05", s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// fixture is a November with three outages of kim-shop/web (one begun in
+// October) and two of kim-shop/db around a maintenance window.
+func fixture(t *testing.T) *sqlite.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Register(ctx, []string{"kim-shop/web", "kim-shop/db", "lee-shop/web"}); err != nil {
+		t.Fatal(err)
+	}
+	outage := func(tx store.Tx, check, start, end string) int64 {
+		n, err := tx.OpenIncident(ctx, check, at(start), at(start))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.AddFailures(ctx, []store.Failure{
+			{Check: check, At: at(start), Kind: "status", Error: "status 502, want 2xx", Incident: n},
+			{Check: check, At: at(start).Add(time.Minute), Kind: "timeout", Error: "no answer within 10s", Incident: n},
+			{Check: check, At: at(start).Add(2 * time.Minute), Kind: "status", Error: "status 503, want 2xx", Incident: n},
+		})
+		if err := tx.ResolveIncident(ctx, n, at(end), "recovery"); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	err = db.Update(ctx, func(tx store.Tx) error {
+		outage(tx, "kim-shop/web", "2026-10-31 23:00:00", "2026-11-01 01:00:00")
+		n := outage(tx, "kim-shop/web", "2026-11-25 14:02:10", "2026-11-25 17:14:40")
+		tx.AddEvent(ctx, store.Event{Incident: n, At: at("2026-11-25 14:06:10"), Kind: "acknowledged", Detail: "@kim"})
+		tx.AddEvent(ctx, store.Event{Incident: n, At: at("2026-11-25 15:30:00"), Kind: "acknowledged", Detail: "@ops"})
+		outage(tx, "kim-shop/db", "2026-11-22 03:10:00", "2026-11-22 03:40:00") // inside the window
+		outage(tx, "kim-shop/db", "2026-11-22 03:50:00", "2026-11-22 04:20:00") // 10 of 30 minutes inside
+		outage(tx, "lee-shop/web", "2026-12-01 10:00:00", "2026-12-01 11:00:00") // after the period
+		return tx.AddWindow(ctx, store.Window{Name: "weekly-db", Start: at("2026-11-22 03:00:00"), End: at("2026-11-22 04:00:00"),
+			Targets: []string{"kim-shop/db"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func covers(target, check string) bool { return target == check || strings.HasPrefix(check, target+"/") }
+
+// TestFiguresByHand: the figures of November equal those worked out by
+// hand. The month has 30 days, 2,592,000 s.
+func TestFiguresByHand(t *testing.T) {
+	db := fixture(t)
+	p, err := report.ParsePeriod("2026-11", at("2026-12-05 00:00:00"), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := report.Build(context.Background(), db, []string{"kim-shop/web", "kim-shop/db", "lee-shop/web"}, p, at("2026-12-05 00:00:00"), covers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type figures struct {
+		uptime, downtime, maintenance, longest, mtta, mttr string
+		incidents                                          int
+	}
+	want := map[string]figures{
+		// 1h (of the October outage, from midnight) + 3h12m30s = 15,150 s:
+		// 100 × (1 − 15150/2592000) = 99.4155...
+		"kim-shop/web": {"99.416%", "4h12m30s", "0s", "3h12m30s", "4m0s", "2h36m15s", 2},
+		// 30m inside the window, then 10m inside and 20m outside: 1,200 s
+		// down, 100 × (1 − 1200/2592000) = 99.9537...
+		"kim-shop/db":  {"99.954%", "20m0s", "40m0s", "30m0s", "0s", "30m0s", 2},
+		"lee-shop/web": {"100.000%", "0s", "0s", "0s", "0s", "0s", 0},
+	}
+	for _, c := range r.Checks {
+		got := figures{report.Percent(c.Uptime), report.Exact(c.Downtime), report.Exact(c.Maintenance), report.Exact(c.Longest),
+			report.Exact(c.MTTA), report.Exact(c.MTTR), c.Incidents}
+		if got != want[c.Check] {
+			t.Errorf("%s: %+v\nwant %+v", c.Check, got, want[c.Check])
+		}
+	}
+	if len(r.Incidents) != 4 || len(r.Maintenance) != 1 {
+		t.Fatalf("%d incidents and %d windows, want 4 and 1", len(r.Incidents), len(r.Maintenance))
+	}
+	in := r.Incidents[3] // the one of Nov 25, the last to start
+	if in.Duration != 3*time.Hour+12*time.Minute+30*time.Second || in.AckBy != "@kim" || !in.AckAt.Equal(at("2026-11-25 14:06:10")) {
+		t.Errorf("incident: %+v", in)
+	}
+	if len(in.Errors) != 2 || in.Errors[0].Kind != "status" || in.Errors[0].Count != 2 || in.Errors[0].LastError != "status 503, want 2xx" {
+		t.Errorf("errors: %+v", in.Errors)
+	}
+	var text bytes.Buffer
+	seoul, _ := time.LoadLocation("Asia/Seoul")
+	if err := r.Text(&text, seoul); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"kim-shop/web  99.416%", "#2 kim-shop/web: 2026-11-25 23:02:10 to 2026-11-26 02:14:40, 3h12m30s",
+		"acknowledged by @kim 2026-11-25 23:06:10", "MAINTENANCE (left out of the downtime)", "(10m0s of it in maintenance)"} {
+		if !strings.Contains(text.String(), w) {
+			t.Errorf("text lacks %q:\n%s", w, text.String())
+		}
+	}
+}
+
+// TestCSVRoundTrip: the CSV has a header and a row per incident, and reads
+// back with encoding/csv as a spreadsheet would read it.
+func TestCSVRoundTrip(t *testing.T) {
+	db := fixture(t)
+	now := at("2026-12-05 00:00:00")
+	p, _ := report.ParsePeriod("2026-11", now, time.UTC)
+	r, err := report.Build(context.Background(), db, []string{"kim-shop/web", "kim-shop/db"}, p, now, covers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := r.CSV(&b, time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 5 || strings.Join(rows[0], ",") != strings.Join(report.CSVHeader, ",") {
+		t.Fatalf("rows: %q", rows)
+	}
+	row := rows[4] // by start: the one of Nov 25 is the last
+	want := []string{"2", "kim-shop/web", "2026-11-25 14:02:10", "", "2026-11-25 14:06:10", "@kim", "2026-11-25 17:14:40", "recovery", "11550", "11550", "0"}
+	for i, w := range want {
+		if row[i] != w {
+			t.Errorf("column %s = %q, want %q", report.CSVHeader[i], row[i], w)
+		}
+	}
+	if !strings.Contains(row[11], "status x2: status 502, want 2xx; timeout x1: no answer within 10s") {
+		t.Errorf("errors column: %q", row[11])
+	}
+	var js bytes.Buffer
+	if err := r.JSON(&js, time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	var decoded struct {
+		Checks []struct {
+			Check           string  `json:"check"`
+			UptimePercent   float64 `json:"uptime_percent"`
+			DowntimeSeconds int64   `json:"downtime_seconds"`
+		} `json:"checks"`
+		Incidents []map[string]any `json:"incidents"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &decoded); err != nil {
+		t.Fatal(err)
+	}
+	if c := decoded.Checks[0]; c.UptimePercent != 99.416 || c.DowntimeSeconds != 15150 || len(decoded.Incidents) != 4 {
+		t.Errorf("json: %+v", decoded)
+	}
+}
+
+func TestParsePeriod(t *testing.T) {
+	now := at("2026-11-25 14:02:10")
+	tests := []struct {
+		in       string
+		from, to time.Time
+	}{
+		{"", now.Add(-30 * 24 * time.Hour), now},
+		{"7d", now.Add(-7 * 24 * time.Hour), now},
+		{"12h", now.Add(-12 * time.Hour), now},
+		{"2026-02", at("2026-02-01 00:00:00"), at("2026-03-01 00:00:00")},
+	}
+	for _, tt := range tests {
+		p, err := report.ParsePeriod(tt.in, now, time.UTC)
+		if err != nil || !p.From.Equal(tt.from) || !p.To.Equal(tt.to) {
+			t.Errorf("%q: %+v, %v", tt.in, p, err)
+		}
+	}
+	for _, bad := range []string{"30", "d", "-1d", "0d", "2026-13", "forever", "99999d", "1.5d"} {
+		if p, err := report.ParsePeriod(bad, now, time.UTC); err == nil {
+			t.Errorf("%q accepted as %+v", bad, p)
+		}
+	}
+}
+
+func FuzzParsePeriod(f *testing.F) {
+	for _, s := range []string{"30d", "24h", "2026-11", "", "-5d", "2026-1"} {
+		f.Add(s)
+	}
+	now := at("2026-11-25 14:02:10")
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := report.ParsePeriod(s, now, time.UTC)
+		if err == nil && !p.From.Before(p.To) {
+			t.Fatalf("%q: empty period %+v", s, p)
+		}
+	})
+}
