@@ -67,9 +67,6 @@ func (e *Engine) load(ctx context.Context) error {
 		e.alerts[a.ID] = a
 		if a.Scope == store.ScopeProvider {
 			e.byProvider[a.Name] = a
-			if p, ok := e.rules.provider(a.Name); ok {
-				a.peak = e.downOf(p)
-			}
 		} else {
 			e.byMerchant[a.Name] = a
 		}
@@ -78,6 +75,18 @@ func (e *Engine) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		for name, a := range e.byProvider {
+			if p, ok := e.rules.provider(name); ok {
+				a.peak = e.downOf(p)
+				for _, c := range p.Checks {
+					if m := e.open[c]; m != nil {
+						a.since = minTime(a.since, m.start)
+					}
+				}
+			}
+		}
+	}()
 	for _, in := range open {
 		if in.Alert != 0 || e.open[in.Check] != nil {
 			continue
@@ -103,6 +112,14 @@ func (e *Engine) load(ctx context.Context) error {
 	}
 	if e.silences, err = e.store.Silences(ctx, now); err != nil {
 		return err
+	}
+	e.windows = map[string]bool{}
+	ws, err := e.store.Windows(ctx, now, now.Add(time.Millisecond))
+	if err != nil {
+		return err
+	}
+	for _, w := range ws {
+		e.windows[windowKey(w.Name, w.Start)] = true
 	}
 	if w := e.rules.Flapping.Window.Duration; e.rules.Flapping.Changes > 0 {
 		changes, err := e.store.StateChanges(ctx, now.Add(-w))
@@ -281,11 +298,18 @@ func (p *pass) settleDirty() error {
 // messages (or, where messages cannot be edited, by one new message), and
 // closes the alert with a summary once every incident in it has ended.
 func (p *pass) settle(a *alert) error {
+	if a.ID <= 0 {
+		// Made at load for an incident of a version without alerts:
+		// stored first, so that its messages carry its real number.
+		if err := p.save(a); err != nil {
+			return err
+		}
+	}
 	before := a.Alert
 	if err := p.settleMerchant(a); err != nil {
 		return err
 	}
-	if a.Alert != before || a.ID <= 0 {
+	if a.Alert != before {
 		if err := p.save(a); err != nil {
 			return err
 		}
@@ -369,19 +393,27 @@ func (p *pass) settleMerchant(a *alert) error {
 
 	// The alert is acknowledged when every incident it told of and that
 	// is still open is.
+	// It escalates while one of them is neither acknowledged nor held by
+	// a silence, a maintenance window or flapping.
 	var ackAt time.Time
 	var ackBy string
+	openTold, live := 0, 0
 	acked := true
 	for _, m := range told {
-		if m.isOpen() {
-			acked = acked && !m.ackAt.IsZero()
-			if m.ackAt.After(ackAt) {
-				ackAt, ackBy = m.ackAt, m.ackBy
-			}
+		if !m.isOpen() {
+			continue
+		}
+		openTold++
+		acked = acked && !m.ackAt.IsZero()
+		if m.ackAt.After(ackAt) {
+			ackAt, ackBy = m.ackAt, m.ackBy
+		}
+		if m.ackAt.IsZero() && e.held(m.check, now, true) == "" {
+			live++
 		}
 	}
-	if !acked {
-		ackAt, ackBy = time.Time{}, ""
+	if !acked || openTold == 0 {
+		acked, ackAt, ackBy = false, time.Time{}, ""
 	}
 	a.AckAt, a.AckBy = ackAt, ackBy
 
@@ -403,11 +435,16 @@ func (p *pass) settleMerchant(a *alert) error {
 		}
 		a.AckAt, a.AckBy, acked = time.Time{}, "", false
 		a.Triggered, a.Base, a.Run, a.Step = now, now, 0, 0
+		for _, m := range told {
+			if m.isOpen() && e.held(m.check, now, true) == "" {
+				live++
+			}
+		}
 	}
 
 	msg := p.message(a, told, notifier.Down)
 	var dests, taken []string
-	for !acked && a.Run <= policy.Repeat && !p.due(a).After(now) {
+	for live > 0 && a.Run <= policy.Repeat && !p.due(a).After(now) {
 		step := policy.Steps[a.Step]
 		for _, d := range p.targets(a, step.Notify) {
 			if !slices.Contains(dests, d) {
@@ -445,7 +482,7 @@ func (p *pass) settleMerchant(a *alert) error {
 	}
 	a.NextAt = time.Time{}
 	switch {
-	case !acked && a.Run <= policy.Repeat:
+	case live > 0 && a.Run <= policy.Repeat:
 		a.NextAt = p.due(a)
 	case acked && policy.AckTimeout.Duration > 0:
 		a.NextAt = a.AckAt.Add(policy.AckTimeout.Duration)
@@ -460,12 +497,12 @@ func (p *pass) due(a *alert) time.Time {
 }
 
 // targets are the destinations of an escalation step of a merchant's
-// alert. While the merchant's provider is down, the admins hear of it
-// once, from the provider's alert, and not from every shop's (unless they
+// alert. Once the admins have the alert of the merchant's provider, they
+// hear of its outage from it alone, not from every shop's (unless they
 // are among the shop's owners).
 func (p *pass) targets(a *alert, names []string) []string {
 	dests := p.e.o.Router.Notify(a.Name, names)
-	if p.provider(a) != nil {
+	if prov := p.provider(a); prov != nil && !prov.Base.IsZero() {
 		admins := p.e.o.Router.Admins()
 		owners := p.e.o.Router.Notify(a.Name, []string{"owner"})
 		dests = slices.DeleteFunc(dests, func(d string) bool { return slices.Contains(admins, d) && !slices.Contains(owners, d) })

@@ -593,3 +593,46 @@ func TestFlapping(t *testing.T) {
 	w.down("kim-shop/web")
 	w.expect("alerts again once steady", "+50m0s send telegram:111 down #11")
 }
+
+// TestSilencePausesEscalation: a silence set after the alert went out
+// holds its escalation too; when it ends with the check still down, the
+// steps that fell due meanwhile go out once.
+func TestSilencePausesEscalation(t *testing.T) {
+	w := newWorld(t, escalation+"      - {name: db, tcp: {address: \"127.0.0.1:1\"}}\n")
+	ctx := context.Background()
+	w.down("kim-shop/web")
+	w.advance(2 * time.Minute)
+	if _, err := w.engine.Silence(ctx, "kim-shop", time.Hour, "", "@kim"); err != nil {
+		t.Fatal(err)
+	}
+	for range 11 {
+		w.advance(5 * time.Minute)
+	}
+	w.expect("nothing but the first alert while silenced", "+0s send telegram:111 down #1")
+	w.advance(4 * time.Minute)
+	w.expect("still silenced at 1h01m")
+	w.advance(time.Minute) // 1h02m: the silence is over
+	w.expect("the steps that fell due, once each",
+		"+1h2m0s send telegram:222 down #1",
+		"+1h2m0s send telegram:111 down #1")
+}
+
+// TestRecoveredWithAHeldCheckStaysQuiet: once the checks an alert told of
+// are back, a check of it still held (silenced) makes no escalation.
+func TestRecoveredWithAHeldCheckStaysQuiet(t *testing.T) {
+	w := newWorld(t, escalation+"      - {name: db, tcp: {address: \"127.0.0.1:1\"}}\n")
+	ctx := context.Background()
+	w.down("kim-shop/web")
+	if _, err := w.engine.Silence(ctx, "kim-shop/db", 3*time.Hour, "", "@kim"); err != nil {
+		t.Fatal(err)
+	}
+	w.advance(time.Minute)
+	w.down("kim-shop/db")
+	w.advance(time.Minute)
+	w.up("kim-shop/web")
+	w.sent()
+	for range 24 {
+		w.advance(5 * time.Minute)
+	}
+	w.expect("nothing while only the silenced check is down")
+}

@@ -96,6 +96,10 @@ type Engine struct {
 	// stale says the state in memory may be ahead of the store, after a
 	// transaction failed: it is loaded again before the next one.
 	stale bool
+	// After a failed tick, nothing falls due before holdUntil: a store
+	// that refuses writes is retried with backoff, not in a spin.
+	holdUntil   time.Time
+	tickBackoff time.Duration
 }
 
 // New builds an Engine and loads what the last run left open.
@@ -379,8 +383,8 @@ func (e *Engine) write(ctx context.Context, batch []monitor.Observation) error {
 					Check: id, At: o.At, Latency: o.Result.Latency, Kind: o.Result.Kind,
 					Error: o.Result.Error, Evidence: o.Result.Evidence, Incident: incidentOf(id),
 				})
-				if m := e.open[id]; m != nil {
-					m.failures++
+				if m := e.open[id]; m != nil && o.Change == nil {
+					m.failures++ // the probe that opened it is counted
 				}
 			}
 			s := o.State
@@ -423,9 +427,15 @@ func (e *Engine) tick(ctx context.Context) {
 		}
 		return nil
 	})
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if err != nil {
-		e.log.Error("take what fell due; will retry", "err", err)
+		e.tickBackoff = min(max(2*e.tickBackoff, time.Second), time.Minute)
+		e.holdUntil = e.clock.Now().Add(e.tickBackoff)
+		e.log.Error("take what fell due; will retry", "in", e.tickBackoff, "err", err)
+		return
 	}
+	e.tickBackoff, e.holdUntil = 0, time.Time{}
 }
 
 // Sync writes the observations queued so far and takes what has fallen due

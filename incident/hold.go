@@ -78,7 +78,7 @@ func (p *pass) inMaintenance(m *member) error {
 
 // window records a maintenance window once.
 func (p *pass) window(name string, start, end time.Time, targets []string) error {
-	key := name + "@" + start.UTC().Format(time.RFC3339)
+	key := windowKey(name, start)
 	if p.e.windows[key] {
 		return nil
 	}
@@ -89,12 +89,16 @@ func (p *pass) window(name string, start, end time.Time, targets []string) error
 	return nil
 }
 
+func windowKey(name string, start time.Time) string {
+	return name + "@" + start.UTC().Format(time.RFC3339)
+}
+
 // maintenance records the windows open now and marks the incidents open in
 // them.
 func (p *pass) maintenance() error {
 	for _, mw := range p.e.rules.Maintenance {
 		start, _, ok := mw.Window(p.now)
-		if !ok || p.e.windows[mw.Name+"@"+start.UTC().Format(time.RFC3339)] {
+		if !ok || p.e.windows[windowKey(mw.Name, start)] {
 			continue
 		}
 		for _, m := range p.e.open {
@@ -207,7 +211,7 @@ func (e *Engine) nextWake() time.Time {
 	for _, mw := range e.rules.Maintenance {
 		if start, end, ok := mw.Window(now); ok {
 			at(end)
-			if !e.windows[mw.Name+"@"+start.UTC().Format(time.RFC3339)] {
+			if !e.windows[windowKey(mw.Name, start)] {
 				at(now)
 			}
 		} else {
@@ -218,6 +222,9 @@ func (e *Engine) nextWake() time.Time {
 		if cs := e.changes[check]; on && len(cs) > 0 {
 			at(cs[len(cs)-1].Add(e.rules.Flapping.Window.Duration))
 		}
+	}
+	if !next.IsZero() && next.Before(e.holdUntil) {
+		next = e.holdUntil
 	}
 	return next
 }

@@ -25,6 +25,19 @@ func (e *Engine) downOf(p Provider) int {
 // settled again, so that their messages name it.
 func (p *pass) correlate() error {
 	e := p.e
+	for _, name := range sortedKeys(e.byProvider) {
+		if _, ok := e.rules.provider(name); !ok {
+			// Gone from the configuration: nothing can end it but this.
+			a := e.byProvider[name]
+			a.Closed, a.NextAt = p.now, time.Time{}
+			if err := p.save(a); err != nil {
+				return err
+			}
+			delete(e.alerts, a.ID)
+			delete(e.byProvider, name)
+			delete(p.dirty, a.ID)
+		}
+	}
 	for _, prov := range e.rules.Providers {
 		down := e.downOf(prov)
 		a := e.byProvider[prov.Name]
