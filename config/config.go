@@ -52,8 +52,29 @@ type Storage struct {
 
 // HTTP configures the daemon's own HTTP server.
 type HTTP struct {
-	Listen string `yaml:"listen"`
+	Listen     string     `yaml:"listen"`
+	StatusPage StatusPage `yaml:"status_page"`
 }
+
+// StatusPage configures the status page at / and the JSON API under
+// /api/v1.
+type StatusPage struct {
+	// Enabled serves them at all; default true.
+	Enabled *bool `yaml:"enabled"`
+	// Public lets anyone read them; otherwise a request needs Token, as
+	// "Authorization: Bearer TOKEN" or "?token=TOKEN".
+	Public bool   `yaml:"public"`
+	Token  Secret `yaml:"token"`
+	Title  string `yaml:"title"`
+	// ShowErrors shows the errors probes saw, which can name internal
+	// hosts; default false.
+	ShowErrors bool `yaml:"show_errors"`
+	// Merchants limits the page to these merchants; all when empty.
+	Merchants []string `yaml:"merchants"`
+}
+
+// On reports whether the status page is served.
+func (s StatusPage) On() bool { return s.Enabled == nil || *s.Enabled }
 
 // Defaults apply to every check that does not set its own value.
 type Defaults struct {

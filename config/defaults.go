@@ -51,6 +51,10 @@ func applyDefaults(c *Config, has func(path string) bool) {
 		c.Storage.DSN = DefaultSQLiteDSN
 	}
 	set(&c.HTTP.Listen, DefaultListen)
+	if !has("http.status_page.public") {
+		c.HTTP.StatusPage.Public = true
+	}
+	set(&c.HTTP.StatusPage.Title, "Status")
 
 	df := &c.Defaults
 	set(&df.Schedule, DefaultSchedule)

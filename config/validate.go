@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -121,6 +122,14 @@ func (v *validator) validate() {
 		v.fail("delivery.drain_timeout", "must not be negative")
 	}
 
+	if sp := c.HTTP.StatusPage; sp.On() && !sp.Public && sp.Token == "" {
+		v.fail("http.status_page.token", "is needed when public is false: without it nobody could read the page")
+	}
+	for i, name := range c.HTTP.StatusPage.Merchants {
+		if !slices.ContainsFunc(c.Merchants, func(m Merchant) bool { return m.Name == name }) {
+			v.fail(index("http.status_page.merchants", i), "no merchant is named %q", name)
+		}
+	}
 	merchants := map[string]bool{}
 	for i := range c.Merchants {
 		m := &c.Merchants[i]

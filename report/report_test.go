@@ -56,8 +56,8 @@ func fixture(t *testing.T) *sqlite.DB {
 		n := outage(tx, "kim-shop/web", "2026-11-25 14:02:10", "2026-11-25 17:14:40")
 		tx.AddEvent(ctx, store.Event{Incident: n, At: at("2026-11-25 14:06:10"), Kind: "acknowledged", Detail: "@kim"})
 		tx.AddEvent(ctx, store.Event{Incident: n, At: at("2026-11-25 15:30:00"), Kind: "acknowledged", Detail: "@ops"})
-		outage(tx, "kim-shop/db", "2026-11-22 03:10:00", "2026-11-22 03:40:00") // inside the window
-		outage(tx, "kim-shop/db", "2026-11-22 03:50:00", "2026-11-22 04:20:00") // 10 of 30 minutes inside
+		outage(tx, "kim-shop/db", "2026-11-22 03:10:00", "2026-11-22 03:40:00")  // inside the window
+		outage(tx, "kim-shop/db", "2026-11-22 03:50:00", "2026-11-22 04:20:00")  // 10 of 30 minutes inside
 		outage(tx, "lee-shop/web", "2026-12-01 10:00:00", "2026-12-01 11:00:00") // after the period
 		return tx.AddWindow(ctx, store.Window{Name: "weekly-db", Start: at("2026-11-22 03:00:00"), End: at("2026-11-22 04:00:00"),
 			Targets: []string{"kim-shop/db"}})
@@ -68,7 +68,9 @@ func fixture(t *testing.T) *sqlite.DB {
 	return db
 }
 
-func covers(target, check string) bool { return target == check || strings.HasPrefix(check, target+"/") }
+func covers(target, check string) bool {
+	return target == check || strings.HasPrefix(check, target+"/")
+}
 
 // TestFiguresByHand: the figures of November equal those worked out by
 // hand. The month has 30 days, 2,592,000 s.

@@ -26,6 +26,9 @@ type Options struct {
 	// Handlers are more routes, by ServeMux pattern: the chat apps'
 	// webhooks.
 	Handlers map[string]http.Handler
+	// Status, when set, serves the status page at / and the JSON API
+	// under /api/v1.
+	Status *StatusOptions
 }
 
 // Server serves hostwatch's HTTP endpoints.
@@ -41,6 +44,13 @@ func New(o Options) *Server {
 	}
 	s := &Server{o: o, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
+	if o.Status != nil {
+		st := &status{o: *o.Status}
+		if st.o.Location == nil {
+			st.o.Location = time.Local
+		}
+		st.routes(s.mux)
+	}
 	for pattern, h := range o.Handlers {
 		s.mux.Handle(pattern, h)
 	}

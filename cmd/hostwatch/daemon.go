@@ -27,6 +27,7 @@ import (
 	slacknotifier "github.com/hostwatch/hostwatch/notifier/slack"
 	"github.com/hostwatch/hostwatch/notifier/telegram"
 	"github.com/hostwatch/hostwatch/notifier/webhook"
+	"github.com/hostwatch/hostwatch/report"
 	"github.com/hostwatch/hostwatch/store"
 	"github.com/hostwatch/hostwatch/store/sqlite"
 	"github.com/hostwatch/hostwatch/web"
@@ -189,7 +190,8 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		webErr = web.New(web.Options{Store: st, Gatherer: reg, Logger: log, Handlers: handlers}).Serve(ctx, listener)
+		webErr = web.New(web.Options{Store: st, Gatherer: reg, Logger: log, Handlers: handlers,
+			Status: statusOptions(cfg, mon, st)}).Serve(ctx, listener)
 		if webErr != nil {
 			cancel()
 		}
@@ -236,6 +238,26 @@ func (b backend) Incident(ctx context.Context, id int64) (store.Incident, error)
 
 func (b backend) ProbeNow(ctx context.Context, check string) (checks.Result, error) {
 	return b.mon.ProbeNow(ctx, check)
+}
+
+// record is what the status page and the reports read: the monitor's
+// states and the store, with the configuration's reporter.
+type record struct {
+	store.Store
+	*report.Reporter
+	mon *monitor.Monitor
+}
+
+func (r record) Statuses() []monitor.Status { return r.mon.Statuses() }
+
+// statusOptions configures the status page and the API, nil when off.
+func statusOptions(cfg *config.Config, mon *monitor.Monitor, st store.Store) *web.StatusOptions {
+	sp := cfg.HTTP.StatusPage
+	if !sp.On() {
+		return nil
+	}
+	return &web.StatusOptions{Record: record{Store: st, Reporter: reporter(cfg, st), mon: mon}, Public: sp.Public,
+		Token: sp.Token.Value(), Title: sp.Title, ShowErrors: sp.ShowErrors, Merchants: sp.Merchants, Location: cfg.Location}
 }
 
 // pacing turns the delivery settings into the dispatcher's limits.

@@ -1,0 +1,250 @@
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hostwatch/hostwatch/monitor"
+	"github.com/hostwatch/hostwatch/report"
+	"github.com/hostwatch/hostwatch/store"
+)
+
+// Record is what the status page and the API read.
+type Record interface {
+	Statuses() []monitor.Status
+	Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error)
+	Stats(ctx context.Context, check string, from, to time.Time) ([]store.Stat, error)
+	Report(ctx context.Context, merchants []string, period string) (*report.Report, error)
+}
+
+// StatusOptions configure the status page and the API.
+type StatusOptions struct {
+	Record Record
+	// Public lets anyone read; otherwise a request needs Token.
+	Public     bool
+	Token      string
+	Title      string
+	ShowErrors bool
+	// Merchants limits what is shown; all when empty.
+	Merchants []string
+	Location  *time.Location
+	Now       func() time.Time
+}
+
+// status serves the status page and the API.
+type status struct {
+	o StatusOptions
+}
+
+func (s *status) routes(mux *http.ServeMux) {
+	mux.Handle("GET /api/v1/checks", s.guard(s.checks))
+	mux.Handle("GET /api/v1/incidents", s.guard(s.incidents))
+	mux.Handle("GET /api/v1/report", s.guard(s.report))
+	mux.Handle("GET /{$}", s.guard(s.page))
+	mux.Handle("GET /m/{merchant}", s.guard(s.merchantPage))
+}
+
+// guard refuses a request without the token when the page is not public.
+func (s *status) guard(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.o.Public {
+			got := r.URL.Query().Get("token")
+			if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+				got = bearer
+			}
+			if s.o.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.o.Token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="hostwatch"`)
+				http.Error(w, "a token is needed: Authorization: Bearer TOKEN, or ?token=TOKEN", http.StatusUnauthorized)
+				return
+			}
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		h(w, r)
+	})
+}
+
+func (s *status) now() time.Time {
+	if s.o.Now != nil {
+		return s.o.Now()
+	}
+	return time.Now()
+}
+
+// shown reports whether a merchant's checks are shown.
+func (s *status) shown(merchant string) bool {
+	return len(s.o.Merchants) == 0 || slices.Contains(s.o.Merchants, merchant)
+}
+
+// merchantsParam reads ?merchant=, which must name a shown merchant; nil
+// means every shown one.
+func (s *status) merchantsParam(r *http.Request) ([]string, error) {
+	m := r.URL.Query().Get("merchant")
+	if m == "" {
+		if len(s.o.Merchants) == 0 {
+			return nil, nil
+		}
+		return s.o.Merchants, nil
+	}
+	known := false
+	for _, st := range s.o.Record.Statuses() {
+		known = known || merchantOf(st.Check.ID) == m
+	}
+	if !known || !s.shown(m) {
+		return nil, errors.New("no merchant is named " + strconv.Quote(m))
+	}
+	return []string{m}, nil
+}
+
+func merchantOf(check string) string {
+	m, _, _ := strings.Cut(check, "/")
+	return m
+}
+
+// CheckJSON is one check in GET /api/v1/checks.
+type CheckJSON struct {
+	Check         string     `json:"check"`
+	Merchant      string     `json:"merchant"`
+	Kind          string     `json:"kind"`
+	State         string     `json:"state"`
+	Since         *time.Time `json:"since"`
+	LastProbe     *time.Time `json:"last_probe"`
+	LastLatencyMS *float64   `json:"last_latency_ms"`
+	LastError     string     `json:"last_error,omitempty"`
+	Incident      int64      `json:"incident,omitempty"`
+}
+
+func (s *status) checks(w http.ResponseWriter, r *http.Request) {
+	merchants, err := s.merchantsParam(r)
+	if err != nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		return
+	}
+	out := []CheckJSON{}
+	for _, st := range s.o.Record.Statuses() {
+		m := merchantOf(st.Check.ID)
+		if !s.shown(m) || (merchants != nil && !slices.Contains(merchants, m)) {
+			continue
+		}
+		c := CheckJSON{Check: st.Check.ID, Merchant: m, Kind: st.Check.Kind(), State: string(st.State.State),
+			Since: s.when(st.State.Since), LastProbe: s.when(st.LastAt), Incident: st.State.Incident}
+		if !st.LastAt.IsZero() {
+			ms := float64(st.Last.Latency.Microseconds()) / 1000
+			c.LastLatencyMS = &ms
+			if s.o.ShowErrors {
+				c.LastError = st.Last.Error
+			}
+		}
+		out = append(out, c)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *status) when(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.In(s.o.Location)
+	return &t
+}
+
+// IncidentJSON is one incident in GET /api/v1/incidents.
+type IncidentJSON struct {
+	ID              int64      `json:"id"`
+	Check           string     `json:"check"`
+	Start           time.Time  `json:"start"`
+	End             *time.Time `json:"end"`
+	AcknowledgedAt  *time.Time `json:"acknowledged_at"`
+	AcknowledgedBy  string     `json:"acknowledged_by,omitempty"`
+	ResolvedBy      string     `json:"resolved_by,omitempty"`
+	DowntimeSeconds int64      `json:"downtime_seconds"`
+	Errors          []string   `json:"errors,omitempty"`
+}
+
+func (s *status) incidents(w http.ResponseWriter, r *http.Request) {
+	merchants, err := s.merchantsParam(r)
+	if err != nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		return
+	}
+	f := store.IncidentFilter{Merchants: merchants, Limit: 100}
+	switch r.URL.Query().Get("state") {
+	case "", "all":
+	case "open":
+		f.OpenOnly = true
+	default:
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "state is open or all"})
+		return
+	}
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "limit is a number from 1 to 1000"})
+			return
+		}
+		f.Limit = n
+	}
+	ins, err := s.o.Record.Incidents(r.Context(), f)
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the record cannot be read just now"})
+		return
+	}
+	out := []IncidentJSON{}
+	for _, in := range ins {
+		if !s.shown(merchantOf(in.Check)) {
+			continue
+		}
+		j := IncidentJSON{ID: in.ID, Check: in.Check, Start: in.Start.In(s.o.Location), End: s.when(in.End),
+			AcknowledgedAt: s.when(in.FirstAckAt), AcknowledgedBy: in.FirstAckBy, ResolvedBy: in.ResolvedBy,
+			DowntimeSeconds: int64(in.Downtime(s.now()).Round(time.Second) / time.Second)}
+		if s.o.ShowErrors {
+			for _, e := range in.Errors {
+				j.Errors = append(j.Errors, e.FirstError)
+			}
+		}
+		out = append(out, j)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *status) report(w http.ResponseWriter, r *http.Request) {
+	merchants, err := s.merchantsParam(r)
+	if err != nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		return
+	}
+	rep, err := s.o.Record.Report(r.Context(), merchants, r.URL.Query().Get("since"))
+	if errors.Is(err, report.ErrPeriod) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "since: " + err.Error()})
+		return
+	}
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the record cannot be read just now"})
+		return
+	}
+	switch r.URL.Query().Get("format") {
+	case "", "json":
+		w.Header().Set("Content-Type", "application/json")
+		rep.JSON(w, s.o.Location)
+	case "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="hostwatch-report.csv"`)
+		rep.CSV(w, s.o.Location)
+	default:
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "format is json or csv"})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
