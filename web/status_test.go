@@ -1,0 +1,195 @@
+package web
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hostwatch/hostwatch/checks"
+	"github.com/hostwatch/hostwatch/config"
+	"github.com/hostwatch/hostwatch/monitor"
+	"github.com/hostwatch/hostwatch/report"
+	"github.com/hostwatch/hostwatch/store"
+)
+
+var t0 = time.Date(2026, 11, 25, 14, 2, 10, 0, time.UTC)
+
+// record is a fixed record: kim-shop/web down since t0 with one open
+// incident, lee-shop/web up after an outage of 10 minutes yesterday.
+type record struct{}
+
+func (record) Statuses() []monitor.Status {
+	kim := &config.Check{ID: "kim-shop/web", HTTP: &config.HTTPCheck{URL: "http://kim.example/"}}
+	lee := &config.Check{ID: "lee-shop/web", TCP: &config.TCPCheck{Address: "lee.example:443"}}
+	return []monitor.Status{
+		{Check: kim, State: store.CheckState{State: store.Down, Since: t0, Incident: 2}, LastAt: t0.Add(time.Minute),
+			Last: checksResult(false, "dial tcp 10.1.2.3:443: connection refused")},
+		{Check: lee, State: store.CheckState{State: store.Up, Since: t0.Add(-24 * time.Hour)}, LastAt: t0.Add(time.Minute),
+			Last: checksResult(true, "")},
+	}
+}
+
+func (record) incidents() []store.Incident {
+	return []store.Incident{
+		{ID: 2, Check: "kim-shop/web", Start: t0, Errors: []store.ErrorSummary{{Kind: "refused", Count: 3, FirstError: "dial tcp 10.1.2.3:443: connection refused"}}},
+		{ID: 1, Check: "lee-shop/web", Start: t0.Add(-24 * time.Hour), End: t0.Add(-24*time.Hour + 10*time.Minute), FirstAckAt: t0.Add(-24*time.Hour + time.Minute), FirstAckBy: "@lee"},
+	}
+}
+
+func (r record) Incidents(_ context.Context, f store.IncidentFilter) ([]store.Incident, error) {
+	var out []store.Incident
+	for _, in := range r.incidents() {
+		m, _, _ := strings.Cut(in.Check, "/")
+		if (f.Merchants == nil || contains(f.Merchants, m)) && (!f.OpenOnly || in.Open()) {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+func (record) Windows(context.Context, time.Time, time.Time) ([]store.Window, error) { return nil, nil }
+
+func (record) Stats(_ context.Context, check string, from, to time.Time) ([]store.Stat, error) {
+	return []store.Stat{{Check: check, Period: t0.Add(-24 * time.Hour).Truncate(time.Hour), OK: 100}}, nil
+}
+
+func (r record) Report(ctx context.Context, merchants []string, period string) (*report.Report, error) {
+	rp := report.Reporter{Source: r, Checks: []string{"kim-shop/web", "lee-shop/web"}, Location: time.UTC,
+		Covers: func(string, string) bool { return false }, Now: func() time.Time { return t0.Add(time.Hour) }}
+	return rp.Report(ctx, merchants, period)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func statusServer(t *testing.T, o StatusOptions) *httptest.Server {
+	t.Helper()
+	o.Record, o.Location, o.Now = record{}, time.UTC, func() time.Time { return t0.Add(time.Hour) }
+	if o.Title == "" {
+		o.Title = "Shops"
+	}
+	srv := httptest.NewServer(New(Options{Store: pinger{}, Gatherer: prometheus.NewRegistry(), Status: &o}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func get(t *testing.T, url string, header ...string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestAPI(t *testing.T) {
+	srv := statusServer(t, StatusOptions{Public: true})
+	tests := []struct {
+		path string
+		code int
+		want []string
+		not  []string
+	}{
+		{"/api/v1/checks", 200, []string{`"check": "kim-shop/web"`, `"state": "down"`, `"kind": "tcp"`, `"incident": 2`}, []string{"10.1.2.3"}},
+		{"/api/v1/checks?merchant=lee-shop", 200, []string{`"lee-shop/web"`}, []string{"kim-shop"}},
+		{"/api/v1/checks?merchant=nobody", 404, []string{`no merchant is named \"nobody\"`}, nil},
+		{"/api/v1/incidents?state=open", 200, []string{`"id": 2`, `"end": null`}, []string{`"id": 1`}},
+		{"/api/v1/incidents", 200, []string{`"id": 1`, `"acknowledged_by": "@lee"`, `"downtime_seconds": 600`}, nil},
+		{"/api/v1/incidents?state=sideways", 400, []string{"state is open or all"}, nil},
+		{"/api/v1/incidents?limit=0", 400, []string{"limit"}, nil},
+		{"/api/v1/report?since=7d", 200, []string{`"period": "7d"`, `"uptime_percent": 99.405`, `"downtime_seconds": 3600`}, nil},
+		{"/api/v1/report?since=forever", 400, []string{"since:"}, nil},
+		{"/api/v1/report?format=xml", 400, []string{"format is json or csv"}, nil},
+	}
+	for _, tt := range tests {
+		code, body := get(t, srv.URL+tt.path)
+		if code != tt.code {
+			t.Errorf("%s: %d, want %d: %s", tt.path, code, tt.code, body)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s lacks %s:\n%s", tt.path, w, body)
+			}
+		}
+		for _, n := range tt.not {
+			if strings.Contains(body, n) {
+				t.Errorf("%s shows %s", tt.path, n)
+			}
+		}
+	}
+	code, body := get(t, srv.URL+"/api/v1/report?since=7d&format=csv&merchant=kim-shop")
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if code != 200 || err != nil || len(rows) != 2 || rows[1][1] != "kim-shop/web" {
+		t.Errorf("csv report: %d %q %v", code, rows, err)
+	}
+	var checks []CheckJSON
+	_, body = get(t, srv.URL+"/api/v1/checks")
+	if err := json.Unmarshal([]byte(body), &checks); err != nil || len(checks) != 2 {
+		t.Errorf("checks do not decode: %v", err)
+	}
+}
+
+func TestStatusPageAccess(t *testing.T) {
+	private := statusServer(t, StatusOptions{Token: "s3cret", ShowErrors: true, Merchants: []string{"kim-shop"}})
+	tests := []struct {
+		name   string
+		url    string
+		header []string
+		code   int
+	}{
+		{"no token", "/", nil, 401},
+		{"wrong token", "/?token=nope", nil, 401},
+		{"bearer", "/", []string{"Authorization", "Bearer s3cret"}, 200},
+		{"query", "/?token=s3cret", nil, 200},
+		{"api without token", "/api/v1/checks", nil, 401},
+		{"merchant not shown", "/m/lee-shop?token=s3cret", nil, 404},
+		{"merchant page", "/m/kim-shop?token=s3cret", nil, 200},
+	}
+	for _, tt := range tests {
+		code, _ := get(t, private.URL+tt.url, tt.header...)
+		if code != tt.code {
+			t.Errorf("%s: %d, want %d", tt.name, code, tt.code)
+		}
+	}
+	_, page := get(t, private.URL+"/?token=s3cret")
+	for _, w := range []string{`data-check="web" data-state="down"`, "1 check is down", "connection refused", "#2 kim-shop/web", `href="/m/kim-shop?token=s3cret"`} {
+		if !strings.Contains(page, w) {
+			t.Errorf("page lacks %s", w)
+		}
+	}
+	if strings.Contains(page, "lee-shop") || strings.Contains(page, "http://") && strings.Contains(page, "cdn") {
+		t.Error("page shows a merchant it should not, or loads from elsewhere")
+	}
+	public := statusServer(t, StatusOptions{Public: true})
+	_, page = get(t, public.URL+"/m/lee-shop")
+	if !strings.Contains(page, `data-state="up"`) || strings.Contains(page, "kim-shop") || !strings.Contains(page, "10m00s") {
+		t.Errorf("lee-shop's page:\n%s", page)
+	}
+	if strings.Contains(page, "<script") || strings.Contains(page, "https://") {
+		t.Error("the page loads something from elsewhere")
+	}
+}
+
+func checksResult(ok bool, err string) checks.Result {
+	return checks.Result{OK: ok, Latency: 41 * time.Millisecond, Error: err}
+}
