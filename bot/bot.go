@@ -15,6 +15,7 @@ import (
 	"github.com/hostwatch/hostwatch/incident"
 	"github.com/hostwatch/hostwatch/monitor"
 	"github.com/hostwatch/hostwatch/notifier"
+	"github.com/hostwatch/hostwatch/report"
 	"github.com/hostwatch/hostwatch/store"
 )
 
@@ -33,6 +34,8 @@ type Backend interface {
 	SilenceAlert(ctx context.Context, id int64, d time.Duration, by string) (store.Silence, error)
 	Silences() []store.Silence
 	Unsilence(ctx context.Context, id int64, by string) (store.Silence, error)
+	// Report builds the report of period for merchants (all when nil).
+	Report(ctx context.Context, merchants []string, period string) (*report.Report, error)
 }
 
 // Request is one command or button press.
@@ -111,8 +114,31 @@ func (b *Bot) refusal(caller string) string {
 		"Its id is %s: ask your hostwatch operator to add it to a contact in the configuration.", caller)
 }
 
+// Reply is one answer to a command: a text, and with it a file to attach.
+type Reply struct {
+	Text string
+	File *File
+}
+
+// File is a file attached to a reply.
+type File struct {
+	Name string
+	Data []byte
+}
+
+func say(text string) []Reply { return []Reply{{Text: text}} }
+
+// Texts are the texts of replies.
+func Texts(rs []Reply) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Text)
+	}
+	return out
+}
+
 // Command answers a typed command. Nil means the text was not for this bot.
-func (b *Bot) Command(ctx context.Context, r Request) []string {
+func (b *Bot) Command(ctx context.Context, r Request) []Reply {
 	c, ok := ParseCommand(r.Text, *b.name.Load())
 	if !ok {
 		return nil
@@ -120,49 +146,49 @@ func (b *Bot) Command(ctx context.Context, r Request) []string {
 	a, known := b.callers[r.Caller]
 	if c.Name == "start" || c.Name == "help" {
 		if !known {
-			return []string{b.help(r.Caller) + "\n\n" + b.refusal(r.Caller)}
+			return say(b.help(r.Caller) + "\n\n" + b.refusal(r.Caller))
 		}
-		return []string{b.help(r.Caller)}
+		return say(b.help(r.Caller))
 	}
 	if !known {
-		return []string{b.refusal(r.Caller)}
+		return say(b.refusal(r.Caller))
 	}
 	switch c.Name {
 	case "status":
-		return []string{b.status(a)}
+		return say(b.status(a))
 	case "incidents":
-		return []string{b.incidents(ctx, a, c.Args)}
+		return say(b.incidents(ctx, a, c.Args))
 	case "ack":
 		n, err := incidentArg(c.Args)
 		if err != nil {
-			return []string{fmt.Sprintf("%s. Usage: %s, e.g. %sack 12", err, usageOf("ack", b.prefix), b.prefix)}
+			return say(fmt.Sprintf("%s. Usage: %s, e.g. %sack 12", err, usageOf("ack", b.prefix), b.prefix))
 		}
-		return []string{b.ack(ctx, a, n, r.User)}
+		return say(b.ack(ctx, a, n, r.User))
 	case "resolve":
 		n, err := incidentArg(c.Args)
 		if err != nil {
-			return []string{fmt.Sprintf("%s. Usage: %s, e.g. %sresolve 12", err, usageOf("resolve", b.prefix), b.prefix)}
+			return say(fmt.Sprintf("%s. Usage: %s, e.g. %sresolve 12", err, usageOf("resolve", b.prefix), b.prefix))
 		}
-		return []string{b.resolve(ctx, a, n, r.User)}
+		return say(b.resolve(ctx, a, n, r.User))
 	case "check":
 		if len(c.Args) != 1 {
-			return []string{"Which check? Usage: " + usageOf("check", b.prefix) + ", e.g. " + b.prefix + "check kim-shop/storefront"}
+			return say("Which check? Usage: " + usageOf("check", b.prefix) + ", e.g. " + b.prefix + "check kim-shop/storefront")
 		}
-		return []string{b.check(ctx, a, c.Args[0])}
+		return say(b.check(ctx, a, c.Args[0]))
 	case "silence":
-		return []string{b.silence(ctx, a, c.Args, r.User)}
+		return say(b.silence(ctx, a, c.Args, r.User))
 	case "silences":
-		return []string{b.silences(a)}
+		return say(b.silences(a))
 	case "unsilence":
 		n, err := incidentArg(c.Args)
 		if err != nil {
-			return []string{fmt.Sprintf("Which silence? Give its number, from %ssilences. Usage: %s", b.prefix, usageOf("unsilence", b.prefix))}
+			return say(fmt.Sprintf("Which silence? Give its number, from %ssilences. Usage: %s", b.prefix, usageOf("unsilence", b.prefix)))
 		}
-		return []string{b.unsilence(ctx, a, n, r.User)}
+		return say(b.unsilence(ctx, a, n, r.User))
 	case "report":
-		return []string{fmt.Sprintf("%s is not available yet in this version of hostwatch.", usageOf(c.Name, b.prefix))}
+		return b.report(ctx, a, c.Args)
 	}
-	return []string{fmt.Sprintf("I don't know %s%s. Send %shelp for what I can do.", b.prefix, c.Name, b.prefix)}
+	return say(fmt.Sprintf("I don't know %s%s. Send %shelp for what I can do.", b.prefix, c.Name, b.prefix))
 }
 
 // Press answers a button; the answer is short, for the chat app's toast.
@@ -316,6 +342,35 @@ func (b *Bot) unsilence(ctx context.Context, a access, n int64, user string) str
 		return "Sorry, I could not record that just now; try again in a moment."
 	}
 	return fmt.Sprintf("🔔 Silence #%d of %s lifted by %s. An outage it held that is still going on is announced now.", n, found.Target, user)
+}
+
+// report answers with a summary of the caller's checks over the period
+// and the whole report as a CSV file.
+func (b *Bot) report(ctx context.Context, a access, args []string) []Reply {
+	if len(args) > 1 {
+		return say("Usage: " + usageOf("report", b.prefix) + ", e.g. " + b.prefix + "report 7d or " + b.prefix + "report 2026-11")
+	}
+	period := ""
+	if len(args) == 1 {
+		period = args[0]
+	}
+	var merchants []string
+	if !a.admin {
+		merchants = append([]string{}, a.merchants...)
+	}
+	r, err := b.backend.Report(ctx, merchants, period)
+	switch {
+	case errors.Is(err, report.ErrPeriod):
+		return say(fmt.Sprintf("%s. Usage: %s", err, usageOf("report", b.prefix)))
+	case err != nil:
+		return say("Sorry, I could not read the record just now; try again in a moment.")
+	}
+	var csv strings.Builder
+	if err := r.CSV(&csv, b.loc); err != nil {
+		return say("Sorry, I could not write the report just now; try again in a moment.")
+	}
+	name := "hostwatch-report-" + r.Period.Label + ".csv"
+	return []Reply{{Text: r.Summary(b.loc), File: &File{Name: name, Data: []byte(csv.String())}}}
 }
 
 // ParseDuration reads a duration as people write it in a chat: Go's

@@ -11,6 +11,7 @@ import (
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/incident"
 	"github.com/hostwatch/hostwatch/monitor"
+	"github.com/hostwatch/hostwatch/report"
 	"github.com/hostwatch/hostwatch/store"
 )
 
@@ -56,6 +57,14 @@ func (f *fakeBackend) SilenceAlert(ctx context.Context, id int64, d time.Duratio
 func (f *fakeBackend) Silences() []store.Silence {
 	return append([]store.Silence{{Target: "lee-shop", End: t0.Add(time.Hour), Reason: "planned move"}}, f.silences...)
 }
+
+func (f *fakeBackend) Report(ctx context.Context, merchants []string, period string) (*report.Report, error) {
+	rp := report.Reporter{Source: f, Checks: []string{"kim-shop/web", "lee-shop/web"}, Location: time.UTC,
+		Covers: func(string, string) bool { return false }, Now: func() time.Time { return t0.Add(time.Hour) }}
+	return rp.Report(ctx, merchants, period)
+}
+
+func (f *fakeBackend) Windows(context.Context, time.Time, time.Time) ([]store.Window, error) { return nil, nil }
 
 func (f *fakeBackend) Unsilence(_ context.Context, id int64, by string) (store.Silence, error) {
 	for i, s := range f.silences {
@@ -177,7 +186,10 @@ func TestCommands(t *testing.T) {
 		{"unsilence", "111", "/unsilence 1", []string{"Silence #1 of kim-shop/web lifted by @kim"}, nil},
 		{"unsilence again", "111", "/unsilence 1", []string{"There is no silence #1 among yours"}, nil},
 		{"unsilence without number", "111", "/unsilence", []string{"Which silence?"}, nil},
-		{"later command", "111", "/report", []string{"not available yet"}, nil},
+		{"report", "111", "/report 7d", []string{"Report 7d:", "kim-shop/web 99.405% up, down 1h0m0s in 1 incident(s)"}, []string{"lee-shop"}},
+		{"report by an admin", "-100999", "/report", []string{"Report 30d:", "kim-shop/web", "lee-shop/web"}, nil},
+		{"report bad period", "111", "/report forever", []string{`"forever": a period is`, "Usage: /report [PERIOD]"}, nil},
+		{"report two periods", "111", "/report 7d 30d", []string{"Usage: /report [PERIOD]"}, nil},
 		{"resolve without number", "111", "/resolve", []string{"Usage: /resolve N"}, nil},
 		{"resolve someone else's", "111", "/resolve 2", []string{"There is no incident #2 among yours."}, nil},
 		{"resolve", "111", "/resolve 1", []string{"Incident #1 (kim-shop/web) resolved by @kim after 1h30m."}, nil},
@@ -189,7 +201,7 @@ func TestCommands(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := strings.Join(b.Command(context.Background(), Request{Caller: tt.caller, User: "@kim", Text: tt.text}), "\n")
+			got := strings.Join(Texts(b.Command(context.Background(), Request{Caller: tt.caller, User: "@kim", Text: tt.text})), "\n")
 			for _, w := range tt.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("answer lacks %q:\n%s", w, got)
@@ -205,8 +217,13 @@ func TestCommands(t *testing.T) {
 	if len(fb.acked) != 1 {
 		t.Errorf("acknowledged %v, want once", fb.acked)
 	}
+	replies := b.Command(context.Background(), Request{Caller: "111", Text: "/report 7d"})
+	if len(replies) != 1 || replies[0].File == nil || replies[0].File.Name != "hostwatch-report-7d.csv" ||
+		!strings.HasPrefix(string(replies[0].File.Data), "incident,check,start") || strings.Contains(string(replies[0].File.Data), "lee-shop") {
+		t.Errorf("report file: %+v", replies)
+	}
 	if got := b.Command(context.Background(), Request{Caller: "111", Text: "/status@other_bot"}); got != nil {
-		t.Errorf("a command for another bot was answered: %q", got)
+		t.Errorf("a command for another bot was answered: %+v", got)
 	}
 }
 

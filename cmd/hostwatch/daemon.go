@@ -86,8 +86,10 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	}
 	var editable []string
 	var tg *telegram.Telegram
+	var sl *slacknotifier.Slack
 	if sc := cfg.Slack; sc != nil {
-		notifiers["slack"] = slacknotifier.New(sc.Token.Value(), sc.APIURL, cfg.Location)
+		sl = slacknotifier.New(sc.Token.Value(), sc.APIURL, cfg.Location)
+		notifiers["slack"] = sl
 		editable = append(editable, "slack")
 	}
 	if t := cfg.Telegram; t != nil {
@@ -141,8 +143,9 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	defer stopDispatch()
 	handlers := map[string]http.Handler{}
 	if sc := cfg.Slack; sc != nil {
-		slackBot := bot.New(cfg, "slack", "", backend{Engine: engine, mon: mon, store: st})
+		slackBot := bot.New(cfg, "slack", "", backend{Engine: engine, Reporter: reporter(cfg, st), mon: mon, store: st})
 		in := slacknotifier.NewInbound(ctx, sc.SigningSecret.Value(), sc.APIURL, slackBot, log)
+		in.Files = sl
 		if sc.AppToken != "" {
 			wg.Add(1)
 			go func() {
@@ -157,7 +160,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if tg != nil {
-		chatBot := bot.New(cfg, "telegram", "", backend{Engine: engine, mon: mon, store: st})
+		chatBot := bot.New(cfg, "telegram", "", backend{Engine: engine, Reporter: reporter(cfg, st), mon: mon, store: st})
 		wg.Add(2)
 		go func() {
 			// Best effort, off the start-up path: a slow Bot API must not
@@ -222,6 +225,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 // store answer questions, the engine takes actions.
 type backend struct {
 	*incident.Engine
+	*report.Reporter
 	mon   *monitor.Monitor
 	store store.Store
 }

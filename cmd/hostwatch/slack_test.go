@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -227,5 +228,23 @@ merchants:
 	}
 	if len(want) != 0 {
 		t.Errorf("no answer to %v", want)
+	}
+
+	// The report: a summary in the answer, the CSV uploaded to the channel.
+	post("/slack/commands", command("U0KIM", "D0DM", "report 24h", "report"), signed)
+	eventually(t, "the report's file", func() bool { return len(api.Files("D0DM")) == 1 })
+	f := api.Files("D0DM")[0]
+	rows, err := csv.NewReader(bytes.NewReader(f.Data)).ReadAll()
+	if f.Name != "hostwatch-report-24h.csv" || err != nil || len(rows) != 2 || rows[1][1] != "kim-shop/storefront" {
+		t.Errorf("report file %q: %q, %v", f.Name, rows, err)
+	}
+	var summary string
+	for _, r := range api.Responses() {
+		if r.Name == "report" {
+			summary = r.Body["text"].(string)
+		}
+	}
+	if !strings.Contains(summary, "Report 24h") || !strings.Contains(summary, "kim-shop/storefront") {
+		t.Errorf("report summary: %q", summary)
 	}
 }

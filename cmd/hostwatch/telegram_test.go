@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -250,5 +251,18 @@ merchants:
 	eventually(t, "two answers to buttons", func() bool { return len(api.Calls("answerCallbackQuery")) == 2 })
 	if got := api.Calls("answerCallbackQuery")[1].Params.Get("text"); !strings.Contains(got, "kim-shop/db silenced until") {
 		t.Errorf("silence button answer: %q", got)
+	}
+
+	// The report: a summary, and the CSV as a document.
+	before := len(api.Messages(111))
+	api.Inject(telegramtest.Command(111, 7, "/report 24h"))
+	eventually(t, "the report", func() bool { return len(api.Messages(111)) == before+2 })
+	summary, doc := api.Messages(111)[before], api.Messages(111)[before+1]
+	if !strings.Contains(summary.Text, "Report 24h") || !strings.Contains(summary.Text, "kim-shop/db") {
+		t.Errorf("report summary: %q", summary.Text)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(doc.Data)).ReadAll()
+	if doc.Document != "hostwatch-report-24h.csv" || err != nil || len(rows) != 2 || rows[0][0] != "incident" || rows[1][1] != "kim-shop/db" {
+		t.Errorf("report document %q: %q, %v", doc.Document, rows, err)
 	}
 }

@@ -22,7 +22,7 @@ import (
 
 // Handler answers commands and button presses.
 type Handler interface {
-	Command(ctx context.Context, r bot.Request) []string
+	Command(ctx context.Context, r bot.Request) []bot.Reply
 	Press(ctx context.Context, r bot.Request, data string) string
 	Knows(id string) bool
 }
@@ -44,9 +44,17 @@ type Inbound struct {
 	log     *slog.Logger
 	client  *http.Client
 	apiHost string // response_url must point at Slack (or the configured API host)
+	// Files, when set, attaches the files of replies in the command's
+	// channel.
+	Files Uploader
 
 	mu   sync.Mutex
 	seen map[string]time.Time // signatures accepted within the window
+}
+
+// Uploader shares a file in a channel.
+type Uploader interface {
+	Upload(ctx context.Context, channel, name string, data []byte) error
 }
 
 // NewInbound builds the handlers; apiURL is slack.api_url.
@@ -136,7 +144,13 @@ func (in *Inbound) command(user, channel, text, responseURL string) {
 	req := bot.Request{Caller: in.caller(user, channel), User: "<@" + user + ">", Text: text}
 	in.later(func(ctx context.Context) {
 		for _, reply := range in.h.Command(ctx, req) {
-			in.respond(ctx, responseURL, reply)
+			in.respond(ctx, responseURL, reply.Text)
+			if f := reply.File; f != nil && in.Files != nil {
+				if err := in.Files.Upload(ctx, channel, f.Name, f.Data); err != nil {
+					in.log.Error("slack: uploading a file failed", "channel", channel, "err", err)
+					in.respond(ctx, responseURL, "Sorry, I could not attach "+f.Name+" here: "+err.Error())
+				}
+			}
 		}
 	})
 }

@@ -18,7 +18,7 @@ import (
 // nobody answers nothing, so the fuzzer sends nothing anywhere.
 type nobody struct{}
 
-func (nobody) Command(context.Context, bot.Request) []string     { return nil }
+func (nobody) Command(context.Context, bot.Request) []bot.Reply  { return nil }
 func (nobody) Press(context.Context, bot.Request, string) string { return "" }
 func (nobody) Knows(string) bool                                 { return false }
 

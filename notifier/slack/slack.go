@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -55,6 +56,17 @@ func (s *Slack) Send(ctx context.Context, address string, m notifier.Message) (s
 		return "", classify("post to slack "+address, err)
 	}
 	return channel + "/" + ts, nil
+}
+
+// Upload shares a file in channel, with the Web API's external upload: a
+// URL to put it at, then the completion that shares it.
+func (s *Slack) Upload(ctx context.Context, channel, name string, data []byte) error {
+	_, err := s.api.UploadFileContext(ctx, slack.UploadFileParameters{Channel: channel, Filename: name, Title: name,
+		FileSize: len(data), Reader: bytes.NewReader(data)})
+	if err != nil {
+		return classify("upload "+name+" to slack", err)
+	}
+	return nil
 }
 
 // Edit replaces the message receipt with m, buttons included.

@@ -23,11 +23,11 @@ type recordingHandler struct {
 	presses  []string
 }
 
-func (r *recordingHandler) Command(_ context.Context, req bot.Request) []string {
+func (r *recordingHandler) Command(_ context.Context, req bot.Request) []bot.Reply {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.commands = append(r.commands, req)
-	return []string{"answer to " + req.Text}
+	return []bot.Reply{{Text: "answer to " + req.Text}}
 }
 
 func (r *recordingHandler) Press(_ context.Context, req bot.Request, data string) string {

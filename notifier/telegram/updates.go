@@ -17,7 +17,7 @@ import (
 
 // Handler answers commands and button presses.
 type Handler interface {
-	Command(ctx context.Context, r bot.Request) []string
+	Command(ctx context.Context, r bot.Request) []bot.Reply
 	Press(ctx context.Context, r bot.Request, data string) string
 }
 
@@ -90,9 +90,15 @@ func (t *Telegram) handle(ctx context.Context, h Handler, u tgbotapi.Update, log
 		chat := u.Message.Chat.ID
 		r := bot.Request{Caller: strconv.FormatInt(chat, 10), User: who(u.Message.From), Text: u.Message.Text}
 		for _, reply := range h.Command(ctx, r) {
-			for _, part := range split(reply, 4096) {
+			for _, part := range split(reply.Text, 4096) {
 				if _, err := t.with(ctx).Send(tgbotapi.NewMessage(chat, part)); err != nil {
 					log.Error("telegram: reply failed", "chat", chat, "err", classify("reply", err))
+				}
+			}
+			if f := reply.File; f != nil {
+				doc := tgbotapi.NewDocument(chat, tgbotapi.FileBytes{Name: f.Name, Bytes: f.Data})
+				if _, err := t.with(ctx).Send(doc); err != nil {
+					log.Error("telegram: sending a file failed", "chat", chat, "err", classify("send document", err))
 				}
 			}
 		}

@@ -22,11 +22,11 @@ type handler struct {
 	presses  []string
 }
 
-func (h *handler) Command(_ context.Context, r bot.Request) []string {
+func (h *handler) Command(_ context.Context, r bot.Request) []bot.Reply {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.commands = append(h.commands, r.Caller+" "+r.Text)
-	return []string{strings.Repeat("x", 5000)} // over one message: split
+	return []bot.Reply{{Text: strings.Repeat("x", 5000)}} // over one message: split
 }
 
 func (h *handler) Press(_ context.Context, r bot.Request, data string) string {

@@ -1,5 +1,7 @@
 // Package slacktest is a fake of the Slack Web API methods hostwatch uses
-// (auth.test, chat.postMessage, chat.update, chat.postEphemeral), strict
+// (auth.test, chat.postMessage, chat.update, chat.postEphemeral, and the
+// external file upload: files.getUploadURLExternal, the upload itself,
+// files.completeUploadExternal), strict
 // the way Slack is: a wrong token is invalid_auth, an unknown method
 // unknown_method, a missing channel or empty message an error, an unknown
 // channel channel_not_found. It records every message and can answer 429
@@ -12,6 +14,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -44,11 +47,36 @@ type Server struct {
 	retryAfter string
 	calls      map[string]int
 	responses  []Response
+	uploads    map[string]*File // by file id, until completed
+	files      []File
+}
+
+// File is a file uploaded and shared in a channel.
+type File struct {
+	ID      string
+	Channel string
+	Name    string
+	Title   string
+	Length  int
+	Data    []byte
+}
+
+// Files returns the files shared in a channel, in order.
+func (s *Server) Files(channel string) []File {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []File
+	for _, f := range s.files {
+		if f.Channel == channel {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // New starts a fake for the bot token.
 func New(token string) *Server {
-	s := &Server{token: token, calls: map[string]int{}}
+	s := &Server{token: token, calls: map[string]int{}, uploads: map[string]*File{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
 	return s
 }
@@ -109,6 +137,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		s.respond(w, r)
 		return
 	}
+	if id, ok := strings.CutPrefix(r.URL.Path, "/upload/"); ok {
+		s.upload(w, r, id)
+		return
+	}
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	r.ParseForm()
 	s.mu.Lock()
@@ -147,6 +179,17 @@ func (s *Server) method(method string, p url.Values) map[string]any {
 	switch method {
 	case "auth.test":
 		return map[string]any{"ok": true, "user_id": "UBOT", "team_id": "T1", "user": "hostwatch"}
+	case "files.getUploadURLExternal":
+		n, err := strconv.Atoi(p.Get("length"))
+		if p.Get("filename") == "" || err != nil || n <= 0 {
+			return fail("invalid_arguments")
+		}
+		s.next++
+		id := fmt.Sprintf("F%04d", s.next)
+		s.uploads[id] = &File{ID: id, Name: p.Get("filename"), Length: n}
+		return map[string]any{"ok": true, "upload_url": s.URL + "/upload/" + id, "file_id": id}
+	case "files.completeUploadExternal":
+		return s.complete(p)
 	case "chat.postMessage", "chat.postEphemeral", "chat.update":
 	default:
 		return fail("unknown_method")
@@ -188,6 +231,61 @@ func (s *Server) method(method string, p url.Values) map[string]any {
 	m := &Message{Channel: channel, TS: s.ts(), ThreadTS: thread, Text: p.Get("text"), Blocks: p.Get("blocks")}
 	s.messages = append(s.messages, m)
 	return map[string]any{"ok": true, "channel": channel, "ts": m.TS}
+}
+
+// upload takes a file's bytes at the URL files.getUploadURLExternal gave:
+// multipart/form-data, with the bot token.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, id string) {
+	if r.Header.Get("Authorization") != "Bearer "+s.token {
+		http.Error(w, "invalid_auth", http.StatusUnauthorized)
+		return
+	}
+	f, _, err := r.FormFile("file")
+	if err != nil {
+		http.Error(w, "no file", http.StatusBadRequest)
+		return
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 10<<20))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	up := s.uploads[id]
+	switch {
+	case up == nil:
+		http.Error(w, "no such upload", http.StatusNotFound)
+	case err != nil || len(data) != up.Length:
+		http.Error(w, fmt.Sprintf("expected %d bytes, got %d", up.Length, len(data)), http.StatusBadRequest)
+	default:
+		up.Data = data
+		fmt.Fprintf(w, "OK - %d", len(data))
+	}
+}
+
+// complete shares uploaded files in a channel; s.mu is held.
+func (s *Server) complete(p url.Values) map[string]any {
+	var files []struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+	}
+	if err := json.Unmarshal([]byte(p.Get("files")), &files); err != nil || len(files) == 0 {
+		return fail("invalid_arguments")
+	}
+	channel := p.Get("channel_id")
+	if channel == "" || (s.channels != nil && !s.channels[channel]) {
+		return fail("channel_not_found")
+	}
+	var out []map[string]any
+	for _, f := range files {
+		up := s.uploads[f.ID]
+		if up == nil || up.Data == nil {
+			return fail("file_not_found")
+		}
+		delete(s.uploads, f.ID)
+		up.Channel, up.Title = channel, f.Title
+		s.files = append(s.files, *up)
+		out = append(out, map[string]any{"id": up.ID, "title": up.Title})
+	}
+	return map[string]any{"ok": true, "files": out}
 }
 
 func (s *Server) exists(channel, ts string) bool {

@@ -9,6 +9,7 @@ package telegramtest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -35,6 +36,10 @@ type Message struct {
 	ParseMode string
 	Markup    string // reply_markup JSON, "" when none
 	Edits     int
+	// Document and Data are the file name and content of a document;
+	// Text is then its caption.
+	Document string
+	Data     []byte
 }
 
 // Server is the fake Bot API.
@@ -261,7 +266,24 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	r.ParseForm()
+	var doc *upload
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		if err := r.ParseMultipartForm(10 << 20); err != nil {
+			s.answer(w, &Call{At: time.Now()}, http.StatusBadRequest, fail(400, "Bad Request: bad multipart body"))
+			return
+		}
+		r.PostForm = url.Values(r.MultipartForm.Value)
+		if fs := r.MultipartForm.File["document"]; len(fs) == 1 {
+			f, err := fs[0].Open()
+			if err == nil {
+				data, _ := io.ReadAll(f)
+				f.Close()
+				doc = &upload{name: fs[0].Filename, data: data}
+			}
+		}
+	} else {
+		r.ParseForm()
+	}
 	call := Call{At: time.Now(), Params: r.PostForm}
 	defer func() {
 		s.mu.Lock()
@@ -304,8 +326,48 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		s.sentChat[chat] = append(s.sentChat[chat], now)
 	}
 	s.mu.Unlock()
-	status, rep := s.method(method, r.PostForm)
+	var status int
+	var rep reply
+	if method == "sendDocument" {
+		status, rep = s.sendDocument(r.PostForm, doc)
+	} else {
+		status, rep = s.method(method, r.PostForm)
+	}
 	s.answer(w, &call, status, rep)
+}
+
+// upload is a file sent with a request.
+type upload struct {
+	name string
+	data []byte
+}
+
+// sendDocument takes a file as multipart/form-data, as the Bot API does.
+func (s *Server) sendDocument(p url.Values, doc *upload) (int, reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	chatID, err := strconv.ParseInt(p.Get("chat_id"), 10, 64)
+	switch {
+	case err != nil:
+		return 400, fail(400, "Bad Request: chat_id is empty")
+	case doc == nil || len(doc.data) == 0:
+		return 400, fail(400, "Bad Request: there is no document in the request")
+	case len(doc.data) > 50<<20:
+		return 413, fail(413, "Request Entity Too Large")
+	case len([]rune(p.Get("caption"))) > 1024:
+		return 400, fail(400, "Bad Request: message caption is too long")
+	case s.blocked[chatID]:
+		return 403, fail(403, "Forbidden: bot was blocked by the user")
+	case s.known != nil && !s.known[chatID]:
+		return 400, fail(400, "Bad Request: chat not found")
+	}
+	s.nextID++
+	m := &Message{ChatID: chatID, MessageID: s.nextID, Text: p.Get("caption"), Document: doc.name, Data: doc.data}
+	s.messages[chatID] = append(s.messages[chatID], m)
+	return 200, reply{Ok: true, Result: map[string]any{"message_id": m.MessageID, "date": time.Now().Unix(),
+		"chat": map[string]any{"id": chatID, "type": chatType(chatID)},
+		"document": map[string]any{"file_id": fmt.Sprintf("doc%d", m.MessageID), "file_unique_id": fmt.Sprintf("u%d", m.MessageID),
+			"file_name": doc.name, "file_size": len(doc.data)}}}
 }
 
 func (s *Server) method(method string, p url.Values) (int, reply) {
