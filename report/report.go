@@ -44,6 +44,7 @@ func ParsePeriod(s string, now time.Time, loc *time.Location) (Period, error) {
 	default:
 		return Period{}, fmt.Errorf("%q: %w", s, ErrPeriod)
 	}
+	now = now.Truncate(time.Second)
 	n, err := strconv.Atoi(s[:len(s)-1])
 	if err != nil || n <= 0 || n > 3660*24 || (unit == 24*time.Hour && n > 3660) {
 		return Period{}, fmt.Errorf("%q: %w", s, ErrPeriod)
