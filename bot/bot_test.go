@@ -64,7 +64,9 @@ func (f *fakeBackend) Report(ctx context.Context, merchants []string, period str
 	return rp.Report(ctx, merchants, period)
 }
 
-func (f *fakeBackend) Windows(context.Context, time.Time, time.Time) ([]store.Window, error) { return nil, nil }
+func (f *fakeBackend) Windows(context.Context, time.Time, time.Time) ([]store.Window, error) {
+	return nil, nil
+}
 
 func (f *fakeBackend) Unsilence(_ context.Context, id int64, by string) (store.Silence, error) {
 	for i, s := range f.silences {
@@ -186,7 +188,7 @@ func TestCommands(t *testing.T) {
 		{"unsilence", "111", "/unsilence 1", []string{"Silence #1 of kim-shop/web lifted by @kim"}, nil},
 		{"unsilence again", "111", "/unsilence 1", []string{"There is no silence #1 among yours"}, nil},
 		{"unsilence without number", "111", "/unsilence", []string{"Which silence?"}, nil},
-		{"report", "111", "/report 7d", []string{"Report 7d:", "kim-shop/web 99.405% up, down 1h0m0s in 1 incident(s)"}, []string{"lee-shop"}},
+		{"report", "111", "/report 7d", []string{"Report 7d:", "kim-shop/web 99.404% up, down 1h0m0s in 1 incident(s)"}, []string{"lee-shop"}},
 		{"report by an admin", "-100999", "/report", []string{"Report 30d:", "kim-shop/web", "lee-shop/web"}, nil},
 		{"report bad period", "111", "/report forever", []string{`"forever": a period is`, "Usage: /report [PERIOD]"}, nil},
 		{"report two periods", "111", "/report 7d 30d", []string{"Usage: /report [PERIOD]"}, nil},

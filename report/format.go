@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hostwatch/hostwatch/store"
 )
 
 // Exact renders a duration to the second: 3h12m30s.
@@ -93,6 +96,30 @@ func (r *Report) Text(w io.Writer, loc *time.Location) error {
 var CSVHeader = []string{"incident", "check", "start", "first_alert", "acknowledged_at", "acknowledged_by",
 	"end", "resolved_by", "duration_seconds", "downtime_seconds", "maintenance_seconds", "errors"}
 
+// handle is a Telegram username, safe in a spreadsheet as it is.
+var handle = regexp.MustCompile(`^@[A-Za-z0-9_]+$`)
+
+// inert keeps a spreadsheet from reading text as a formula: a cell that
+// starts with = + - @ (but is no bare @username) gets a leading apostrophe.
+func inert(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) && !handle.MatchString(s) {
+		return "'" + s
+	}
+	return s
+}
+
+// HideErrors blanks the errors' text, for readers who may see figures
+// but not what the probes saw (internal addresses).
+func (r *Report) HideErrors() {
+	for i := range r.Incidents {
+		errs := append([]store.ErrorSummary(nil), r.Incidents[i].Errors...)
+		for j := range errs {
+			errs[j].FirstError, errs[j].LastError = "", ""
+		}
+		r.Incidents[i].Errors = errs
+	}
+}
+
 // CSV writes one row per incident, with a header row, times in loc.
 func (r *Report) CSV(w io.Writer, loc *time.Location) error {
 	cw := csv.NewWriter(w)
@@ -101,10 +128,15 @@ func (r *Report) CSV(w io.Writer, loc *time.Location) error {
 	for _, in := range r.Incidents {
 		var errs []string
 		for _, e := range in.Errors {
+			if e.FirstError == "" {
+				errs = append(errs, fmt.Sprintf("%s x%d", e.Kind, e.Count))
+				continue
+			}
 			errs = append(errs, fmt.Sprintf("%s x%d: %s", e.Kind, e.Count, e.FirstError))
 		}
 		cw.Write([]string{strconv.FormatInt(in.ID, 10), in.Check, at(in.Start, loc), at(in.Alerted, loc), at(in.AckAt, loc),
-			in.AckBy, at(in.End, loc), in.ResolvedBy, secs(in.Duration), secs(in.Downtime), secs(in.Maintenance), strings.Join(errs, "; ")})
+			inert(in.AckBy), at(in.End, loc), inert(in.ResolvedBy), secs(in.Duration), secs(in.Downtime), secs(in.Maintenance),
+			inert(strings.Join(errs, "; "))})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -205,7 +237,7 @@ func (r *Report) JSON(w io.Writer, loc *time.Location) error {
 }
 
 // Summary is a few lines for a chat: the period, then per check its uptime
-// and downtime, the worst first.
+// and downtime.
 func (r *Report) Summary(loc *time.Location) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Report %s: %s to %s\n", r.Period.Label, r.Period.From.In(loc).Format("Jan 2 15:04"), r.Until.In(loc).Format("Jan 2 15:04 MST"))

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,7 +33,13 @@ func ParsePeriod(s string, now time.Time, loc *time.Location) (Period, error) {
 	if s == "" {
 		s = "30d"
 	}
+	if loc == nil {
+		loc = time.UTC
+	}
 	if month, err := time.ParseInLocation("2006-01", s, loc); err == nil {
+		if month.Year() < 2000 || month.After(now) {
+			return Period{}, fmt.Errorf("%q is not a month of the record: %w", s, ErrPeriod)
+		}
 		return Period{From: month, To: month.AddDate(0, 1, 0), Label: s}, nil
 	}
 	unit := time.Duration(0)
@@ -67,7 +74,7 @@ type Report struct {
 type Check struct {
 	Check string
 	// Uptime is the share of the period the check was not down outside
-	// maintenance, in percent.
+	// maintenance, in percent, cut to three decimals.
 	Uptime float64
 	// Downtime is the time down in the period, maintenance left out;
 	// Maintenance the time down during maintenance windows.
@@ -119,24 +126,38 @@ func Build(ctx context.Context, src Source, checks []string, p Period, now time.
 	}
 	windowsOf := map[string][]store.Window{}
 	for _, w := range windows {
-		touches := false
+		// Listed with the targets the report is about, and no others.
+		var shown []string
 		for _, c := range checks {
 			if slices.ContainsFunc(w.Targets, func(t string) bool { return covers(t, c) }) {
 				windowsOf[c] = append(windowsOf[c], w)
-				touches = true
 			}
 		}
-		if touches {
+		for _, t := range w.Targets {
+			if slices.ContainsFunc(checks, func(c string) bool { return covers(t, c) }) {
+				shown = append(shown, t)
+			}
+		}
+		if len(shown) > 0 {
+			w.Targets = shown
 			r.Maintenance = append(r.Maintenance, w)
 		}
 	}
-	all, err := src.Incidents(ctx, store.IncidentFilter{Since: p.From})
+	merchants := []string{}
+	for _, c := range checks {
+		if m, _, _ := strings.Cut(c, "/"); !slices.Contains(merchants, m) {
+			merchants = append(merchants, m)
+		}
+	}
+	all, err := src.Incidents(ctx, store.IncidentFilter{Since: p.From, Merchants: merchants})
 	if err != nil {
 		return nil, err
 	}
 	byCheck := map[string][]store.Incident{}
 	for _, in := range all {
-		if in.Start.Before(r.Until) {
+		// Open at some time in [From, Until): one that ended at From
+		// exactly is the period before's.
+		if in.Start.Before(r.Until) && (in.End.IsZero() || in.End.After(p.From)) {
 			byCheck[in.Check] = append(byCheck[in.Check], in)
 		}
 	}
@@ -158,9 +179,12 @@ func Build(ctx context.Context, src Source, checks []string, p Period, now time.
 				End: in.End, ResolvedBy: in.ResolvedBy, Duration: end.Sub(in.Start),
 				Downtime: max(to.Sub(from)-inMaint, 0), Maintenance: inMaint, Errors: in.Errors}
 			r.Incidents = append(r.Incidents, row)
-			fig.Incidents++
 			fig.Downtime += row.Downtime
 			fig.Maintenance += row.Maintenance
+			if row.Downtime == 0 && row.Maintenance > 0 {
+				continue // planned: listed, not counted as an outage
+			}
+			fig.Incidents++
 			fig.Longest = max(fig.Longest, row.Duration)
 			if !in.FirstAckAt.IsZero() {
 				acked++
@@ -172,7 +196,9 @@ func Build(ctx context.Context, src Source, checks []string, p Period, now time.
 			}
 		}
 		if length > 0 {
-			fig.Uptime = 100 * (1 - float64(fig.Downtime)/float64(length))
+			// Cut, not rounded, to three decimals: a second down in a
+			// month is 99.999%, never 100.000%.
+			fig.Uptime = math.Floor(100000*(1-float64(fig.Downtime)/float64(length))) / 1000
 		}
 		if acked > 0 {
 			fig.MTTA = ackSum / time.Duration(acked)
@@ -244,6 +270,9 @@ func (rp *Reporter) Report(ctx context.Context, merchants []string, period strin
 	now := time.Now()
 	if rp.Now != nil {
 		now = rp.Now()
+	}
+	if rp.Location == nil {
+		rp.Location = time.UTC
 	}
 	p, err := ParsePeriod(period, now, rp.Location)
 	if err != nil {

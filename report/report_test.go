@@ -59,6 +59,7 @@ func fixture(t *testing.T) *sqlite.DB {
 		outage(tx, "kim-shop/db", "2026-11-22 03:10:00", "2026-11-22 03:40:00")  // inside the window
 		outage(tx, "kim-shop/db", "2026-11-22 03:50:00", "2026-11-22 04:20:00")  // 10 of 30 minutes inside
 		outage(tx, "lee-shop/web", "2026-12-01 10:00:00", "2026-12-01 11:00:00") // after the period
+		outage(tx, "lee-shop/web", "2026-10-31 20:00:00", "2026-11-01 00:00:00") // ended as it began
 		return tx.AddWindow(ctx, store.Window{Name: "weekly-db", Start: at("2026-11-22 03:00:00"), End: at("2026-11-22 04:00:00"),
 			Targets: []string{"kim-shop/db"}})
 	})
@@ -90,11 +91,12 @@ func TestFiguresByHand(t *testing.T) {
 	}
 	want := map[string]figures{
 		// 1h (of the October outage, from midnight) + 3h12m30s = 15,150 s:
-		// 100 × (1 − 15150/2592000) = 99.4155...
-		"kim-shop/web": {"99.416%", "4h12m30s", "0s", "3h12m30s", "4m0s", "2h36m15s", 2},
-		// 30m inside the window, then 10m inside and 20m outside: 1,200 s
-		// down, 100 × (1 − 1200/2592000) = 99.9537...
-		"kim-shop/db":  {"99.954%", "20m0s", "40m0s", "30m0s", "0s", "30m0s", 2},
+		// 100 × (1 − 15150/2592000) = 99.4155..., cut to 99.415
+		"kim-shop/web": {"99.415%", "4h12m30s", "0s", "3h12m30s", "4m0s", "2h36m15s", 2},
+		// 30m inside the window (planned: not an incident of the
+		// figures), then 10m inside and 20m outside: 1,200 s down,
+		// 100 × (1 − 1200/2592000) = 99.9537..., cut to 99.953
+		"kim-shop/db":  {"99.953%", "20m0s", "40m0s", "30m0s", "0s", "30m0s", 1},
 		"lee-shop/web": {"100.000%", "0s", "0s", "0s", "0s", "0s", 0},
 	}
 	for _, c := range r.Checks {
@@ -119,7 +121,7 @@ func TestFiguresByHand(t *testing.T) {
 	if err := r.Text(&text, seoul); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"kim-shop/web  99.416%", "#2 kim-shop/web: 2026-11-25 23:02:10 to 2026-11-26 02:14:40, 3h12m30s",
+	for _, w := range []string{"kim-shop/web  99.415%", "#2 kim-shop/web: 2026-11-25 23:02:10 to 2026-11-26 02:14:40, 3h12m30s",
 		"acknowledged by @kim 2026-11-25 23:06:10", "MAINTENANCE (left out of the downtime)", "(10m0s of it in maintenance)"} {
 		if !strings.Contains(text.String(), w) {
 			t.Errorf("text lacks %q:\n%s", w, text.String())
@@ -173,7 +175,7 @@ func TestCSVRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(js.Bytes(), &decoded); err != nil {
 		t.Fatal(err)
 	}
-	if c := decoded.Checks[0]; c.UptimePercent != 99.416 || c.DowntimeSeconds != 15150 || len(decoded.Incidents) != 4 {
+	if c := decoded.Checks[0]; c.UptimePercent != 99.415 || c.DowntimeSeconds != 15150 || len(decoded.Incidents) != 4 {
 		t.Errorf("json: %+v", decoded)
 	}
 }
@@ -213,4 +215,18 @@ func FuzzParsePeriod(f *testing.F) {
 			t.Fatalf("%q: empty period %+v", s, p)
 		}
 	})
+}
+
+func TestCSVCellsAreNoFormulas(t *testing.T) {
+	r := &report.Report{Incidents: []report.Incident{{ID: 1, Check: "kim-shop/web", AckBy: "=HYPERLINK(\"http://x\")",
+		ResolvedBy: "@kim", Errors: []store.ErrorSummary{{Kind: "status", Count: 1, FirstError: "+1 status"}}}}}
+	var b bytes.Buffer
+	r.CSV(&b, time.UTC)
+	rows, _ := csv.NewReader(&b).ReadAll()
+	if got := rows[1][5]; got != `'=HYPERLINK("http://x")` {
+		t.Errorf("acknowledged_by %q", got)
+	}
+	if got := rows[1][7]; got != "@kim" {
+		t.Errorf("a username was changed: %q", got)
+	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -100,6 +101,18 @@ func (s *status) merchantsParam(r *http.Request) ([]string, error) {
 		return nil, errors.New("no merchant is named " + strconv.Quote(m))
 	}
 	return []string{m}, nil
+}
+
+// shownMerchants lists every merchant shown, with checks or not: never
+// nil, which would mean all.
+func (s *status) shownMerchants() []string {
+	out := []string{}
+	for _, st := range s.o.Record.Statuses() {
+		if m := merchantOf(st.Check.ID); s.shown(m) && !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func merchantOf(check string) string {
@@ -219,6 +232,9 @@ func (s *status) report(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
 		return
 	}
+	if merchants == nil {
+		merchants = s.shownMerchants()
+	}
 	rep, err := s.o.Record.Report(r.Context(), merchants, r.URL.Query().Get("since"))
 	if errors.Is(err, report.ErrPeriod) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "since: " + err.Error()})
@@ -228,17 +244,28 @@ func (s *status) report(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the record cannot be read just now"})
 		return
 	}
+	if !s.o.ShowErrors {
+		rep.HideErrors()
+	}
+	var body bytes.Buffer
+	var werr error
 	switch r.URL.Query().Get("format") {
 	case "", "json":
 		w.Header().Set("Content-Type", "application/json")
-		rep.JSON(w, s.o.Location)
+		werr = rep.JSON(&body, s.o.Location)
 	case "csv":
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="hostwatch-report.csv"`)
-		rep.CSV(w, s.o.Location)
+		werr = rep.CSV(&body, s.o.Location)
 	default:
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "format is json or csv"})
+		return
 	}
+	if werr != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "the report could not be written"})
+		return
+	}
+	w.Write(body.Bytes())
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -85,7 +85,7 @@ func (s *status) merchantPage(w http.ResponseWriter, r *http.Request) {
 // render draws the page of every shown merchant, or of one.
 func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 	loc, now := s.o.Location, s.now()
-	var merchants []string
+	merchants := []string{} // never nil, which would mean all
 	for _, st := range s.o.Record.Statuses() {
 		m := merchantOf(st.Check.ID)
 		if s.shown(m) && (only == "" || m == only) && !slices.Contains(merchants, m) {
@@ -102,8 +102,8 @@ func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 		uptime[c.Check] = c
 	}
 	data := pageData{Title: s.o.Title, Heading: s.o.Title, Back: only != "", Now: now.In(loc).Format("Jan 2 15:04 MST"), AllUp: true}
-	if !s.o.Public {
-		data.Token = s.o.Token
+	if !s.o.Public && r.URL.Query().Get("token") != "" {
+		data.Token = s.o.Token // carried in links only when it came in one
 	}
 	if only != "" {
 		data.Heading = only
@@ -158,8 +158,8 @@ func (s *status) days(r *http.Request, check string, rep *report.Report, first, 
 	loc := s.o.Location
 	down := make([]time.Duration, barDays)
 	for _, in := range rep.Incidents {
-		if in.Check != check {
-			continue
+		if in.Check != check || in.Downtime == 0 {
+			continue // another check's, or planned: all in maintenance
 		}
 		end := in.End
 		if end.IsZero() {

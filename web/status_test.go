@@ -117,7 +117,7 @@ func TestAPI(t *testing.T) {
 		{"/api/v1/incidents", 200, []string{`"id": 1`, `"acknowledged_by": "@lee"`, `"downtime_seconds": 600`}, nil},
 		{"/api/v1/incidents?state=sideways", 400, []string{"state is open or all"}, nil},
 		{"/api/v1/incidents?limit=0", 400, []string{"limit"}, nil},
-		{"/api/v1/report?since=7d", 200, []string{`"period": "7d"`, `"uptime_percent": 99.405`, `"downtime_seconds": 3600`}, nil},
+		{"/api/v1/report?since=7d", 200, []string{`"period": "7d"`, `"uptime_percent": 99.404`, `"downtime_seconds": 3600`}, nil},
 		{"/api/v1/report?since=forever", 400, []string{"since:"}, nil},
 		{"/api/v1/report?format=xml", 400, []string{"format is json or csv"}, nil},
 	}
@@ -192,4 +192,22 @@ func TestStatusPageAccess(t *testing.T) {
 
 func checksResult(ok bool, err string) checks.Result {
 	return checks.Result{OK: ok, Latency: 41 * time.Millisecond, Error: err}
+}
+
+// TestNothingBeyondTheFilter: a page limited to a merchant with no checks
+// shows no other merchant's incidents, and without show_errors the report
+// carries no probe error.
+func TestNothingBeyondTheFilter(t *testing.T) {
+	empty := statusServer(t, StatusOptions{Public: true, Merchants: []string{"new-shop"}})
+	for _, path := range []string{"/", "/api/v1/report", "/api/v1/incidents", "/api/v1/checks"} {
+		if _, body := get(t, empty.URL+path); strings.Contains(body, "kim-shop") || strings.Contains(body, "lee-shop") {
+			t.Errorf("%s shows a merchant not in the filter:\n%s", path, body)
+		}
+	}
+	quiet := statusServer(t, StatusOptions{Public: true})
+	for _, path := range []string{"/api/v1/report", "/api/v1/report?format=csv", "/api/v1/incidents", "/"} {
+		if _, body := get(t, quiet.URL+path); strings.Contains(body, "10.1.2.3") {
+			t.Errorf("%s shows a probe error without show_errors", path)
+		}
+	}
 }

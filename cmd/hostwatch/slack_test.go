@@ -230,10 +230,16 @@ merchants:
 		t.Errorf("no answer to %v", want)
 	}
 
-	// The report: a summary in the answer, the CSV uploaded to the channel.
-	post("/slack/commands", command("U0KIM", "D0DM", "report 24h", "report"), signed)
-	eventually(t, "the report's file", func() bool { return len(api.Files("D0DM")) == 1 })
-	f := api.Files("D0DM")[0]
+	// The report: a summary in the answer, the CSV uploaded where only
+	// those allowed see it: the asker's DM, typed anywhere else than a
+	// registered channel; the registered channel, typed there.
+	post("/slack/commands", command("U0KIM", "C0GENERAL", "report 24h", "report"), signed)
+	post("/slack/commands", command("U0SOMEONE", "C0123", "report 24h", "agency-report"), signed)
+	eventually(t, "the report's files", func() bool { return len(api.Files("DU0KIM")) == 1 && len(api.Files("C0123")) == 1 })
+	if n := len(api.Files("C0GENERAL")); n != 0 {
+		t.Errorf("the report was shared in the channel it was typed in, not registered: %d files", n)
+	}
+	f := api.Files("DU0KIM")[0]
 	rows, err := csv.NewReader(bytes.NewReader(f.Data)).ReadAll()
 	if f.Name != "hostwatch-report-24h.csv" || err != nil || len(rows) != 2 || rows[1][1] != "kim-shop/storefront" {
 		t.Errorf("report file %q: %q, %v", f.Name, rows, err)

@@ -146,7 +146,10 @@ func (in *Inbound) command(user, channel, text, responseURL string) {
 		for _, reply := range in.h.Command(ctx, req) {
 			in.respond(ctx, responseURL, reply.Text)
 			if f := reply.File; f != nil && in.Files != nil {
-				if err := in.Files.Upload(ctx, channel, f.Name, f.Data); err != nil {
+				// Shared where only those allowed see it: the registered
+				// channel that asked, or else the asker's own DM.
+				to := req.Caller
+				if err := in.Files.Upload(ctx, to, f.Name, f.Data); err != nil {
 					in.log.Error("slack: uploading a file failed", "channel", channel, "err", err)
 					in.respond(ctx, responseURL, "Sorry, I could not attach "+f.Name+" here: "+err.Error())
 				}

@@ -58,9 +58,17 @@ func (s *Slack) Send(ctx context.Context, address string, m notifier.Message) (s
 	return channel + "/" + ts, nil
 }
 
-// Upload shares a file in channel, with the Web API's external upload: a
-// URL to put it at, then the completion that shares it.
+// Upload shares a file in a channel, or with a user (U..., W...) in the
+// bot's DM with them, with the Web API's external upload: a URL to put it
+// at, then the completion that shares it.
 func (s *Slack) Upload(ctx context.Context, channel, name string, data []byte) error {
+	if strings.HasPrefix(channel, "U") || strings.HasPrefix(channel, "W") {
+		dm, _, _, err := s.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{channel}})
+		if err != nil {
+			return classify("open a DM with "+channel, err)
+		}
+		channel = dm.ID
+	}
 	_, err := s.api.UploadFileContext(ctx, slack.UploadFileParameters{Channel: channel, Filename: name, Title: name,
 		FileSize: len(data), Reader: bytes.NewReader(data)})
 	if err != nil {

@@ -37,8 +37,7 @@ func (db *DB) CheckStates(ctx context.Context) (map[string]store.CheckState, err
 const incidentColumns = `i.id, c.name, i.started_at, i.confirmed_at, i.resolved_at, coalesce(i.resolved_by, ''),
 	i.acknowledged_at, coalesce(i.acknowledged_by, ''), coalesce(i.alert_id, 0), i.announced_at,
 	(SELECT min(o.done_at) FROM outbox o WHERE o.op = 'send' AND o.state = 'sent'
-		AND o.created_at >= coalesce(i.announced_at, i.confirmed_at)
-		AND (o.alert_id = i.alert_id OR o.incident_id = i.id)),
+		AND (o.incident_id = i.id OR (o.alert_id = i.alert_id AND o.created_at >= i.announced_at))),
 	(SELECT e.at FROM incident_events e WHERE e.incident_id = i.id AND e.kind = 'acknowledged' ORDER BY e.at, e.rowid LIMIT 1),
 	coalesce((SELECT e.detail FROM incident_events e WHERE e.incident_id = i.id AND e.kind = 'acknowledged' ORDER BY e.at, e.rowid LIMIT 1), '')`
 

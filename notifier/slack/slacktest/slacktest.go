@@ -1,5 +1,6 @@
 // Package slacktest is a fake of the Slack Web API methods hostwatch uses
-// (auth.test, chat.postMessage, chat.update, chat.postEphemeral, and the
+// (auth.test, chat.postMessage, chat.update, chat.postEphemeral,
+// conversations.open for a DM, and the
 // external file upload: files.getUploadURLExternal, the upload itself,
 // files.completeUploadExternal), strict
 // the way Slack is: a wrong token is invalid_auth, an unknown method
@@ -190,6 +191,12 @@ func (s *Server) method(method string, p url.Values) map[string]any {
 		return map[string]any{"ok": true, "upload_url": s.URL + "/upload/" + id, "file_id": id}
 	case "files.completeUploadExternal":
 		return s.complete(p)
+	case "conversations.open":
+		user := p.Get("users")
+		if user == "" || strings.Contains(user, ",") || !strings.HasPrefix(user, "U") {
+			return fail("invalid_arguments")
+		}
+		return map[string]any{"ok": true, "channel": map[string]any{"id": "D" + user}}
 	case "chat.postMessage", "chat.postEphemeral", "chat.update":
 	default:
 		return fail("unknown_method")
