@@ -25,6 +25,15 @@ func Percent(uptime float64) string {
 	return strconv.FormatFloat(uptime, 'f', 3, 64) + "%"
 }
 
+// Uptime renders a check's uptime, or "no data" for a check the record
+// has no probe of in the period.
+func Uptime(c Check) string {
+	if c.Since.IsZero() {
+		return "no data"
+	}
+	return Percent(c.Uptime)
+}
+
 const stamp = "2006-01-02 15:04:05"
 
 func at(t time.Time, loc *time.Location) string {
@@ -47,7 +56,7 @@ func (r *Report) Text(w io.Writer, loc *time.Location) error {
 		return Exact(d)
 	}
 	for _, c := range r.Checks {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", c.Check, Percent(c.Uptime), Exact(c.Downtime), c.Incidents,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", c.Check, Uptime(c), Exact(c.Downtime), c.Incidents,
 			dash(c.Longest), dash(c.MTTA), dash(c.MTTR), dash(c.Maintenance))
 	}
 	if err := tw.Flush(); err != nil {
@@ -154,14 +163,15 @@ type (
 		Maintenance []jsonWindow   `json:"maintenance"`
 	}
 	jsonCheck struct {
-		Check              string  `json:"check"`
-		UptimePercent      float64 `json:"uptime_percent"`
-		DowntimeSeconds    int64   `json:"downtime_seconds"`
-		MaintenanceSeconds int64   `json:"maintenance_seconds"`
-		Incidents          int     `json:"incidents"`
-		LongestSeconds     int64   `json:"longest_seconds"`
-		MTTASeconds        *int64  `json:"mtta_seconds"`
-		MTTRSeconds        *int64  `json:"mttr_seconds"`
+		Check              string     `json:"check"`
+		Since              *time.Time `json:"since"`
+		UptimePercent      *float64   `json:"uptime_percent"`
+		DowntimeSeconds    int64      `json:"downtime_seconds"`
+		MaintenanceSeconds int64      `json:"maintenance_seconds"`
+		Incidents          int        `json:"incidents"`
+		LongestSeconds     int64      `json:"longest_seconds"`
+		MTTASeconds        *int64     `json:"mtta_seconds"`
+		MTTRSeconds        *int64     `json:"mttr_seconds"`
 	}
 	jsonIncident struct {
 		ID                 int64       `json:"id"`
@@ -213,7 +223,12 @@ func (r *Report) JSON(w io.Writer, loc *time.Location) error {
 	out := jsonReport{From: r.Period.From.In(loc), To: r.Period.To.In(loc), Until: r.Until.In(loc), Period: r.Period.Label,
 		Checks: []jsonCheck{}, Incidents: []jsonIncident{}, Maintenance: []jsonWindow{}}
 	for _, c := range r.Checks {
-		out.Checks = append(out.Checks, jsonCheck{Check: c.Check, UptimePercent: math.Round(c.Uptime*1000) / 1000,
+		var uptime *float64
+		if !c.Since.IsZero() {
+			u := math.Round(c.Uptime*1000) / 1000
+			uptime = &u
+		}
+		out.Checks = append(out.Checks, jsonCheck{Check: c.Check, Since: when(c.Since), UptimePercent: uptime,
 			DowntimeSeconds: secs(c.Downtime), MaintenanceSeconds: secs(c.Maintenance), Incidents: c.Incidents,
 			LongestSeconds: secs(c.Longest), MTTASeconds: opt(c.MTTA), MTTRSeconds: opt(c.MTTR)})
 	}
@@ -242,6 +257,10 @@ func (r *Report) Summary(loc *time.Location) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Report %s: %s to %s\n", r.Period.Label, r.Period.From.In(loc).Format("Jan 2 15:04"), r.Until.In(loc).Format("Jan 2 15:04 MST"))
 	for _, c := range r.Checks {
+		if c.Since.IsZero() {
+			fmt.Fprintf(&b, "%s: no probe in this period\n", c.Check)
+			continue
+		}
 		fmt.Fprintf(&b, "%s %s up, down %s", c.Check, Percent(c.Uptime), Exact(c.Downtime))
 		if c.Incidents > 0 {
 			fmt.Fprintf(&b, " in %d incident(s), longest %s", c.Incidents, Exact(c.Longest))

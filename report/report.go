@@ -73,6 +73,10 @@ type Report struct {
 // Check is one check's figures.
 type Check struct {
 	Check string
+	// Since is when the figures start: the period's start, or the
+	// check's first probe when it came later. Zero when the record has
+	// no probe of the check in the period: then Uptime means nothing.
+	Since time.Time
 	// Uptime is the share of the period the check was not down outside
 	// maintenance, in percent, cut to three decimals.
 	Uptime float64
@@ -110,6 +114,12 @@ type Incident struct {
 type Source interface {
 	Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error)
 	Windows(ctx context.Context, from, to time.Time) ([]store.Window, error)
+}
+
+// firstSeen is a Source that knows when each check was first probed, so
+// that a check added during the period is measured from then.
+type firstSeen interface {
+	FirstSeen(ctx context.Context) (map[string]time.Time, error)
 }
 
 // Build computes the report of checks (merchant/check names, in the order
@@ -161,13 +171,30 @@ func Build(ctx context.Context, src Source, checks []string, p Period, now time.
 			byCheck[in.Check] = append(byCheck[in.Check], in)
 		}
 	}
-	length := r.Until.Sub(p.From)
+	var first map[string]time.Time
+	if fs, ok := src.(firstSeen); ok {
+		if first, err = fs.FirstSeen(ctx); err != nil {
+			return nil, err
+		}
+	}
 	for _, c := range checks {
-		fig := Check{Check: c, Uptime: 100}
+		fig := Check{Check: c, Uptime: 100, Since: p.From}
 		var acked, resolved int
 		var ackSum, resolveSum time.Duration
 		ins := byCheck[c]
 		slices.SortFunc(ins, func(a, b store.Incident) int { return a.Start.Compare(b.Start) })
+		if first != nil {
+			seen := first[c]
+			if len(ins) > 0 && (seen.IsZero() || ins[0].Start.Before(seen)) {
+				seen = ins[0].Start
+			}
+			switch {
+			case seen.IsZero() || !seen.Before(r.Until):
+				fig.Since = time.Time{}
+			case seen.After(p.From):
+				fig.Since = seen
+			}
+		}
 		for _, in := range ins {
 			end := in.End
 			if end.IsZero() {
@@ -195,7 +222,7 @@ func Build(ctx context.Context, src Source, checks []string, p Period, now time.
 				resolveSum += in.End.Sub(in.Start)
 			}
 		}
-		if length > 0 {
+		if length := r.Until.Sub(fig.Since); !fig.Since.IsZero() && length > 0 {
 			// Cut, not rounded, to three decimals: a second down in a
 			// month is 99.999%, never 100.000%.
 			fig.Uptime = math.Floor(100000*(1-float64(fig.Downtime)/float64(length))) / 1000

@@ -33,7 +33,7 @@ func fixture(t *testing.T) *sqlite.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Register(ctx, []string{"kim-shop/web", "kim-shop/db", "lee-shop/web"}); err != nil {
+	if err := db.Register(ctx, []string{"kim-shop/web", "kim-shop/db", "lee-shop/web", "lee-shop/api", "lee-shop/new"}); err != nil {
 		t.Fatal(err)
 	}
 	outage := func(tx store.Tx, check, start, end string) int64 {
@@ -52,6 +52,12 @@ func fixture(t *testing.T) *sqlite.DB {
 		return n
 	}
 	err = db.Update(ctx, func(tx store.Tx) error {
+		// Probed since October, but lee-shop/api only since November 21
+		// and lee-shop/new never.
+		for _, c := range []string{"kim-shop/web", "kim-shop/db", "lee-shop/web"} {
+			tx.AddStateChange(ctx, store.StateChange{Check: c, At: at("2026-10-01 00:00:00"), From: store.Unknown, To: store.Up})
+		}
+		tx.AddStateChange(ctx, store.StateChange{Check: "lee-shop/api", At: at("2026-11-21 00:00:00"), From: store.Unknown, To: store.Up})
 		outage(tx, "kim-shop/web", "2026-10-31 23:00:00", "2026-11-01 01:00:00")
 		n := outage(tx, "kim-shop/web", "2026-11-25 14:02:10", "2026-11-25 17:14:40")
 		tx.AddEvent(ctx, store.Event{Incident: n, At: at("2026-11-25 14:06:10"), Kind: "acknowledged", Detail: "@kim"})
@@ -60,6 +66,7 @@ func fixture(t *testing.T) *sqlite.DB {
 		outage(tx, "kim-shop/db", "2026-11-22 03:50:00", "2026-11-22 04:20:00")  // 10 of 30 minutes inside
 		outage(tx, "lee-shop/web", "2026-12-01 10:00:00", "2026-12-01 11:00:00") // after the period
 		outage(tx, "lee-shop/web", "2026-10-31 20:00:00", "2026-11-01 00:00:00") // ended as it began
+		outage(tx, "lee-shop/api", "2026-11-22 10:00:00", "2026-11-22 11:00:00")
 		return tx.AddWindow(ctx, store.Window{Name: "weekly-db", Start: at("2026-11-22 03:00:00"), End: at("2026-11-22 04:00:00"),
 			Targets: []string{"kim-shop/db"}})
 	})
@@ -81,7 +88,7 @@ func TestFiguresByHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := report.Build(context.Background(), db, []string{"kim-shop/web", "kim-shop/db", "lee-shop/web"}, p, at("2026-12-05 00:00:00"), covers)
+	r, err := report.Build(context.Background(), db, []string{"kim-shop/web", "kim-shop/db", "lee-shop/web", "lee-shop/api", "lee-shop/new"}, p, at("2026-12-05 00:00:00"), covers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,18 +105,26 @@ func TestFiguresByHand(t *testing.T) {
 		// 100 × (1 − 1200/2592000) = 99.9537..., cut to 99.953
 		"kim-shop/db":  {"99.953%", "20m0s", "40m0s", "30m0s", "0s", "30m0s", 1},
 		"lee-shop/web": {"100.000%", "0s", "0s", "0s", "0s", "0s", 0},
+		// Added on November 21: 1h down in 10 days, 864,000 s:
+		// 100 × (1 − 3600/864000) = 99.5833...
+		"lee-shop/api": {"99.583%", "1h0m0s", "0s", "1h0m0s", "0s", "1h0m0s", 1},
+		// Never probed: no figure.
+		"lee-shop/new": {"no data", "0s", "0s", "0s", "0s", "0s", 0},
 	}
 	for _, c := range r.Checks {
-		got := figures{report.Percent(c.Uptime), report.Exact(c.Downtime), report.Exact(c.Maintenance), report.Exact(c.Longest),
+		got := figures{report.Uptime(c), report.Exact(c.Downtime), report.Exact(c.Maintenance), report.Exact(c.Longest),
 			report.Exact(c.MTTA), report.Exact(c.MTTR), c.Incidents}
 		if got != want[c.Check] {
 			t.Errorf("%s: %+v\nwant %+v", c.Check, got, want[c.Check])
 		}
 	}
-	if len(r.Incidents) != 4 || len(r.Maintenance) != 1 {
-		t.Fatalf("%d incidents and %d windows, want 4 and 1", len(r.Incidents), len(r.Maintenance))
+	if len(r.Incidents) != 5 || len(r.Maintenance) != 1 {
+		t.Fatalf("%d incidents and %d windows, want 5 and 1", len(r.Incidents), len(r.Maintenance))
 	}
-	in := r.Incidents[3] // the one of Nov 25, the last to start
+	in := r.Incidents[4] // the one of Nov 25, the last to start
+	if in.ID != 2 {
+		t.Fatalf("the last incident is #%d, want #2", in.ID)
+	}
 	if in.Duration != 3*time.Hour+12*time.Minute+30*time.Second || in.AckBy != "@kim" || !in.AckAt.Equal(at("2026-11-25 14:06:10")) {
 		t.Errorf("incident: %+v", in)
 	}

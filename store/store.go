@@ -214,6 +214,8 @@ type Store interface {
 	// StateChanges lists every check's state changes at or after since,
 	// oldest first.
 	StateChanges(ctx context.Context, since time.Time) ([]StateChange, error)
+	// FirstSeen returns when each check was first probed, by name.
+	FirstSeen(ctx context.Context) (map[string]time.Time, error)
 	// OpenAlerts lists the alerts not closed, oldest first.
 	OpenAlerts(ctx context.Context) ([]Alert, error)
 	// Silences lists the silences set by command that are neither lifted

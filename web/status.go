@@ -117,7 +117,7 @@ func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 				continue
 			}
 			cv := checkView{Name: strings.TrimPrefix(st.Check.ID, m+"/"), State: string(st.State.State),
-				Uptime: report.Percent(uptime[st.Check.ID].Uptime)}
+				Uptime: report.Uptime(uptime[st.Check.ID])}
 			if !st.State.Since.IsZero() {
 				cv.Since = st.State.Since.In(loc).Format("Jan 2 15:04")
 			}

@@ -190,6 +190,29 @@ func (db *DB) StateChanges(ctx context.Context, since time.Time) ([]store.StateC
 	return out, rows.Err()
 }
 
+// FirstSeen returns when each check was first probed, as far as the record
+// tells: its first change of state, or its first hour of counted probes.
+func (db *DB) FirstSeen(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT c.name, min(f.at) FROM (
+			SELECT check_id, min(at) AS at FROM state_changes GROUP BY check_id
+			UNION ALL SELECT check_id, min(period) FROM probe_stats GROUP BY check_id
+		) f JOIN checks c ON c.id = f.check_id GROUP BY c.name`)
+	if err != nil {
+		return nil, fmt.Errorf("first probes: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var name string
+		var at sql.NullInt64
+		if err := rows.Scan(&name, &at); err != nil {
+			return nil, fmt.Errorf("first probes: %w", err)
+		}
+		out[name] = fromMS(at)
+	}
+	return out, rows.Err()
+}
+
 // OpenAlerts lists the alerts not closed, oldest first.
 func (db *DB) OpenAlerts(ctx context.Context) ([]store.Alert, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT id, scope, name, opened_at, flush_at, base_at, run, step, next_at,
