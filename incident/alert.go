@@ -212,6 +212,9 @@ func (p *pass) join(m *member) error {
 	if a == nil {
 		a = &alert{Alert: store.Alert{Scope: store.ScopeMerchant, Name: merchant(m.check), Opened: p.now,
 			FlushAt: p.now.Add(e.rules.GroupWait), Triggered: p.now}}
+	}
+	if a.ID <= 0 {
+		// New, or made at load and not stored yet.
 		if err := p.save(a); err != nil {
 			return err
 		}
@@ -395,6 +398,7 @@ func (p *pass) settleMerchant(a *alert) error {
 	// is still open is.
 	// It escalates while one of them is neither acknowledged nor held by
 	// a silence, a maintenance window or flapping.
+	wasAcked := !a.AckAt.IsZero()
 	var ackAt time.Time
 	var ackBy string
 	openTold, live := 0, 0
@@ -416,6 +420,11 @@ func (p *pass) settleMerchant(a *alert) error {
 		acked, ackAt, ackBy = false, time.Time{}, ""
 	}
 	a.AckAt, a.AckBy = ackAt, ackBy
+	if wasAcked && !acked && live > 0 {
+		// A check nobody has acknowledged joined an acknowledged alert:
+		// its escalation starts over, from now, not from steps long past.
+		a.Triggered, a.Base, a.Run, a.Step = now, now, 0, 0
+	}
 
 	var note string
 	if acked && policy.AckTimeout.Duration > 0 && !now.Before(a.AckAt.Add(policy.AckTimeout.Duration)) {

@@ -636,3 +636,23 @@ func TestRecoveredWithAHeldCheckStaysQuiet(t *testing.T) {
 	}
 	w.expect("nothing while only the silenced check is down")
 }
+
+// TestNewCheckRestartsAnAcknowledgedEscalation: a check nobody has
+// acknowledged joins an acknowledged alert: the escalation starts over
+// from then, step by step, not with every step long past at once.
+func TestNewCheckRestartsAnAcknowledgedEscalation(t *testing.T) {
+	w := newWorld(t, escalation+"      - {name: db, tcp: {address: \"127.0.0.1:1\"}}\n")
+	w.down("kim-shop/web")
+	w.advance(time.Minute)
+	if _, err := w.engine.Acknowledge(context.Background(), 1, "@kim"); err != nil {
+		t.Fatal(err)
+	}
+	w.advance(39 * time.Minute)
+	w.sent()
+	w.down("kim-shop/db")
+	w.expect("the owner first",
+		"+40m0s send telegram:111 down 2/2",
+		"+40m0s edit telegram:111 down 2/2")
+	w.advance(5 * time.Minute)
+	w.expect("then ops, five minutes later", "+45m0s send telegram:222 down 2/2")
+}

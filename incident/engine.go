@@ -415,6 +415,9 @@ func (e *Engine) write(ctx context.Context, batch []monitor.Observation) error {
 // silences ending, checks that stopped flapping.
 func (e *Engine) tick(ctx context.Context) {
 	err := e.update(ctx, func(p *pass) error {
+		if err := p.correlate(); err != nil {
+			return err
+		}
 		if err := p.maintenance(); err != nil {
 			return err
 		}
@@ -456,9 +459,7 @@ func (e *Engine) Sync(ctx context.Context) error {
 			}
 		}
 		if len(batch) > 0 {
-			if err := e.write(ctx, batch); err != nil {
-				return err
-			}
+			e.writeRetrying(ctx, batch)
 		}
 		e.tick(ctx)
 		return nil

@@ -188,6 +188,11 @@ func (e *Engine) nextWake() time.Time {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.clock.Now()
+	if e.stale {
+		// Memory may be past what the store holds: try again soon, when
+		// the next pass loads it afresh.
+		return later(e.holdUntil, now.Add(time.Second))
+	}
 	var next time.Time
 	at := func(t time.Time) {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
@@ -227,6 +232,13 @@ func (e *Engine) nextWake() time.Time {
 		next = e.holdUntil
 	}
 	return next
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func sortedKeys[V any](m map[string]V) []string {

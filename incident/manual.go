@@ -96,7 +96,7 @@ func (e *Engine) AcknowledgeAlert(ctx context.Context, id int64, by string) (Ale
 				}
 				a.AckAt, a.AckBy = p.now, by
 				p.dirty[a.ID] = a
-				return nil
+				return p.save(a)
 			}
 			acked := 0
 			for _, m := range a.members {
