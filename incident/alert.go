@@ -34,9 +34,6 @@ func (m *member) isOpen() bool { return m.end.IsZero() }
 type alert struct {
 	store.Alert
 	members []*member
-	// For a provider: the most checks down at once, and since when.
-	peak  int
-	since time.Time
 }
 
 // load reads the open incidents and alerts, the active silences and the
@@ -45,13 +42,16 @@ func (e *Engine) load(ctx context.Context) error {
 	now := e.clock.Now()
 	e.open, e.alerts = map[string]*member{}, map[int64]*alert{}
 	e.byMerchant, e.byProvider = map[string]*alert{}, map[string]*alert{}
-	e.changes, e.flapping = map[string][]time.Time{}, map[string]bool{}
+	e.changes = map[string][]time.Time{}
 	alerts, err := e.store.OpenAlerts(ctx)
 	if err != nil {
 		return err
 	}
 	for _, sa := range alerts {
-		a := &alert{Alert: sa, since: sa.Opened}
+		a := &alert{Alert: sa}
+		if a.Since.IsZero() {
+			a.Since = a.Opened
+		}
 		ins, err := e.store.Incidents(ctx, store.IncidentFilter{Alert: a.ID})
 		if err != nil {
 			return err
@@ -75,18 +75,6 @@ func (e *Engine) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for name, a := range e.byProvider {
-			if p, ok := e.rules.provider(name); ok {
-				a.peak = e.downOf(p)
-				for _, c := range p.Checks {
-					if m := e.open[c]; m != nil {
-						a.since = minTime(a.since, m.start)
-					}
-				}
-			}
-		}
-	}()
 	for _, in := range open {
 		if in.Alert != 0 || e.open[in.Check] != nil {
 			continue
@@ -129,10 +117,9 @@ func (e *Engine) load(ctx context.Context) error {
 		for _, c := range changes {
 			e.changes[c.Check] = append(e.changes[c.Check], c.At)
 		}
-		for check, cs := range e.changes {
-			// Flapping when the last run stopped: it was told then.
-			e.flapping[check] = len(cs) > e.rules.Flapping.Changes
-		}
+	}
+	if e.flapping, err = e.store.Flapping(ctx); err != nil {
+		return err
 	}
 	e.stale = false
 	return nil
@@ -537,7 +524,7 @@ func (p *pass) message(a *alert, told []*member, kind notifier.Kind) notifier.Me
 	m := notifier.Message{Kind: kind, Alert: a.ID, Merchant: a.Name, AckBy: a.AckBy, AckAt: a.AckAt}
 	if prov := p.provider(a); prov != nil {
 		pr, _ := p.e.rules.provider(prov.Name)
-		m.Provider = &notifier.ProviderOutage{Name: prov.Name, Down: p.e.downOf(pr), Of: len(pr.Checks), Since: prov.since}
+		m.Provider = &notifier.ProviderOutage{Name: prov.Name, Down: p.e.downOf(pr), Of: len(pr.Checks), Since: prov.Since}
 	}
 	if len(told) == 1 {
 		t := told[0]

@@ -91,8 +91,8 @@ type Engine struct {
 	byProvider map[string]*alert  // the open outage of each provider
 	silences   []store.Silence    // set by command, active
 	changes    map[string][]time.Time
-	flapping   map[string]bool
-	windows    map[string]bool // maintenance windows recorded: name@start
+	flapping   map[string]time.Time // since when; stored
+	windows    map[string]bool      // maintenance windows recorded: name@start
 	// stale says the state in memory may be ahead of the store, after a
 	// transaction failed: it is loaded again before the next one.
 	stale bool

@@ -22,7 +22,7 @@ func (e *Engine) held(check string, now time.Time, flapping bool) string {
 			return fmt.Sprintf("maintenance %s until %s", mw.Name, end.Format(time.RFC3339))
 		}
 	}
-	if flapping && e.flapping[check] {
+	if _, on := e.flapping[check]; flapping && on {
 		return "flapping"
 	}
 	return ""
@@ -125,10 +125,13 @@ func (p *pass) flap(check string, at time.Time) error {
 	cs := append(e.changes[check], at)
 	cs = slices.DeleteFunc(cs, func(t time.Time) bool { return !t.After(at.Add(-f.Window.Duration)) })
 	e.changes[check] = cs
-	if len(cs) <= f.Changes || e.flapping[check] {
+	if _, on := e.flapping[check]; on || len(cs) <= f.Changes {
 		return nil
 	}
-	e.flapping[check] = true
+	if err := p.tx.SetFlapping(p.ctx, check, at); err != nil {
+		return err
+	}
+	e.flapping[check] = at
 	detail := fmt.Sprintf("%d state changes within %s", len(cs), notifier.Duration(f.Window.Duration))
 	if m := e.open[check]; m != nil {
 		if err := p.event(m.incident, "flapping", detail); err != nil {
@@ -146,12 +149,14 @@ func (p *pass) flap(check string, at time.Time) error {
 func (p *pass) steady() error {
 	e := p.e
 	for _, check := range sortedKeys(e.flapping) {
-		cs := e.changes[check]
-		if !e.flapping[check] || len(cs) == 0 || p.now.Before(cs[len(cs)-1].Add(e.rules.Flapping.Window.Duration)) {
+		last := e.lastChange(check)
+		if p.now.Before(last.Add(e.rules.Flapping.Window.Duration)) {
 			continue
 		}
+		if err := p.tx.SetFlapping(p.ctx, check, time.Time{}); err != nil {
+			return err
+		}
 		delete(e.flapping, check)
-		last := cs[len(cs)-1]
 		m := notifier.Message{Kind: notifier.Steady, Merchant: merchant(check), Check: check, End: last,
 			Detail: fmt.Sprintf("no state change since %s", e.rules.clock(last))}
 		if open := e.open[check]; open != nil {
@@ -223,15 +228,22 @@ func (e *Engine) nextWake() time.Time {
 			at(mw.Cron.Next(now))
 		}
 	}
-	for check, on := range e.flapping {
-		if cs := e.changes[check]; on && len(cs) > 0 {
-			at(cs[len(cs)-1].Add(e.rules.Flapping.Window.Duration))
-		}
+	for check := range e.flapping {
+		at(e.lastChange(check).Add(e.rules.Flapping.Window.Duration))
 	}
 	if !next.IsZero() && next.Before(e.holdUntil) {
 		next = e.holdUntil
 	}
 	return next
+}
+
+// lastChange is when a flapping check last changed state: its last change
+// in the window, or when it began flapping if they all aged out.
+func (e *Engine) lastChange(check string) time.Time {
+	if cs := e.changes[check]; len(cs) > 0 {
+		return cs[len(cs)-1]
+	}
+	return e.flapping[check]
 }
 
 func later(a, b time.Time) time.Time {

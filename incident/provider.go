@@ -44,11 +44,11 @@ func (p *pass) correlate() error {
 		switch {
 		case a == nil && prov.outage(down):
 			a = &alert{Alert: store.Alert{Scope: store.ScopeProvider, Name: prov.Name, Opened: p.now,
-				FlushAt: p.now.Add(e.rules.GroupWait), NextAt: p.now.Add(e.rules.GroupWait), Triggered: p.now},
-				peak: down, since: p.now}
+				FlushAt: p.now.Add(e.rules.GroupWait), NextAt: p.now.Add(e.rules.GroupWait), Triggered: p.now,
+				Peak: down, Since: p.now}}
 			for _, c := range prov.Checks {
 				if m := e.open[c]; m != nil {
-					a.since = minTime(a.since, m.start)
+					a.Since = minTime(a.Since, m.start)
 				}
 			}
 			if err := p.save(a); err != nil {
@@ -59,8 +59,8 @@ func (p *pass) correlate() error {
 			e.log.Warn("provider outage", "provider", prov.Name, "down", down, "of", len(prov.Checks))
 		case a != nil && !prov.outage(down):
 			if !a.Base.IsZero() {
-				m := notifier.Message{Kind: notifier.ProviderUp, Alert: a.ID, Start: a.since, End: p.now,
-					Provider: &notifier.ProviderOutage{Name: prov.Name, Down: a.peak, Of: len(prov.Checks), Since: a.since, End: p.now}}
+				m := notifier.Message{Kind: notifier.ProviderUp, Alert: a.ID, Start: a.Since, End: p.now,
+					Provider: &notifier.ProviderOutage{Name: prov.Name, Down: a.Peak, Of: len(prov.Checks), Since: a.Since, End: p.now}}
 				if err := p.tell(a, m, true); err != nil {
 					return err
 				}
@@ -74,8 +74,11 @@ func (p *pass) correlate() error {
 			delete(p.dirty, a.ID)
 			p.touchProvider(prov)
 		case a != nil:
-			if down > a.peak {
-				a.peak = down
+			if down > a.Peak {
+				a.Peak = down
+				if err := p.save(a); err != nil {
+					return err
+				}
 			}
 			p.dirty[a.ID] = a
 		}
@@ -99,8 +102,8 @@ func (p *pass) touchProvider(prov Provider) {
 func (p *pass) settleProvider(a *alert) error {
 	before := a.Alert
 	prov, _ := p.e.rules.provider(a.Name)
-	m := notifier.Message{Kind: notifier.ProviderDown, Alert: a.ID, Start: a.since, AckBy: a.AckBy, AckAt: a.AckAt,
-		Provider: &notifier.ProviderOutage{Name: a.Name, Down: p.e.downOf(prov), Of: len(prov.Checks), Since: a.since}}
+	m := notifier.Message{Kind: notifier.ProviderDown, Alert: a.ID, Start: a.Since, AckBy: a.AckBy, AckAt: a.AckAt,
+		Provider: &notifier.ProviderOutage{Name: a.Name, Down: p.e.downOf(prov), Of: len(prov.Checks), Since: a.Since}}
 	told := fmt.Sprintf("%d|%s", m.Provider.Down, a.AckBy)
 	switch {
 	case !a.FlushAt.IsZero() && p.now.Before(a.FlushAt):

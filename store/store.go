@@ -155,6 +155,10 @@ type Alert struct {
 	// is told once.
 	Told   string
 	Closed time.Time
+	// Peak and Since are, for a provider, the most checks down at once
+	// and since when they have been.
+	Peak  int
+	Since time.Time
 }
 
 // Silence holds the messages about a target until End.
@@ -216,6 +220,8 @@ type Store interface {
 	StateChanges(ctx context.Context, since time.Time) ([]StateChange, error)
 	// FirstSeen returns when each check was first probed, by name.
 	FirstSeen(ctx context.Context) (map[string]time.Time, error)
+	// Flapping returns the checks that are flapping, with since when.
+	Flapping(ctx context.Context) (map[string]time.Time, error)
 	// OpenAlerts lists the alerts not closed, oldest first.
 	OpenAlerts(ctx context.Context) ([]Alert, error)
 	// Silences lists the silences set by command that are neither lifted
@@ -268,6 +274,9 @@ type Tx interface {
 	// AddWindow records a maintenance window; recording one twice is no
 	// error.
 	AddWindow(ctx context.Context, w Window) error
+	// SetFlapping records that check is flapping since since, or with the
+	// zero time that it is not.
+	SetFlapping(ctx context.Context, check string, since time.Time) error
 	AddEvent(ctx context.Context, e Event) error
 	// Enqueue adds messages to the outbox; they are delivered only if the
 	// transaction commits.

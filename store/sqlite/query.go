@@ -213,10 +213,30 @@ func (db *DB) FirstSeen(ctx context.Context) (map[string]time.Time, error) {
 	return out, rows.Err()
 }
 
+// Flapping returns the checks that are flapping, with since when.
+func (db *DB) Flapping(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT c.name, f.since FROM flapping f JOIN checks c ON c.id = f.check_id`)
+	if err != nil {
+		return nil, fmt.Errorf("flapping checks: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var name string
+		var since sql.NullInt64
+		if err := rows.Scan(&name, &since); err != nil {
+			return nil, fmt.Errorf("flapping checks: %w", err)
+		}
+		out[name] = fromMS(since)
+	}
+	return out, rows.Err()
+}
+
 // OpenAlerts lists the alerts not closed, oldest first.
 func (db *DB) OpenAlerts(ctx context.Context) ([]store.Alert, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT id, scope, name, opened_at, flush_at, base_at, run, step, next_at,
-		triggered_at, acked_at, coalesce(acked_by, ''), told, closed_at FROM alerts WHERE closed_at IS NULL ORDER BY id`)
+		triggered_at, acked_at, coalesce(acked_by, ''), told, closed_at, peak, since_at
+		FROM alerts WHERE closed_at IS NULL ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("open alerts: %w", err)
 	}
@@ -224,11 +244,12 @@ func (db *DB) OpenAlerts(ctx context.Context) ([]store.Alert, error) {
 	var out []store.Alert
 	for rows.Next() {
 		var a store.Alert
-		var opened, flush, base, next, triggered, acked, closed sql.NullInt64
+		var opened, flush, base, next, triggered, acked, closed, since sql.NullInt64
 		if err := rows.Scan(&a.ID, &a.Scope, &a.Name, &opened, &flush, &base, &a.Run, &a.Step, &next,
-			&triggered, &acked, &a.AckBy, &a.Told, &closed); err != nil {
+			&triggered, &acked, &a.AckBy, &a.Told, &closed, &a.Peak, &since); err != nil {
 			return nil, fmt.Errorf("open alerts: %w", err)
 		}
+		a.Since = fromMS(since)
 		a.Opened, a.FlushAt, a.Base, a.NextAt = fromMS(opened), fromMS(flush), fromMS(base), fromMS(next)
 		a.Triggered, a.AckAt, a.Closed = fromMS(triggered), fromMS(acked), fromMS(closed)
 		out = append(out, a)

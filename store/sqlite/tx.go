@@ -169,10 +169,11 @@ func (t *tx) Acknowledge(ctx context.Context, id int64, by string, at time.Time)
 
 func (t *tx) SaveAlert(ctx context.Context, a *store.Alert) error {
 	args := []any{a.Scope, a.Name, ms(a.Opened), ms(a.FlushAt), ms(a.Base), a.Run, a.Step, ms(a.NextAt),
-		ms(a.Triggered), ms(a.AckAt), nullString(a.AckBy), a.Told, ms(a.Closed)}
+		ms(a.Triggered), ms(a.AckAt), nullString(a.AckBy), a.Told, ms(a.Closed), a.Peak, ms(a.Since)}
 	if a.ID == 0 {
 		res, err := t.exec(ctx, `INSERT INTO alerts (scope, name, opened_at, flush_at, base_at, run, step, next_at,
-			triggered_at, acked_at, acked_by, told, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+			triggered_at, acked_at, acked_by, told, closed_at, peak, since_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 		if err != nil {
 			return fmt.Errorf("open alert for %s: %w", a.Name, err)
 		}
@@ -180,10 +181,27 @@ func (t *tx) SaveAlert(ctx context.Context, a *store.Alert) error {
 		return err
 	}
 	_, err := t.exec(ctx, `UPDATE alerts SET scope = ?, name = ?, opened_at = ?, flush_at = ?, base_at = ?, run = ?,
-		step = ?, next_at = ?, triggered_at = ?, acked_at = ?, acked_by = ?, told = ?, closed_at = ? WHERE id = ?`,
+		step = ?, next_at = ?, triggered_at = ?, acked_at = ?, acked_by = ?, told = ?, closed_at = ?, peak = ?,
+		since_at = ? WHERE id = ?`,
 		append(args, a.ID)...)
 	if err != nil {
 		return fmt.Errorf("save alert %d: %w", a.ID, err)
+	}
+	return nil
+}
+
+func (t *tx) SetFlapping(ctx context.Context, check string, since time.Time) error {
+	id, err := t.db.checkID(check)
+	if err != nil {
+		return err
+	}
+	if since.IsZero() {
+		_, err = t.exec(ctx, `DELETE FROM flapping WHERE check_id = ?`, id)
+	} else {
+		_, err = t.exec(ctx, `INSERT INTO flapping VALUES (?, ?) ON CONFLICT (check_id) DO NOTHING`, id, ms(since))
+	}
+	if err != nil {
+		return fmt.Errorf("record flapping of %s: %w", check, err)
 	}
 	return nil
 }
