@@ -455,6 +455,16 @@ func (p *pass) settleMerchant(a *alert) error {
 			a.Step, a.Run = 0, a.Run+1
 		}
 	}
+	a.NextAt = time.Time{}
+	switch {
+	case live > 0 && a.Run <= policy.Repeat:
+		a.NextAt = p.due(a)
+	case acked && policy.AckTimeout.Duration > 0:
+		a.NextAt = a.AckAt.Add(policy.AckTimeout.Duration)
+	}
+	if len(dests) == 0 && toldOf(msg) == a.Told {
+		return nil // nothing to send, nothing to edit
+	}
 	sends, err := p.tx.AlertSends(p.ctx, a.ID)
 	if err != nil {
 		return err
@@ -473,17 +483,7 @@ func (p *pass) settleMerchant(a *alert) error {
 			}
 		}
 	}
-	if err := p.update(a, msg, sends, dests, grew); err != nil {
-		return err
-	}
-	a.NextAt = time.Time{}
-	switch {
-	case live > 0 && a.Run <= policy.Repeat:
-		a.NextAt = p.due(a)
-	case acked && policy.AckTimeout.Duration > 0:
-		a.NextAt = a.AckAt.Add(policy.AckTimeout.Duration)
-	}
-	return nil
+	return p.update(a, msg, sends, dests, grew)
 }
 
 // due is when the alert's next escalation step falls due.
@@ -564,6 +564,12 @@ func fingerprint(m notifier.Message) (state, ack string) {
 	return b.String(), ack
 }
 
+// toldOf is the fingerprint an alert keeps once m is what its messages say.
+func toldOf(m notifier.Message) string {
+	state, ack := fingerprint(m)
+	return state + "|" + ack
+}
+
 // send enqueues m as a new message to each of dests; a destination that
 // has had a message of the alert gets the new one as a follow-up of the
 // first (in its thread, in Slack).
@@ -604,11 +610,11 @@ func (p *pass) edit(a *alert, m notifier.Message, dest string, sends []store.Out
 // platform cannot edit and the checks' states changed. dests got the news
 // in a new message just now.
 func (p *pass) update(a *alert, m notifier.Message, sends []store.OutboxItem, dests []string, grew bool) error {
-	state, ack := fingerprint(m)
-	told := state + "|" + ack
+	told := toldOf(m)
 	if told == a.Told {
 		return nil
 	}
+	state, _, _ := strings.Cut(told, "|")
 	oldState, _, _ := strings.Cut(a.Told, "|")
 	a.Told = told
 	for _, d := range destinations(sends) {
@@ -649,8 +655,7 @@ func (p *pass) tell(a *alert, m notifier.Message, news bool) error {
 			}
 		}
 	}
-	state, ack := fingerprint(m)
-	a.Told = state + "|" + ack
+	a.Told = toldOf(m)
 	return nil
 }
 

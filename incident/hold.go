@@ -196,7 +196,7 @@ func (e *Engine) nextWake() time.Time {
 	if e.stale {
 		// Memory may be past what the store holds: try again soon, when
 		// the next pass loads it afresh.
-		return later(e.holdUntil, now.Add(time.Second))
+		return maxTime(e.holdUntil, now.Add(time.Second))
 	}
 	var next time.Time
 	at := func(t time.Time) {
@@ -244,13 +244,6 @@ func (e *Engine) lastChange(check string) time.Time {
 		return cs[len(cs)-1]
 	}
 	return e.flapping[check]
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -118,18 +118,10 @@ func (p *pass) settleProvider(a *alert) error {
 			return err
 		}
 	case told != a.Told:
-		a.Told = told
-		sends, err := p.tx.AlertSends(p.ctx, a.ID)
-		if err != nil {
+		if err := p.tell(a, m, false); err != nil {
 			return err
 		}
-		for _, d := range destinations(sends) {
-			if p.e.o.Router.Editable(d) {
-				if err := p.edit(a, m, d, sends); err != nil {
-					return err
-				}
-			}
-		}
+		a.Told = told // a provider's own fingerprint: its count and who acknowledged
 	}
 	if a.Alert != before {
 		return p.save(a)
