@@ -128,15 +128,6 @@ type File struct {
 
 func say(text string) []Reply { return []Reply{{Text: text}} }
 
-// Texts are the texts of replies.
-func Texts(rs []Reply) []string {
-	var out []string
-	for _, r := range rs {
-		out = append(out, r.Text)
-	}
-	return out
-}
-
 // Command answers a typed command. Nil means the text was not for this bot.
 func (b *Bot) Command(ctx context.Context, r Request) []Reply {
 	c, ok := ParseCommand(r.Text, *b.name.Load())

@@ -203,7 +203,7 @@ func TestCommands(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := strings.Join(Texts(b.Command(context.Background(), Request{Caller: tt.caller, User: "@kim", Text: tt.text})), "\n")
+			got := strings.Join(texts(b.Command(context.Background(), Request{Caller: tt.caller, User: "@kim", Text: tt.text})), "\n")
 			for _, w := range tt.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("answer lacks %q:\n%s", w, got)
@@ -268,4 +268,13 @@ func FuzzParseCommand(f *testing.F) {
 			t.Fatalf("%q parsed to name %q", text, c.Name)
 		}
 	})
+}
+
+// texts are the texts of replies.
+func texts(rs []Reply) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Text)
+	}
+	return out
 }

@@ -299,15 +299,18 @@ func TestEditFindsTheSentMessage(t *testing.T) {
 	pd, _ := json.Marshal(down)
 	pu, _ := json.Marshal(up)
 	err = db.Update(ctx, func(tx store.Tx) error {
-		if err := tx.Enqueue(ctx, []store.OutboxItem{{CreatedAt: now, Destination: "chat:42", Incident: 7, Op: "send", Payload: pd}}); err != nil {
-			return err
-		}
-		sends, err := tx.Sends(ctx, 7)
-		if err != nil {
-			return err
-		}
+		return tx.Enqueue(ctx, []store.OutboxItem{{CreatedAt: now, Destination: "chat:42", Incident: 7, Op: "send", Payload: pd}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := db.Pending(ctx, 0, 1)
+	if err != nil || len(sent) != 1 {
+		t.Fatalf("the alert: %+v, %v", sent, err)
+	}
+	err = db.Update(ctx, func(tx store.Tx) error {
 		return tx.Enqueue(ctx, []store.OutboxItem{
-			{CreatedAt: now, Destination: "chat:42", Incident: 7, Op: "edit", Ref: sends["chat:42"], Payload: pu},
+			{CreatedAt: now, Destination: "chat:42", Incident: 7, Op: "edit", Ref: sent[0].ID, Payload: pu},
 			{CreatedAt: now, Destination: "chat:42", Incident: 7, Op: "send", Payload: pu},
 		})
 	})

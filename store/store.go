@@ -281,9 +281,6 @@ type Tx interface {
 	// Enqueue adds messages to the outbox; they are delivered only if the
 	// transaction commits.
 	Enqueue(ctx context.Context, items []OutboxItem) error
-	// Sends returns, by destination, the first message sent about an
-	// incident: the one later edits change.
-	Sends(ctx context.Context, incident int64) (map[string]int64, error)
 }
 
 // Message states in the outbox.

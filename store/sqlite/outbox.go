@@ -27,25 +27,6 @@ func (t *tx) Enqueue(ctx context.Context, items []store.OutboxItem) error {
 	return nil
 }
 
-func (t *tx) Sends(ctx context.Context, incident int64) (map[string]int64, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT destination, min(id) FROM outbox
-		WHERE incident_id = ? AND op = 'send' GROUP BY destination`, incident)
-	if err != nil {
-		return nil, fmt.Errorf("messages of #%d: %w", incident, err)
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var dest string
-		var id int64
-		if err := rows.Scan(&dest, &id); err != nil {
-			return nil, fmt.Errorf("messages of #%d: %w", incident, err)
-		}
-		out[dest] = id
-	}
-	return out, rows.Err()
-}
-
 func (t *tx) AlertSends(ctx context.Context, alert int64) ([]store.OutboxItem, error) {
 	// Messages written before alerts existed are filed under their
 	// incident only.
