@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/hostwatch/hostwatch/monitor"
 	"github.com/hostwatch/hostwatch/notifier"
 	"github.com/hostwatch/hostwatch/report"
 	"github.com/hostwatch/hostwatch/store"
@@ -86,11 +86,16 @@ func (s *status) merchantPage(w http.ResponseWriter, r *http.Request) {
 func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 	loc, now := s.o.Location, s.now()
 	merchants := []string{} // never nil, which would mean all
+	checksOf := map[string][]monitor.Status{}
 	for _, st := range s.o.Record.Statuses() {
 		m := merchantOf(st.Check.ID)
-		if s.shown(m) && (only == "" || m == only) && !slices.Contains(merchants, m) {
+		if !s.shown(m) || (only != "" && m != only) {
+			continue
+		}
+		if _, seen := checksOf[m]; !seen {
 			merchants = append(merchants, m)
 		}
+		checksOf[m] = append(checksOf[m], st)
 	}
 	rep, err := s.o.Record.Report(r.Context(), merchants, fmt.Sprintf("%dd", barDays))
 	if err != nil {
@@ -100,6 +105,10 @@ func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 	uptime := map[string]report.Check{}
 	for _, c := range rep.Checks {
 		uptime[c.Check] = c
+	}
+	incidentsOf := map[string][]report.Incident{}
+	for _, in := range rep.Incidents {
+		incidentsOf[in.Check] = append(incidentsOf[in.Check], in)
 	}
 	data := pageData{Title: s.o.Title, Heading: s.o.Title, Back: only != "", Now: now.In(loc).Format("Jan 2 15:04 MST"), AllUp: true}
 	if !s.o.Public && r.URL.Query().Get("token") != "" {
@@ -112,10 +121,7 @@ func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 	first = time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, loc)
 	for _, m := range merchants {
 		mv := merchantView{Name: m, Link: "/m/" + m}
-		for _, st := range s.o.Record.Statuses() {
-			if merchantOf(st.Check.ID) != m {
-				continue
-			}
+		for _, st := range checksOf[m] {
 			cv := checkView{Name: strings.TrimPrefix(st.Check.ID, m+"/"), State: string(st.State.State),
 				Uptime: report.Uptime(uptime[st.Check.ID])}
 			if !st.State.Since.IsZero() {
@@ -128,7 +134,7 @@ func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 					cv.Error = st.Last.Error
 				}
 			}
-			cv.Days = s.days(r, st.Check.ID, rep, first, now, !st.LastAt.IsZero())
+			cv.Days = s.days(r, st.Check.ID, incidentsOf[st.Check.ID], first, now, !st.LastAt.IsZero())
 			mv.Checks = append(mv.Checks, cv)
 		}
 		data.Merchants = append(data.Merchants, mv)
@@ -154,12 +160,12 @@ func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 
 // days is a check's uptime bar: one cell per day, oldest first, by the
 // downtime of its incidents that day; days with no probe are blank.
-func (s *status) days(r *http.Request, check string, rep *report.Report, first, now time.Time, probed bool) []dayView {
+func (s *status) days(r *http.Request, check string, incidents []report.Incident, first, now time.Time, probed bool) []dayView {
 	loc := s.o.Location
 	down := make([]time.Duration, barDays)
-	for _, in := range rep.Incidents {
-		if in.Check != check || in.Downtime == 0 {
-			continue // another check's, or planned: all in maintenance
+	for _, in := range incidents {
+		if in.Downtime == 0 {
+			continue // planned: all in maintenance
 		}
 		end := in.End
 		if end.IsZero() {
