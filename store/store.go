@@ -237,7 +237,17 @@ type Store interface {
 	// and drops failed probes past theirs.
 	Compact(ctx context.Context, now time.Time) error
 	Outbox
+	Replays
 	Close() error
+}
+
+// Replays remembers the signed requests taken (Slack's), so that each is
+// taken once, by whichever instance gets it first.
+type Replays interface {
+	// TakeOnce records key until expires and reports whether it is new:
+	// false when the same key was taken before and has not expired by
+	// now.
+	TakeOnce(ctx context.Context, key string, now, expires time.Time) (bool, error)
 }
 
 // Tx is the writing side of a Store, valid inside Update.

@@ -146,6 +146,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		slackBot := bot.New(cfg, "slack", "", backend{Engine: engine, Reporter: reporter(cfg, st), mon: mon, store: st})
 		in := slacknotifier.NewInbound(ctx, sc.SigningSecret.Value(), sc.APIURL, slackBot, log)
 		in.Files = sl
+		in.Replays = st
 		if sc.AppToken != "" {
 			wg.Add(1)
 			go func() {

@@ -203,9 +203,24 @@ merchants:
 	if silence == "" {
 		t.Fatalf("no Silence button on the alert: %s", alert.Blocks)
 	}
+	// One after the other: each is answered after the request, and the
+	// silences are numbered in the order they are taken.
 	post("/slack/interactions", pressing("U0KIM", "silence-button", "silence", silence), signed)
-	post("/slack/commands", command("U0KIM", "D0DM", "silence kim-shop 2h moving hosts", "silence"), signed)
+	eventually(t, "the button's silence", func() bool { return len(api.Responses()) == 4 })
+	silenceCmd := command("U0KIM", "D0DM", "silence kim-shop 2h moving hosts", "silence")
+	var silenceSigned http.Header
+	post("/slack/commands", silenceCmd, func(req *http.Request, body []byte) {
+		signed(req, body)
+		silenceSigned = req.Header.Clone()
+	})
 	eventually(t, "two silences", func() bool { return len(api.Responses()) == 5 })
+	// The same signed request again, as it was and with one hex letter of
+	// its signature upper-cased: refused, no third silence.
+	for _, h := range []http.Header{silenceSigned, slacktest.UpperHex(silenceSigned)} {
+		if code := post("/slack/commands", silenceCmd, func(req *http.Request, _ []byte) { req.Header = h }); code != http.StatusUnauthorized {
+			t.Errorf("replayed silence: %d, want 401", code)
+		}
+	}
 	post("/slack/commands", command("U0KIM", "D0DM", "silences", "silences"), signed)
 	eventually(t, "the list", func() bool { return len(api.Responses()) == 6 })
 	post("/slack/commands", command("U0KIM", "D0DM", "unsilence 2", "unsilence"), signed)
@@ -228,6 +243,11 @@ merchants:
 	}
 	if len(want) != 0 {
 		t.Errorf("no answer to %v", want)
+	}
+	for _, r := range api.Responses() {
+		if text, _ := r.Body["text"].(string); r.Name == "silences" && strings.Contains(text, "#3") {
+			t.Errorf("a replayed request made a silence: %q", text)
+		}
 	}
 
 	// The report: a summary in the answer, the CSV uploaded where only

@@ -3,8 +3,9 @@ package slack
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -47,10 +48,22 @@ type Inbound struct {
 	// Files, when set, attaches the files of replies in the command's
 	// channel.
 	Files Uploader
-
-	mu   sync.Mutex
-	seen map[string]time.Time // signatures accepted within the window
+	// Replays remembers the requests taken; shared through the store, a
+	// request taken by one instance is refused by every other. By
+	// default they are kept in this process.
+	Replays ReplayGuard
 }
+
+// ReplayGuard remembers what was taken until it expires.
+type ReplayGuard interface {
+	// TakeOnce records key until expires and reports whether it is new.
+	TakeOnce(ctx context.Context, key string, now, expires time.Time) (bool, error)
+}
+
+// replayWindow is how long a signed request is remembered: Slack's
+// verifier takes a timestamp up to five minutes off in either direction,
+// so a request can verify for ten.
+const replayWindow = 11 * time.Minute
 
 // Uploader shares a file in a channel.
 type Uploader interface {
@@ -67,7 +80,8 @@ func NewInbound(ctx context.Context, signingSecret, apiURL string, h Handler, lo
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &Inbound{ctx: ctx, secret: signingSecret, h: h, log: log, client: client, apiHost: host, seen: map[string]time.Time{}}
+	return &Inbound{ctx: ctx, secret: signingSecret, h: h, log: log, client: client, apiHost: host,
+		Replays: &memoryGuard{seen: map[string]time.Time{}}}
 }
 
 // verified reads the body of a request from Slack and checks its signature.
@@ -82,11 +96,20 @@ func (in *Inbound) verified(w http.ResponseWriter, r *http.Request) (url.Values,
 		sv.Write(body)
 		err = sv.Ensure()
 	}
-	if err == nil && in.replayed(r.Header.Get("X-Slack-Signature")) {
-		err = errors.New("a request seen before")
-	}
 	if err != nil {
-		in.log.Warn("slack: refused an unsigned, forged, stale or replayed request", "path", r.URL.Path, "err", err)
+		in.log.Warn("slack: refused an unsigned, forged or stale request", "path", r.URL.Path, "err", err)
+		http.Error(w, "invalid signature", http.StatusUnauthorized)
+		return nil, false
+	}
+	switch fresh, err := in.takeOnce(r.Context(), r.Header.Get("X-Slack-Request-Timestamp"), body); {
+	case err != nil:
+		// Unsure whether it was taken: refused, and Slack tells the user
+		// to try again, rather than a silence made twice.
+		in.log.Error("slack: request refused: could not check it against those taken", "path", r.URL.Path, "err", err)
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return nil, false
+	case !fresh:
+		in.log.Warn("slack: refused a replayed request", "path", r.URL.Path)
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return nil, false
 	}
@@ -98,23 +121,35 @@ func (in *Inbound) verified(w http.ResponseWriter, r *http.Request) (url.Values,
 	return values, true
 }
 
-// replayed reports whether a signature was accepted within the last five
-// minutes (the window in which a captured request would still verify), and
-// remembers it.
-func (in *Inbound) replayed(signature string) bool {
+// takeOnce reports whether a verified request is taken for the first time.
+// It is known by what Slack signed, its timestamp and body, not by the
+// signature's spelling: hex in upper or lower case verifies the same.
+func (in *Inbound) takeOnce(ctx context.Context, timestamp string, body []byte) (bool, error) {
+	sum := sha256.Sum256(body)
+	key := "slack:" + timestamp + ":" + hex.EncodeToString(sum[:])
 	now := time.Now()
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	for sig, at := range in.seen {
-		if now.Sub(at) > 6*time.Minute {
-			delete(in.seen, sig)
+	return in.Replays.TakeOnce(ctx, key, now, now.Add(replayWindow))
+}
+
+// memoryGuard keeps the requests taken in this process.
+type memoryGuard struct {
+	mu   sync.Mutex
+	seen map[string]time.Time // key → when it expires
+}
+
+func (g *memoryGuard) TakeOnce(_ context.Context, key string, now, expires time.Time) (bool, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for k, until := range g.seen {
+		if !until.After(now) {
+			delete(g.seen, k)
 		}
 	}
-	if _, ok := in.seen[signature]; ok {
-		return true
+	if _, ok := g.seen[key]; ok {
+		return false, nil
 	}
-	in.seen[signature] = now
-	return false
+	g.seen[key] = expires
+	return true, nil
 }
 
 // caller is who asks, as the config knows them: a registered channel

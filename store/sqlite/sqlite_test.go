@@ -327,3 +327,31 @@ func TestAlertsSilencesWindows(t *testing.T) {
 		t.Errorf("a lifted silence is active: %+v", ss)
 	}
 }
+
+// TestTakeOnce: a key is taken once until it expires, by any connection to
+// the same file, and again after.
+func TestTakeOnce(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "h.db")
+	a, b := open(t, path), open(t, path)
+	defer a.Close()
+	defer b.Close()
+	steps := []struct {
+		db   *DB
+		key  string
+		now  time.Time
+		want bool
+	}{
+		{a, "slack:1:ab", t0, true},
+		{a, "slack:1:ab", t0.Add(time.Minute), false},
+		{b, "slack:1:ab", t0.Add(2 * time.Minute), false},
+		{b, "slack:2:ab", t0.Add(2 * time.Minute), true},
+		{a, "slack:1:ab", t0.Add(11 * time.Minute), true}, // expired: taken anew
+	}
+	for i, s := range steps {
+		got, err := s.db.TakeOnce(ctx, s.key, s.now, s.now.Add(10*time.Minute))
+		if err != nil || got != s.want {
+			t.Errorf("step %d: %v, %v; want %v", i, got, err, s.want)
+		}
+	}
+}

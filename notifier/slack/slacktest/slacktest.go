@@ -352,3 +352,19 @@ func Sign(req *http.Request, secret string, body []byte, at time.Time) {
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
 	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
 }
+
+// UpperHex returns a copy of the headers of a signed request with the first
+// hex letter of its signature upper-cased: the same signature to Slack's
+// verifier, another string to anything that compares the header's text.
+func UpperHex(h http.Header) http.Header {
+	h = h.Clone()
+	sig := []byte(h.Get("X-Slack-Signature"))
+	for i := len("v0="); i < len(sig); i++ {
+		if sig[i] >= 'a' && sig[i] <= 'f' {
+			sig[i] -= 'a' - 'A'
+			break
+		}
+	}
+	h.Set("X-Slack-Signature", string(sig))
+	return h
+}
