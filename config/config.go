@@ -10,6 +10,7 @@ import (
 type Config struct {
 	Timezone    string        `yaml:"timezone"`
 	Storage     Storage       `yaml:"storage"`
+	Cluster     Cluster       `yaml:"cluster"`
 	HTTP        HTTP          `yaml:"http"`
 	Defaults    Defaults      `yaml:"defaults"`
 	Telegram    *Telegram     `yaml:"telegram"`
@@ -48,6 +49,15 @@ type Delivery struct {
 type Storage struct {
 	Driver string `yaml:"driver"`
 	DSN    Secret `yaml:"dsn"`
+}
+
+// Cluster names this instance among the daemons that share one store.
+type Cluster struct {
+	// Instance is this daemon's name, unique among them; the host's name
+	// by default.
+	Instance string `yaml:"instance"`
+	// Location says where it probes from, for the record; optional.
+	Location string `yaml:"location"`
 }
 
 // HTTP configures the daemon's own HTTP server.

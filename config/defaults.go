@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -49,6 +50,13 @@ func applyDefaults(c *Config, has func(path string) bool) {
 	set(&c.Storage.Driver, DefaultDriver)
 	if c.Storage.DSN == "" && c.Storage.Driver == "sqlite" {
 		c.Storage.DSN = DefaultSQLiteDSN
+	}
+	if c.Cluster.Instance == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "hostwatch"
+		}
+		c.Cluster.Instance = host
 	}
 	set(&c.HTTP.Listen, DefaultListen)
 	if !has("http.status_page.public") {

@@ -83,6 +83,10 @@ func (v *validator) validate() {
 	default:
 		v.fail("storage.driver", "must be sqlite or postgres, not %q", c.Storage.Driver)
 	}
+	v.name("cluster.instance", c.Cluster.Instance)
+	if c.Cluster.Location != "" {
+		v.name("cluster.location", c.Cluster.Location)
+	}
 	v.hostPort("http.listen", c.HTTP.Listen, true)
 
 	v.contacts = map[string]bool{}

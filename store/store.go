@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -238,7 +239,54 @@ type Store interface {
 	Compact(ctx context.Context, now time.Time) error
 	Outbox
 	Replays
+	Members
 	Close() error
+}
+
+// Instance is one daemon running on the store.
+type Instance struct {
+	// Name is cluster.instance, the host's name by default.
+	Name string
+	// Token tells one run of the daemon from another: a second process
+	// that takes the same name while the first holds it is refused.
+	Token string
+	// Replaces is the token of an earlier run of the same name that is
+	// known to be dead (its process is gone), whose lease it takes over.
+	Replaces string
+	Location string
+	// Role says what the instance does besides probing its checks.
+	Role string
+	PID  int
+	Host string
+	// Started is when the process started; Since is when it began to
+	// take checks; Seen is its last heartbeat; Until is when its lease
+	// ends unless renewed. All are in the store's clock.
+	Started, Since, Seen, Until time.Time
+	// Checks is how many checks it probes.
+	Checks int
+}
+
+// Members is the membership of the daemons that share a store: each renews
+// a lease by heartbeat, and those whose lease runs share the work.
+type Members interface {
+	// Beat renews inst's lease until the store's now plus ttl. An
+	// instance whose lease has ended, or that had none, joins afresh:
+	// it takes checks from now plus settle. It fails with an
+	// *ErrNameTaken when another process holds the name. It returns the
+	// store's now and every instance whose lease runs, by name.
+	Beat(ctx context.Context, inst Instance, ttl, settle time.Duration) (time.Time, []Instance, error)
+	// Leave ends the lease of the run token of instance name at once.
+	Leave(ctx context.Context, name, token string) error
+}
+
+// ErrNameTaken is a Beat refused: another process holds the name.
+type ErrNameTaken struct {
+	Holder Instance
+}
+
+func (e *ErrNameTaken) Error() string {
+	return fmt.Sprintf("instance name %q is held by another running hostwatch (PID %d on %s, started %s): give each instance its own cluster.instance",
+		e.Holder.Name, e.Holder.PID, e.Holder.Host, e.Holder.Started.UTC().Format(time.RFC3339))
 }
 
 // Replays remembers the signed requests taken (Slack's), so that each is

@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hostwatch/hostwatch/store"
 )
 
 // Pinger is the part of the store /healthz asks.
@@ -66,13 +68,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type health struct {
 	Status string `json:"status"`
 	Store  string `json:"store"`
+	// Reason and Since say, while the store refuses writes, why and
+	// since when.
+	Reason string     `json:"reason,omitempty"`
+	Since  *time.Time `json:"since,omitempty"`
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	h, code := health{Status: "ok", Store: "ok"}, http.StatusOK
-	if err := s.o.Store.Ping(ctx); err != nil {
+	var unwritable *store.Unwritable
+	switch err := s.o.Store.Ping(ctx); {
+	case errors.As(err, &unwritable):
+		h = health{Status: "unhealthy", Store: "refusing writes", Reason: unwritable.Reason, Since: &unwritable.Since}
+		code = http.StatusServiceUnavailable
+	case err != nil:
 		s.o.Logger.Warn("health check: store unreachable", "err", err)
 		h, code = health{Status: "unhealthy", Store: "unreachable"}, http.StatusServiceUnavailable
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hostwatch/hostwatch/store"
 )
 
 type pinger struct{ err error }
@@ -29,6 +32,8 @@ func TestHealthz(t *testing.T) {
 	}{
 		{"store answers", nil, http.StatusOK, "ok", "ok"},
 		{"store gone", errors.New("unable to open database file /secret/path"), http.StatusServiceUnavailable, "unhealthy", "unreachable"},
+		{"store refuses writes", fmt.Errorf("ping: %w", &store.Unwritable{Since: time.Now(), Reason: "database or disk is full"}),
+			http.StatusServiceUnavailable, "unhealthy", "refusing writes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,6 +51,10 @@ func TestHealthz(t *testing.T) {
 			}
 			if resp.StatusCode != tt.code || h.Status != tt.status || h.Store != tt.store {
 				t.Errorf("got %d %+v", resp.StatusCode, h)
+			}
+			var u *store.Unwritable
+			if errors.As(tt.err, &u) && (h.Reason != u.Reason || h.Since == nil) {
+				t.Errorf("the reason is not given: %s", body)
 			}
 			if strings.Contains(string(body), "secret") {
 				t.Errorf("internal error text leaked: %s", body)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hostwatch/hostwatch/bot"
 	"github.com/hostwatch/hostwatch/checks"
+	"github.com/hostwatch/hostwatch/cluster"
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/incident"
 	"github.com/hostwatch/hostwatch/monitor"
@@ -62,6 +63,10 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 			log.Error("close store", "err", err)
 		}
 	}()
+	member := cluster.New(cluster.Options{Store: st, Name: cfg.Cluster.Instance, Location: cfg.Cluster.Location, Logger: log})
+	if err := member.Join(ctx); err != nil {
+		return err
+	}
 	all := cfg.Checks()
 	ids := make([]string, len(all))
 	for i, c := range all {
@@ -191,7 +196,13 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 			}()
 		}
 	}
-	wg.Add(3)
+	wg.Add(4)
+	go func() {
+		defer wg.Done()
+		if err := member.Run(ctx); err != nil {
+			log.Warn("instance did not leave the membership; its lease ends by itself", "err", err)
+		}
+	}()
 	go func() {
 		defer wg.Done()
 		webErr = web.New(web.Options{Store: st, Gatherer: reg, Logger: log, Handlers: handlers,

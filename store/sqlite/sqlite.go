@@ -16,7 +16,8 @@ import (
 
 	"github.com/hostwatch/hostwatch/store"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations/*.sql
@@ -34,6 +35,8 @@ type DB struct {
 	ids map[string]int64 // check name → id
 
 	stmts map[string]*sql.Stmt // the hot queries, prepared on w at Open
+
+	health store.WriteHealth
 }
 
 var _ store.Store = (*DB)(nil)
@@ -139,10 +142,14 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// Ping reports whether the database answers a query.
+// Ping reports whether the database answers a query and takes writes: an
+// *store.Unwritable while writes fail.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	return db.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+	if err := db.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return err
+	}
+	return db.health.Err(time.Now())
 }
 
 func (db *DB) loadIDs(ctx context.Context) error {
@@ -194,15 +201,52 @@ func (db *DB) checkID(name string) (int64, error) {
 func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	sqlTx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
+		db.written(err)
 		return fmt.Errorf("begin: %w", err)
 	}
 	if err := fn(&tx{db: db, tx: sqlTx}); err != nil {
+		db.written(err)
 		return errors.Join(err, sqlTx.Rollback())
 	}
-	if err := sqlTx.Commit(); err != nil {
+	err = sqlTx.Commit()
+	db.written(err)
+	if err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// written records the outcome of a write for Ping. Only SQLite's own
+// errors count: a check not registered or an incident not open says
+// nothing of the file.
+func (db *DB) written(err error) {
+	var se *sqlite.Error
+	if err != nil && !errors.As(err, &se) {
+		return
+	}
+	db.health.Record(time.Now(), err, reason(se))
+}
+
+// reason says in plain words what a SQLite error means, naming no file.
+func reason(se *sqlite.Error) string {
+	if se == nil {
+		return ""
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_FULL:
+		return "database or disk is full"
+	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+		return "database disk image is malformed"
+	case sqlite3.SQLITE_IOERR:
+		return "disk I/O error"
+	case sqlite3.SQLITE_READONLY:
+		return "attempt to write a readonly database"
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return "database is locked"
+	case sqlite3.SQLITE_CANTOPEN:
+		return "unable to open database file"
+	}
+	return fmt.Sprintf("SQLite error %d", se.Code())
 }
 
 // ms stores a time as Unix milliseconds, the zero time as NULL.

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -353,5 +354,60 @@ func TestTakeOnce(t *testing.T) {
 		if err != nil || got != s.want {
 			t.Errorf("step %d: %v, %v; want %v", i, got, err, s.want)
 		}
+	}
+}
+
+// TestPingAfterACorruptWrite: a write that meets a corrupted page makes
+// Ping say the store refuses writes, and why, naming no file.
+func TestPingAfterACorruptWrite(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "h.db")
+	db := open(t, path)
+	err := db.Update(ctx, func(tx store.Tx) error {
+		var fs []store.Failure
+		for i := range 2000 {
+			fs = append(fs, store.Failure{Check: "shop/web", At: t0.Add(time.Duration(i) * time.Second), Kind: "status",
+				Error: "status 502, want 2xx", Evidence: string(make([]byte, 200))})
+		}
+		return tx.AddFailures(ctx, fs)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	// Scribble over pages in the middle of the file.
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	junk := make([]byte, 16<<10)
+	for i := range junk {
+		junk[i] = byte(i*7 + 3)
+	}
+	f.WriteAt(junk, fi.Size()/2)
+	f.Close()
+
+	db, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Ping(ctx); err != nil {
+		t.Fatalf("before any write: %v", err)
+	}
+	err = db.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.OpenIncident(ctx, "shop/web", t0, t0.Add(time.Hour)) // claims every failure
+		return err
+	})
+	if err == nil {
+		t.Fatal("a write over a corrupted page succeeded")
+	}
+	var u *store.Unwritable
+	if perr := db.Ping(ctx); !errors.As(perr, &u) || u.Reason != "database disk image is malformed" {
+		t.Errorf("ping after %v: %v", err, perr)
 	}
 }
