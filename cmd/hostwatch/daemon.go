@@ -58,6 +58,13 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if db, ok := st.(*sqlite.DB); ok {
+		// One daemon on a SQLite file: a second would alert twice.
+		if err := db.Lock(); err != nil {
+			st.Close()
+			return err
+		}
+	}
 	defer func() {
 		if err := st.Close(); err != nil {
 			log.Error("close store", "err", err)

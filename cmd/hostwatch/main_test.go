@@ -366,3 +366,42 @@ func waitHTTP(t *testing.T, url, want string) {
 	}
 	t.Fatalf("%s never showed %q; last:\n%s", url, want, last)
 }
+
+// TestOneDaemonPerSQLiteFile: a second daemon on the same SQLite file, under
+// the same name or another, refuses to start, naming the file and the PID
+// that holds it; the first runs on. Once the first has stopped, a new one
+// starts.
+func TestOneDaemonPerSQLiteFile(t *testing.T) {
+	shop, _ := newShop(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "h.db")
+	config := func(instance, listen string) string {
+		return writeConfig(t, t.TempDir(), fmt.Sprintf(`
+timezone: UTC
+storage: {dsn: %q}
+cluster: {instance: %s}
+http: {listen: %q}
+defaults: {schedule: "@every 1s"}
+merchants:
+  - name: kim-shop
+    checks:
+      - {name: storefront, http: {url: "%s/"}}
+`, db, instance, listen, shop.URL))
+	}
+	listen := freeAddr(t)
+	first := config("web-1", listen)
+	p := startDaemon(t, dir, first)
+	waitHTTP(t, "http://"+listen+"/healthz", `"status":"ok"`)
+	for _, cfg := range []string{first, config("web-2", freeAddr(t))} {
+		_, stderr, code := hostwatch(t, "run", "-config", cfg)
+		want := fmt.Sprintf("%s is in use by another hostwatch daemon (PID %d)", db, p.cmd.Process.Pid)
+		if code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("second daemon: exit %d, %q; want %q", code, stderr, want)
+		}
+	}
+	waitHTTP(t, "http://"+listen+"/healthz", `"status":"ok"`)
+	p.stop(t)
+	p = startDaemon(t, dir, config("web-2", listen))
+	waitHTTP(t, "http://"+listen+"/healthz", `"status":"ok"`)
+	p.stop(t)
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,6 +38,8 @@ type DB struct {
 	stmts map[string]*sql.Stmt // the hot queries, prepared on w at Open
 
 	health store.WriteHealth
+	path   string
+	lock   *os.File // held by the daemon: see Lock
 }
 
 var _ store.Store = (*DB)(nil)
@@ -61,7 +64,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{w: w, ids: map[string]int64{}, stmts: map[string]*sql.Stmt{}}
+	db := &DB{w: w, ids: map[string]int64{}, stmts: map[string]*sql.Stmt{}, path: path}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -97,7 +100,11 @@ func (db *DB) Close() error {
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
 	}
-	return errors.Join(append(errs, db.w.Close())...)
+	errs = append(errs, db.w.Close())
+	if db.lock != nil {
+		errs = append(errs, db.lock.Close())
+	}
+	return errors.Join(errs...)
 }
 
 func (db *DB) migrate(ctx context.Context) error {
