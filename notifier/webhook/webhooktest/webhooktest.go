@@ -125,7 +125,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	s.mu.Lock()
 	s.requests++
-	delay := s.delay
+	// The failure in force when the request arrived decides its answer:
+	// a test that sees the request counted and then lifts the failure
+	// must still see this one refused.
+	delay, status, retryAfter := s.delay, s.status, s.retryAfter
 	s.mu.Unlock()
 	if delay > 0 {
 		select {
@@ -159,11 +162,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.status != 0 {
-		if s.status == http.StatusTooManyRequests && s.retryAfter != "" {
-			w.Header().Set("Retry-After", s.retryAfter)
+	if status != 0 {
+		if status == http.StatusTooManyRequests && retryAfter != "" {
+			w.Header().Set("Retry-After", retryAfter)
 		}
-		http.Error(w, http.StatusText(s.status), s.status)
+		http.Error(w, http.StatusText(status), status)
 		return
 	}
 	now := time.Now()
