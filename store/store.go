@@ -194,6 +194,16 @@ type IncidentFilter struct {
 	Limit     int
 }
 
+// ErrSchemaNewer is a store whose schema a newer hostwatch has migrated:
+// this one does not know it and must not write to it.
+type ErrSchemaNewer struct {
+	Have, Know int
+}
+
+func (e *ErrSchemaNewer) Error() string {
+	return fmt.Sprintf("the store's schema is at version %d, newer than this hostwatch knows (%d): run the newer hostwatch", e.Have, e.Know)
+}
+
 // ErrNotFound is returned when what was asked for does not exist.
 var ErrNotFound = errors.New("not found")
 

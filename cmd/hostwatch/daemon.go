@@ -30,6 +30,7 @@ import (
 	"github.com/hostwatch/hostwatch/notifier/webhook"
 	"github.com/hostwatch/hostwatch/report"
 	"github.com/hostwatch/hostwatch/store"
+	"github.com/hostwatch/hostwatch/store/postgres"
 	"github.com/hostwatch/hostwatch/store/sqlite"
 	"github.com/hostwatch/hostwatch/web"
 )
@@ -73,6 +74,14 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	member := cluster.New(cluster.Options{Store: st, Name: cfg.Cluster.Instance, Location: cfg.Cluster.Location, Logger: log})
 	if err := member.Join(ctx); err != nil {
 		return err
+	}
+	for _, in := range member.Members() {
+		if in.Name != cfg.Cluster.Instance {
+			// Until instances share the work, a second would probe and
+			// alert everything again.
+			return fmt.Errorf("another hostwatch runs on this database (instance %q, PID %d on %s): one at a time for now",
+				in.Name, in.PID, in.Host)
+		}
 	}
 	all := cfg.Checks()
 	ids := make([]string, len(all))
@@ -293,12 +302,20 @@ func pacing(d config.Delivery) map[string]notifier.Pacing {
 	}
 }
 
-// openStore opens the configured store.
-func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+// openStore opens the configured store, bringing its schema up to date.
+func openStore(ctx context.Context, cfg *config.Config) (versioned, error) {
 	switch cfg.Storage.Driver {
 	case "sqlite":
 		return sqlite.Open(ctx, cfg.Storage.DSN.Value())
+	case "postgres":
+		return postgres.Open(ctx, cfg.Storage.DSN.Value())
 	default:
-		return nil, fmt.Errorf("storage driver %q is not available in this build yet", cfg.Storage.Driver)
+		return nil, fmt.Errorf("storage driver %q is not available in this build", cfg.Storage.Driver)
 	}
+}
+
+// versioned is a store that says which schema it has.
+type versioned interface {
+	store.Store
+	SchemaVersion(ctx context.Context) (int, error)
 }

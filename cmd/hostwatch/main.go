@@ -26,6 +26,7 @@ Usage:
   hostwatch check    [-config hostwatch.yaml] [merchant/check ...]  probe once, exit 1 if any is down
   hostwatch report   [-config hostwatch.yaml] [-since 30d|2026-11] [-merchant NAME] [-format text|csv|json]
                                                                  uptime, downtime and incidents over a period
+  hostwatch migrate  [-config hostwatch.yaml]                    bring the store's schema up to date
   hostwatch version                                              print the version
 `
 
@@ -54,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runCheck(rest, stdout, stderr)
 	case "report":
 		err = runReport(rest, stdout, stderr)
+	case "migrate":
+		err = runMigrate(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "hostwatch", versionString())
 	case "help", "-h", "-help", "--help":

@@ -22,6 +22,8 @@ import (
 
 	"github.com/hostwatch/hostwatch/notifier"
 	"github.com/hostwatch/hostwatch/store"
+	"github.com/hostwatch/hostwatch/store/postgres"
+	"github.com/hostwatch/hostwatch/store/postgres/pgtest"
 	"github.com/hostwatch/hostwatch/store/sqlite"
 )
 
@@ -264,16 +266,48 @@ func (p *proc) stop(t *testing.T) {
 }
 
 // TestRunThroughAnOutage runs the real binary against a shop that goes down,
-// restarts it during the outage, and brings the shop back.
+// restarts it during the outage, and brings the shop back, on each store.
 func TestRunThroughAnOutage(t *testing.T) {
+	for _, driver := range []string{"sqlite", "postgres"} {
+		t.Run(driver, func(t *testing.T) { runThroughAnOutage(t, driver) })
+	}
+}
+
+// testStore gives a test a store of its own: the storage section of a
+// config, and how to open the store to look at what the daemon wrote.
+func testStore(t *testing.T, driver string) (storage string, open func() store.Store) {
+	t.Helper()
+	if driver == "postgres" {
+		dsn := pgtest.Database(t)
+		return fmt.Sprintf("storage: {driver: postgres, dsn: %q}", dsn), func() store.Store {
+			st, err := postgres.Open(context.Background(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		}
+	}
+	db := filepath.Join(t.TempDir(), "data", "hostwatch.db")
+	os.Mkdir(filepath.Dir(db), 0o755)
+	return fmt.Sprintf("storage: {dsn: %q}", db), func() store.Store {
+		st, err := sqlite.Open(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+}
+
+func runThroughAnOutage(t *testing.T, driver string) {
 	shop, down := newShop(t)
 	dir := t.TempDir()
 	listen := freeAddr(t)
-	db := filepath.Join(dir, "data", "hostwatch.db")
-	os.Mkdir(filepath.Dir(db), 0o755)
+	storage, openStore := testStore(t, driver)
 	cfg := writeConfig(t, dir, fmt.Sprintf(`
 timezone: UTC
-storage: {dsn: %q}
+%s
 http: {listen: %q}
 defaults: {schedule: "@every 1s", down_after: 2, up_after: 2, timeout: 2s, group_wait: 0s}
 merchants:
@@ -281,7 +315,7 @@ merchants:
     checks:
       - name: storefront
         http: {url: "%s/", contains: cart}
-`, db, listen, shop.URL))
+`, storage, listen, shop.URL))
 
 	p := startDaemon(t, dir, cfg)
 	waitHTTP(t, "http://"+listen+"/healthz", `"status":"ok"`)
@@ -305,11 +339,7 @@ merchants:
 		t.Errorf("the restarted daemon printed %q, want only the recovery", lines)
 	}
 
-	st, err := sqlite.Open(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore()
 	all, err := st.Incidents(context.Background(), store.IncidentFilter{})
 	if err != nil || len(all) != 1 {
 		t.Fatalf("incidents = %+v, %v", all, err)
@@ -404,4 +434,21 @@ merchants:
 	p = startDaemon(t, dir, config("web-2", listen))
 	waitHTTP(t, "http://"+listen+"/healthz", `"status":"ok"`)
 	p.stop(t)
+}
+
+// TestMigrate: migrate brings a new store's schema up to date and says
+// where it is; run on it afterwards applies nothing again.
+func TestMigrate(t *testing.T) {
+	for _, driver := range []string{"sqlite", "postgres"} {
+		t.Run(driver, func(t *testing.T) {
+			storage, _ := testStore(t, driver)
+			cfg := writeConfig(t, t.TempDir(), storage+"\nmerchants: []\n")
+			for range 2 {
+				out, stderr, code := hostwatch(t, "migrate", "-config", cfg)
+				if code != 0 || !strings.HasPrefix(out, driver+" store: schema at version ") {
+					t.Errorf("migrate: exit %d, %q, %q", code, out, stderr)
+				}
+			}
+		})
+	}
 }

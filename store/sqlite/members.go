@@ -26,19 +26,16 @@ func (db *DB) Beat(ctx context.Context, inst store.Instance, ttl, settle time.Du
 	var members []store.Instance
 	err := db.Update(ctx, func(t store.Tx) error {
 		tx := t.(*tx)
+		var held *store.Instance
 		cur, err := scanInstance(tx.tx.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE name = ?`, inst.Name))
 		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
+		case err == nil:
+			held = &cur
+		case !errors.Is(err, sql.ErrNoRows):
 			return err
-		case cur.Token != inst.Token && cur.Token != inst.Replaces && cur.Until.After(now):
-			return &store.ErrNameTaken{Holder: cur}
 		}
-		inst.Seen, inst.Until = now, now.Add(ttl)
-		if err == nil && cur.Token == inst.Token && cur.Until.After(now) {
-			inst.Since = cur.Since
-		} else {
-			inst.Since = now.Add(settle)
+		if inst, err = store.Renew(held, inst, now, ttl, settle); err != nil {
+			return err
 		}
 		if _, err := tx.exec(ctx, `INSERT INTO instances (`+instanceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET token = excluded.token, location = excluded.location, role = excluded.role,

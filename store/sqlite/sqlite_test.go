@@ -99,3 +99,19 @@ func TestPingAfterACorruptWrite(t *testing.T) {
 		t.Errorf("ping after %v: %v", err, perr)
 	}
 }
+
+// TestSchemaNewer: a file a newer hostwatch migrated is refused, not
+// written to.
+func TestSchemaNewer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.db")
+	db := open(t, path)
+	if _, err := db.w.Exec(`INSERT INTO schema_migrations VALUES (999, '0999_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err := Open(context.Background(), path)
+	var newer *store.ErrSchemaNewer
+	if !errors.As(err, &newer) || newer.Have != 999 {
+		t.Errorf("open: %v", err)
+	}
+}

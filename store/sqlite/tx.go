@@ -19,10 +19,14 @@ type tx struct {
 // prepared once at Open.
 const (
 	qInsertFailure = `INSERT INTO probe_failures VALUES (?, ?, ?, ?, ?, ?, ?)`
-	qSummarize     = `INSERT INTO incident_errors VALUES (?, ?, 1, ?, ?, ?, ?)
+	// qSummarize counts a failure in its incident's summary: the count
+	// always, the first and last where it is earlier or later than those.
+	qSummarize = `INSERT INTO incident_errors VALUES (?, ?, 1, ?, ?, ?, ?)
 		ON CONFLICT (incident_id, kind) DO UPDATE SET count = count + 1,
-		last_at = excluded.last_at, last_error = excluded.last_error
-		WHERE excluded.last_at >= last_at`
+		first_error = CASE WHEN excluded.first_at < first_at THEN excluded.first_error ELSE first_error END,
+		first_at = min(first_at, excluded.first_at),
+		last_error = CASE WHEN excluded.last_at >= last_at THEN excluded.last_error ELSE last_error END,
+		last_at = max(last_at, excluded.last_at)`
 	qAddStats = `INSERT INTO probe_stats VALUES (?, ?, 1, ?, ?, ?, ?)
 		ON CONFLICT (check_id, period) DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed,
 		latency_sum_us = latency_sum_us + excluded.latency_sum_us,

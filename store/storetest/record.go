@@ -31,6 +31,9 @@ func testIncidentRecord(t *testing.T, open func(t *testing.T) store.Store) {
 		return tx.AddFailures(ctx, []store.Failure{
 			fail(t0.Add(time.Minute), "status", "status 503, want 2xx", id),
 			fail(t0.Add(90*time.Second), "timeout", "no answer within 10s (again)", id),
+			// Written late (a probe that outlasted a handover): counted,
+			// and the last stays the latest.
+			fail(t0.Add(45*time.Second), "timeout", "no answer within 10s (late)", id),
 		})
 	})
 	opened, err := db.Incidents(ctx, store.IncidentFilter{OpenOnly: true})
@@ -52,7 +55,7 @@ func testIncidentRecord(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Errorf("incident = %+v", in)
 	}
 	want := map[string]store.ErrorSummary{
-		"timeout": {Kind: "timeout", Count: 2, First: t0, FirstError: "no answer within 10s", Last: t0.Add(90 * time.Second), LastError: "no answer within 10s (again)"},
+		"timeout": {Kind: "timeout", Count: 3, First: t0, FirstError: "no answer within 10s", Last: t0.Add(90 * time.Second), LastError: "no answer within 10s (again)"},
 		"status":  {Kind: "status", Count: 2, First: t0.Add(30 * time.Second), FirstError: "status 502, want 2xx", Last: t0.Add(time.Minute), LastError: "status 503, want 2xx"},
 	}
 	if len(in.Errors) != 2 {
@@ -65,10 +68,10 @@ func testIncidentRecord(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	}
 	fs, err := db.Failures(ctx, "shop/web", t0, end)
-	if err != nil || len(fs) != 4 || fs[0].Incident != id || fs[0].Latency != time.Second || fs[0].Evidence != "HTTP/1.1 502" || !fs[3].At.Equal(t0.Add(90*time.Second)) {
+	if err != nil || len(fs) != 5 || fs[0].Incident != id || fs[0].Latency != time.Second || fs[0].Evidence != "HTTP/1.1 502" || !fs[4].At.Equal(t0.Add(90*time.Second)) {
 		t.Errorf("failures = %+v, %v", fs, err)
 	}
-	if fs, _ := db.Failures(ctx, "shop/web", t0.Add(time.Second), t0.Add(time.Minute)); len(fs) != 1 {
+	if fs, _ := db.Failures(ctx, "shop/web", t0.Add(time.Second), t0.Add(time.Minute)); len(fs) != 2 {
 		t.Errorf("failures in [t0+1s, t0+1m): %+v", fs)
 	}
 	// A failed transaction leaves nothing behind.
