@@ -28,11 +28,11 @@ type Backend interface {
 	Resolve(ctx context.Context, n int64, by string) (store.Incident, error)
 	ProbeNow(ctx context.Context, check string) (checks.Result, error)
 	// Alert returns an open alert, for its buttons.
-	Alert(id int64) (incident.AlertInfo, bool)
+	Alert(ctx context.Context, id int64) (incident.AlertInfo, bool)
 	AcknowledgeAlert(ctx context.Context, id int64, by string) (incident.AlertInfo, error)
 	Silence(ctx context.Context, target string, d time.Duration, reason, by string) (store.Silence, error)
 	SilenceAlert(ctx context.Context, id int64, d time.Duration, by string) (store.Silence, error)
-	Silences() []store.Silence
+	Silences(ctx context.Context) ([]store.Silence, error)
 	Unsilence(ctx context.Context, id int64, by string) (store.Silence, error)
 	// Report builds the report of period for merchants (all when nil).
 	Report(ctx context.Context, merchants []string, period string) (*report.Report, error)
@@ -169,7 +169,7 @@ func (b *Bot) Command(ctx context.Context, r Request) []Reply {
 	case "silence":
 		return say(b.silence(ctx, a, c.Args, r.User))
 	case "silences":
-		return say(b.silences(a))
+		return say(b.silences(ctx, a))
 	case "unsilence":
 		n, err := incidentArg(c.Args)
 		if err != nil {
@@ -193,7 +193,7 @@ func (b *Bot) Press(ctx context.Context, r Request, data string) string {
 		return "This button is not one of mine."
 	}
 	if act.Alert != 0 {
-		info, ok := b.backend.Alert(act.Alert)
+		info, ok := b.backend.Alert(ctx, act.Alert)
 		if !ok || !a.seesAlert(info) {
 			return "This alert is over: nothing left to do."
 		}
@@ -294,9 +294,13 @@ func (a access) seesTarget(target string) bool {
 	return a.sees(target)
 }
 
-func (b *Bot) silences(a access) string {
+func (b *Bot) silences(ctx context.Context, a access) string {
+	all, err := b.backend.Silences(ctx)
+	if err != nil {
+		return "Sorry, I could not read the silences just now; try again in a moment."
+	}
 	var s strings.Builder
-	for _, sl := range b.backend.Silences() {
+	for _, sl := range all {
 		if !a.seesTarget(sl.Target) {
 			continue
 		}
@@ -317,8 +321,12 @@ func (b *Bot) silences(a access) string {
 }
 
 func (b *Bot) unsilence(ctx context.Context, a access, n int64, user string) string {
+	all, err := b.backend.Silences(ctx)
+	if err != nil {
+		return "Sorry, I could not read the silences just now; try again in a moment."
+	}
 	var found *store.Silence
-	for _, sl := range b.backend.Silences() {
+	for _, sl := range all {
 		if sl.ID == n && a.seesTarget(sl.Target) {
 			found = &sl
 		}

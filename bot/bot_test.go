@@ -24,7 +24,7 @@ type fakeBackend struct {
 	silences  []store.Silence
 }
 
-func (f *fakeBackend) Alert(id int64) (incident.AlertInfo, bool) {
+func (f *fakeBackend) Alert(_ context.Context, id int64) (incident.AlertInfo, bool) {
 	switch id {
 	case 7:
 		return incident.AlertInfo{ID: 7, Scope: store.ScopeMerchant, Name: "kim-shop", Checks: []string{"kim-shop/web"}}, true
@@ -35,7 +35,7 @@ func (f *fakeBackend) Alert(id int64) (incident.AlertInfo, bool) {
 }
 
 func (f *fakeBackend) AcknowledgeAlert(_ context.Context, id int64, by string) (incident.AlertInfo, error) {
-	info, _ := f.Alert(id)
+	info, _ := f.Alert(context.Background(), id)
 	f.acked = append(f.acked, fmt.Sprintf("alert %d by %s", id, by))
 	return info, nil
 }
@@ -50,12 +50,12 @@ func (f *fakeBackend) Silence(_ context.Context, target string, d time.Duration,
 }
 
 func (f *fakeBackend) SilenceAlert(ctx context.Context, id int64, d time.Duration, by string) (store.Silence, error) {
-	info, _ := f.Alert(id)
+	info, _ := f.Alert(context.Background(), id)
 	return f.Silence(ctx, info.Checks[0], d, "", by)
 }
 
-func (f *fakeBackend) Silences() []store.Silence {
-	return append([]store.Silence{{Target: "lee-shop", End: t0.Add(time.Hour), Reason: "planned move"}}, f.silences...)
+func (f *fakeBackend) Silences(context.Context) ([]store.Silence, error) {
+	return append([]store.Silence{{Target: "lee-shop", End: t0.Add(time.Hour), Reason: "planned move"}}, f.silences...), nil
 }
 
 func (f *fakeBackend) Report(ctx context.Context, merchants []string, period string) (*report.Report, error) {

@@ -127,6 +127,10 @@ func (m *Member) beat(ctx context.Context) error {
 // Token is this run's.
 func (m *Member) Token() string { return m.self.Token }
 
+// Replaced is the token of the earlier run under this name that Join took
+// over because its process was gone, or "".
+func (m *Member) Replaced() string { return m.self.Replaces }
+
 // Members are the instances whose lease ran at the last heartbeat.
 func (m *Member) Members() []store.Instance {
 	m.mu.Lock()

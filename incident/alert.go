@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hostwatch/hostwatch/monitor"
 	"github.com/hostwatch/hostwatch/notifier"
 	"github.com/hostwatch/hostwatch/store"
 )
@@ -40,9 +39,7 @@ type alert struct {
 // recent state changes from the store into memory.
 func (e *Engine) load(ctx context.Context) error {
 	now := e.clock.Now()
-	e.open, e.alerts = map[string]*member{}, map[int64]*alert{}
-	e.byMerchant, e.byProvider = map[string]*alert{}, map[string]*alert{}
-	e.changes = map[string][]time.Time{}
+	e.forget()
 	alerts, err := e.store.OpenAlerts(ctx)
 	if err != nil {
 		return err
@@ -76,32 +73,13 @@ func (e *Engine) load(ctx context.Context) error {
 		return err
 	}
 	for _, in := range open {
-		if in.Alert != 0 || e.open[in.Check] != nil {
-			continue
+		if in.Alert == 0 && e.open[in.Check] == nil {
+			e.orphans = append(e.orphans, in)
 		}
-		// An incident of a version without alerts: it was announced; its
-		// recovery is told through an alert of its own.
-		m := memberOf(in)
-		if m.announced.IsZero() {
-			m.announced = in.Confirmed
-		}
-		e.open[m.check] = m
-		if a := e.byMerchant[merchant(m.check)]; a != nil {
-			a.members = append(a.members, m)
-			continue
-		}
-		a := &alert{Alert: store.Alert{Scope: store.ScopeMerchant, Name: merchant(m.check), Opened: in.Confirmed,
-			Base: in.Start, Step: 1, Triggered: in.Confirmed}, members: []*member{m}}
-		if len(e.rules.policy(a.Name).Steps) == 1 {
-			a.Run, a.Step = 1, 0 // its first step was taken
-		}
-		a.ID = -in.ID // saved, and given its ID, by the first pass that settles it
-		e.alerts[a.ID], e.byMerchant[a.Name] = a, a
 	}
 	if e.silences, err = e.store.Silences(ctx, now); err != nil {
 		return err
 	}
-	e.windows = map[string]bool{}
 	ws, err := e.store.Windows(ctx, now, now.Add(time.Millisecond))
 	if err != nil {
 		return err
@@ -126,15 +104,23 @@ func (e *Engine) load(ctx context.Context) error {
 }
 
 func memberOf(in store.Incident) *member {
-	m := &member{incident: in.ID, check: in.Check, start: in.Start, end: in.End, resolvedBy: in.ResolvedBy,
-		announced: in.Announced, ackAt: in.AckAt, ackBy: in.AckBy}
+	m := &member{incident: in.ID, check: in.Check}
+	m.refresh(in)
+	return m
+}
+
+// refresh takes what the store says of the member's incident: its end,
+// who acknowledged it, its failures and the last error seen.
+func (m *member) refresh(in store.Incident) {
+	m.start, m.end, m.resolvedBy, m.announced, m.ackAt, m.ackBy = in.Start, in.End, in.ResolvedBy, in.Announced, in.AckAt, in.AckBy
+	var last time.Time
+	m.failures = 0
 	for _, es := range in.Errors {
-		if m.err == "" || es.First.Before(m.start) {
-			m.err = es.FirstError
+		if es.Last.After(last) || m.err == "" {
+			m.err, last = es.LastError, es.Last
 		}
 		m.failures += es.Count
 	}
-	return m
 }
 
 // pass is one transaction's work on the engine's state.
@@ -145,50 +131,156 @@ type pass struct {
 	now   time.Time
 	dirty map[int64]*alert // alerts to settle before the commit
 	sent  bool
+	more  bool // signals are left for another pass
 }
 
-// change applies one state change of a check.
-func (p *pass) change(o monitor.Observation) error {
-	e, c, id := p.e, o.Change, o.Check.ID
-	cur := e.open[id]
-	switch {
-	case c.To == store.Down && cur == nil:
-		n, err := p.tx.OpenIncident(p.ctx, id, c.Since, o.At)
+// maxSignals bounds the signals one pass takes.
+const maxSignals = 10000
+
+// signals takes the signals waiting: the changes the instances recorded
+// and what people did, each read afresh from the store.
+func (p *pass) signals() error {
+	e := p.e
+	sigs, err := p.tx.Signals(p.ctx, maxSignals)
+	if err != nil {
+		return err
+	}
+	p.more = len(sigs) == maxSignals
+	var ids []int64
+	for _, s := range sigs {
+		if s.Incident != 0 {
+			ids = append(ids, s.Incident)
+		}
+	}
+	fresh := map[int64]store.Incident{}
+	if len(ids) > 0 {
+		ins, err := p.tx.Incidents(p.ctx, store.IncidentFilter{IDs: ids})
 		if err != nil {
 			return err
 		}
-		detail := fmt.Sprintf("%d failed probes since %s: %s", o.State.FailStreak, c.Since.UTC().Format(time.RFC3339), o.Result.Error)
-		if err := p.event(n, "opened", detail); err != nil {
-			return err
+		for _, in := range ins {
+			fresh[in.ID] = in
 		}
-		cur = &member{incident: n, check: id, start: c.Since, err: o.Result.Error, failures: o.State.FailStreak}
-		e.open[id] = cur
-		if err := p.join(cur); err != nil {
-			return err
-		}
-		if err := p.inMaintenance(cur); err != nil {
-			return err
-		}
-	case c.From == store.Down && cur != nil:
-		if err := p.tx.ResolveIncident(p.ctx, cur.incident, c.Since, "recovery"); err != nil {
-			return err
-		}
-		detail := fmt.Sprintf("%d successful probes since %s", o.State.OKStreak, c.Since.UTC().Format(time.RFC3339))
-		if err := p.event(cur.incident, "resolved", detail); err != nil {
-			return err
-		}
-		cur.end = c.Since
-		delete(e.open, id)
-		p.touch(cur)
 	}
-	var incident int64
-	if cur != nil {
-		incident = cur.incident
+	changed := false
+	taken := make([]int64, 0, len(sigs))
+	for _, s := range sigs {
+		taken = append(taken, s.ID)
+		if in, ok := fresh[s.Incident]; ok {
+			if err := p.refresh(in); err != nil {
+				return err
+			}
+			changed = true
+		}
+		switch s.Kind {
+		case store.SignalChange:
+			if err := p.flap(s.Check, s.At); err != nil {
+				return err
+			}
+		case store.SignalAlert:
+			if a := e.alerts[s.Alert]; a != nil {
+				sa, err := p.tx.Alert(p.ctx, s.Alert)
+				if err != nil {
+					return err
+				}
+				a.AckAt, a.AckBy = sa.AckAt, sa.AckBy
+				p.dirty[a.ID] = a
+			}
+		case store.SignalSilences:
+			if e.silences, err = p.tx.Silences(p.ctx, p.now); err != nil {
+				return err
+			}
+			for _, a := range e.alerts {
+				p.dirty[a.ID] = a
+			}
+		}
 	}
-	if err := p.tx.AddStateChange(p.ctx, store.StateChange{Check: id, At: c.Since, From: c.From, To: c.To, Incident: incident}); err != nil {
+	if err := p.adoptLegacy(); err != nil {
 		return err
 	}
-	return p.flap(id, c.Since)
+	if err := p.tx.TakeSignals(p.ctx, taken); err != nil {
+		return err
+	}
+	if changed {
+		return p.correlate()
+	}
+	return nil
+}
+
+// refresh applies what the store says of an incident: a new one joins its
+// merchant's alert; one that ended leaves the open ones; an
+// acknowledgement is taken into its alert.
+func (p *pass) refresh(in store.Incident) error {
+	e := p.e
+	m := e.member(in.ID)
+	if m == nil {
+		m = e.memberOfAlert(in)
+	}
+	if m == nil {
+		if !in.Open() || e.open[in.Check] != nil {
+			return nil // ended before the decider saw it, or one is open
+		}
+		m = memberOf(in)
+		e.open[m.check] = m
+		if err := p.join(m); err != nil {
+			return err
+		}
+		return p.inMaintenance(m)
+	}
+	wasOpen := m.isOpen()
+	m.refresh(in)
+	if wasOpen && !m.isOpen() && e.open[m.check] == m {
+		delete(e.open, m.check)
+	}
+	p.touch(m)
+	return nil
+}
+
+// memberOfAlert finds incident in among the members of its open alert.
+func (e *Engine) memberOfAlert(in store.Incident) *member {
+	if a := e.alerts[in.Alert]; a != nil {
+		for _, m := range a.members {
+			if m.incident == in.ID {
+				return m
+			}
+		}
+	}
+	return nil
+}
+
+// adoptLegacy gives the open incidents of a version without alerts, which
+// no signal joined to one, an alert of their merchant's: they were
+// announced when they were confirmed, with the first step of the policy.
+func (p *pass) adoptLegacy() error {
+	e := p.e
+	for _, in := range e.orphans {
+		if e.open[in.Check] != nil || e.member(in.ID) != nil {
+			continue
+		}
+		m := memberOf(in)
+		if m.announced.IsZero() {
+			m.announced = in.Confirmed
+			if err := p.tx.Announce(p.ctx, m.incident, in.Confirmed); err != nil {
+				return err
+			}
+		}
+		e.open[m.check] = m
+		if a := e.byMerchant[merchant(m.check)]; a != nil {
+			a.members = append(a.members, m)
+			p.dirty[a.ID] = a
+			if err := p.tx.JoinAlert(p.ctx, m.incident, a.ID); err != nil {
+				return err
+			}
+			continue
+		}
+		a := &alert{Alert: store.Alert{Scope: store.ScopeMerchant, Name: merchant(m.check), Opened: in.Confirmed,
+			Base: in.Start, Step: 1, Triggered: in.Confirmed}, members: []*member{m}}
+		if err := p.save(a); err != nil {
+			return err
+		}
+	}
+	e.orphans = nil
+	return nil
 }
 
 // join puts a new incident in its merchant's open alert, or opens one
@@ -200,39 +292,34 @@ func (p *pass) join(m *member) error {
 		a = &alert{Alert: store.Alert{Scope: store.ScopeMerchant, Name: merchant(m.check), Opened: p.now,
 			FlushAt: p.now.Add(e.rules.GroupWait), Triggered: p.now}}
 	}
-	if a.ID <= 0 {
-		// New, or made at load and not stored yet.
-		if err := p.save(a); err != nil {
-			return err
-		}
-	}
 	a.members = append(a.members, m)
+	if a.ID == 0 {
+		return p.save(a) // stored, and its members joined to it
+	}
 	p.dirty[a.ID] = a
 	return p.tx.JoinAlert(p.ctx, m.incident, a.ID)
 }
 
-// save stores a; a new alert gets its ID and a place in memory.
+// save stores a; a new alert gets its ID, a place in memory, and its
+// members joined to it.
 func (p *pass) save(a *alert) error {
-	old := a.ID
-	if old < 0 {
-		a.ID = 0 // an incident's alert made at load: stored now
-	}
+	isNew := a.ID == 0
 	if err := p.tx.SaveAlert(p.ctx, &a.Alert); err != nil {
 		return err
 	}
-	if old <= 0 {
-		delete(p.e.alerts, old)
-		delete(p.dirty, old)
-		p.e.alerts[a.ID] = a
-		if a.Scope == store.ScopeProvider {
-			p.e.byProvider[a.Name] = a
-		} else {
-			p.e.byMerchant[a.Name] = a
-		}
-		for _, m := range a.members {
-			if err := p.tx.JoinAlert(p.ctx, m.incident, a.ID); err != nil {
-				return err
-			}
+	if !isNew {
+		return nil
+	}
+	p.e.alerts[a.ID] = a
+	p.dirty[a.ID] = a
+	if a.Scope == store.ScopeProvider {
+		p.e.byProvider[a.Name] = a
+	} else {
+		p.e.byMerchant[a.Name] = a
+	}
+	for _, m := range a.members {
+		if err := p.tx.JoinAlert(p.ctx, m.incident, a.ID); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -288,13 +375,6 @@ func (p *pass) settleDirty() error {
 // messages (or, where messages cannot be edited, by one new message), and
 // closes the alert with a summary once every incident in it has ended.
 func (p *pass) settle(a *alert) error {
-	if a.ID <= 0 {
-		// Made at load for an incident of a version without alerts:
-		// stored first, so that its messages carry its real number.
-		if err := p.save(a); err != nil {
-			return err
-		}
-	}
 	before := a.Alert
 	if err := p.settleMerchant(a); err != nil {
 		return err
@@ -692,4 +772,14 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// member finds open incident n.
+func (e *Engine) member(n int64) *member {
+	for _, m := range e.open {
+		if m.incident == n {
+			return m
+		}
+	}
+	return nil
 }

@@ -506,7 +506,7 @@ func TestSilenceHoldsMessagesNotProbes(t *testing.T) {
 	if err != nil || len(fails) != 11 {
 		t.Errorf("%d failed probes recorded while silenced, want 11 (%v)", len(fails), err)
 	}
-	if got := w.engine.Silences(); len(got) != 1 || got[0].Reason != "moving the database" {
+	if got, err := w.engine.Silences(ctx); err != nil || len(got) != 1 || got[0].Reason != "moving the database" {
 		t.Errorf("silences: %+v", got)
 	}
 	w.advance(50*time.Minute - time.Second)

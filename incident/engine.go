@@ -2,7 +2,10 @@ package incident
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -42,7 +45,18 @@ type Options struct {
 	Wake func()
 	// Checks are the IDs of the configured checks; open incidents of
 	// other checks are closed at start. Nil keeps every incident.
-	Checks   []string
+	Checks []string
+	// Holder is this run's token, under which it holds the engine's
+	// lease; a random one by default. Replaces is the token of an
+	// earlier run known to be gone, whose lease is taken over at once.
+	Holder, Replaces string
+	// LeaseTTL is how long the engine's lease runs unless renewed, and
+	// LeaseEvery how often it is renewed. Defaults 8s and 2s.
+	LeaseTTL, LeaseEvery time.Duration
+	// Poll is how often the engine looks for signals that other
+	// instances wrote; zero, for a store no other instance shares, never:
+	// its own signals wake it.
+	Poll     time.Duration
 	Clock    clockwork.Clock
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
@@ -62,12 +76,21 @@ type Options struct {
 	Linger time.Duration
 }
 
-// Engine records observations and runs the incident lifecycle: it opens
-// and resolves incidents, groups them into alerts, escalates, and holds
-// messages while a silence, a maintenance window or flapping says so.
+// leaseName is the lease under which one instance takes the decisions.
+const leaseName = "engine"
+
+// Engine records observations and runs the incident lifecycle. It has two
+// halves. Every instance records what its own probes saw (failures, state
+// changes, the incidents they open and resolve) and signals each change
+// through the store, in the same transaction. One instance, the holder of
+// the engine's lease, takes the decisions: it takes the signals, and
+// groups incidents into alerts, escalates, and holds messages while a
+// silence, a maintenance window or flapping says so, writing the messages
+// in the same transaction. Its memory is a cache of the store, read again
+// whenever it may be behind.
 //
-// One goroutine, Run's, changes the state; it holds mu while it does, so
-// that the queries of other goroutines see a committed state.
+// One goroutine, Run's, changes the decider's state; it holds mu while it
+// does.
 type Engine struct {
 	store store.Store
 	clock clockwork.Clock
@@ -78,13 +101,19 @@ type Engine struct {
 	closeMu sync.RWMutex
 	closed  bool
 	in      chan monitor.Observation
-	// manual carries changes made by people (an acknowledgement, a
-	// silence) to the writer's goroutine.
+	// manual carries work to the writer's goroutine.
 	manual chan func()
+	// poke asks for a pass soon: a signal was written.
+	poke chan struct{}
+	// running is closed when Run starts, done when it returns.
+	running, done chan struct{}
 
 	stats *aggregator
 
-	mu         sync.Mutex
+	mu sync.Mutex
+	// leader says this instance holds the engine's lease; the state
+	// below is its, and empty otherwise.
+	leader     bool
 	open       map[string]*member // check → its open incident
 	alerts     map[int64]*alert   // open alerts by ID
 	byMerchant map[string]*alert  // the open alert of each merchant
@@ -93,8 +122,12 @@ type Engine struct {
 	changes    map[string][]time.Time
 	flapping   map[string]time.Time // since when; stored
 	windows    map[string]bool      // maintenance windows recorded: name@start
-	// stale says the state in memory may be ahead of the store, after a
-	// transaction failed: it is loaded again before the next one.
+	// orphans are open incidents in no alert at the last load: those
+	// their signal does not join are of a version without alerts.
+	orphans []store.Incident
+	// stale says the state in memory may be behind the store (this
+	// instance just took the lease, or a transaction failed): it is
+	// loaded again before the next pass.
 	stale bool
 	// After a failed tick, nothing falls due before holdUntil: a store
 	// that refuses writes is retried with backoff, not in a spin.
@@ -102,7 +135,8 @@ type Engine struct {
 	tickBackoff time.Duration
 }
 
-// New builds an Engine and loads what the last run left open.
+// New builds an Engine, takes the engine's lease if nobody holds it, and
+// then loads what the last run left open.
 func New(ctx context.Context, o Options) (*Engine, error) {
 	if o.Clock == nil {
 		o.Clock = clockwork.NewRealClock()
@@ -112,6 +146,17 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Holder == "" {
+		b := make([]byte, 8)
+		rand.Read(b)
+		o.Holder = hex.EncodeToString(b)
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 8 * time.Second
+	}
+	if o.LeaseEvery <= 0 {
+		o.LeaseEvery = 2 * time.Second
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = 4096
@@ -129,24 +174,29 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		store: o.Store, clock: o.Clock, log: o.Logger, o: o, rules: o.Rules,
 		in:      make(chan monitor.Observation, o.QueueSize),
 		manual:  make(chan func()),
+		poke:    make(chan struct{}, 1),
+		running: make(chan struct{}),
+		done:    make(chan struct{}),
 		stats:   newAggregator(),
-		windows: map[string]bool{},
 	}
-	open, err := o.Store.Incidents(ctx, store.IncidentFilter{OpenOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("load open incidents: %w", err)
+	e.forget()
+	if err := e.closeOrphans(ctx); err != nil {
+		return nil, err
 	}
-	var orphans []store.Incident
-	for _, in := range open {
-		if o.Checks != nil && !slices.Contains(o.Checks, in.Check) {
-			orphans = append(orphans, in)
+	if o.Replaces != "" {
+		if err := e.store.ReleaseLease(ctx, leaseName, o.Replaces); err != nil {
+			return nil, err
 		}
 	}
-	if err := e.closeOrphans(ctx, orphans); err != nil {
+	if err := e.renewLease(ctx); err != nil {
 		return nil, err
 	}
-	if err := e.load(ctx); err != nil {
-		return nil, err
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.leader {
+		if err := e.load(ctx); err != nil {
+			return nil, err
+		}
 	}
 	gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hostwatch_incidents_open", Help: "Incidents open now.",
@@ -161,15 +211,65 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	return e, nil
 }
 
+// Leader reports whether this instance takes the decisions now.
+func (e *Engine) Leader() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.leader
+}
+
+// renewLease takes or renews the engine's lease. An instance that takes it
+// loads the state before its first pass; one that lost it forgets its
+// state, which is another's to keep.
+func (e *Engine) renewLease(ctx context.Context) error {
+	held, err := e.store.Lease(ctx, leaseName, e.o.Holder, e.o.LeaseTTL)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case held && !e.leader:
+		e.log.Info("this instance takes the incident engine's decisions", "holder", e.o.Holder)
+		e.leader, e.stale = true, true
+		e.pokeSoon() // the signals that waited meanwhile
+	case !held && e.leader:
+		e.log.Warn("another instance took the incident engine's lease")
+		e.leader = false
+		e.forget()
+	}
+	return nil
+}
+
+// forget empties the decider's state; e.mu is held or not yet shared.
+func (e *Engine) forget() {
+	e.open, e.alerts = map[string]*member{}, map[int64]*alert{}
+	e.byMerchant, e.byProvider = map[string]*alert{}, map[string]*alert{}
+	e.silences, e.changes, e.flapping, e.windows = nil, map[string][]time.Time{}, map[string]time.Time{}, map[string]bool{}
+	e.orphans = nil
+}
+
 // closeOrphans resolves the incidents of checks no longer configured: no
 // one watches them, so they cannot end by recovery. They end now, marked as
 // removed, without a message.
-func (e *Engine) closeOrphans(ctx context.Context, orphans []store.Incident) error {
+func (e *Engine) closeOrphans(ctx context.Context) error {
+	if e.o.Checks == nil {
+		return nil
+	}
+	open, err := e.store.Incidents(ctx, store.IncidentFilter{OpenOnly: true})
+	if err != nil {
+		return fmt.Errorf("load open incidents: %w", err)
+	}
+	var orphans []store.Incident
+	for _, in := range open {
+		if !slices.Contains(e.o.Checks, in.Check) {
+			orphans = append(orphans, in)
+		}
+	}
 	if len(orphans) == 0 {
 		return nil
 	}
-	now := e.clock.Now()
-	return e.store.Update(ctx, func(tx store.Tx) error {
+	return e.act(ctx, func(tx store.Tx, now time.Time) error {
 		for _, in := range orphans {
 			e.log.Warn("incident closed: its check is no longer in the configuration", "incident", in.ID, "check", in.Check)
 			if err := tx.ResolveIncident(ctx, in.ID, now, "removed"); err != nil {
@@ -177,6 +277,9 @@ func (e *Engine) closeOrphans(ctx context.Context, orphans []store.Incident) err
 			}
 			if err := tx.AddEvent(ctx, store.Event{Incident: in.ID, At: now, Kind: "resolved",
 				Detail: "the check is no longer in the configuration"}); err != nil {
+				return err
+			}
+			if err := tx.Signal(ctx, store.Signal{Kind: store.SignalIncident, Incident: in.ID, At: now}); err != nil {
 				return err
 			}
 		}
@@ -212,29 +315,43 @@ func (e *Engine) Close() {
 }
 
 // OpenIncident returns the open incident of a check, 0 if none.
-func (e *Engine) OpenIncident(check string) int64 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if m := e.open[check]; m != nil {
-		return m.incident
+func (e *Engine) OpenIncident(ctx context.Context, check string) int64 {
+	ins, err := e.store.Incidents(ctx, store.IncidentFilter{Check: check, OpenOnly: true, Limit: 1})
+	if err != nil || len(ins) == 0 {
+		return 0
 	}
-	return 0
+	return ins[0].ID
 }
 
 // maxBatch bounds one transaction.
 const maxBatch = 1024
 
 // Run writes observations as they come, grouping whatever has queued up
-// into one transaction, and takes each step, release and timeout when it
-// falls due, until Close; then it writes the rest and the aggregates and
-// returns. Failed writes are retried: an observation is dropped only when
-// the store still refuses it at shutdown.
+// into one transaction, and while it holds the engine's lease, takes the
+// signals and each step, release and timeout when it falls due, until
+// Close; then it writes the rest and the aggregates, gives the lease up,
+// and returns. Failed writes are retried: an observation is dropped only
+// when the store still refuses it at shutdown.
 func (e *Engine) Run(ctx context.Context) error {
+	close(e.running)
+	defer close(e.done)
 	statsTicker := e.clock.NewTicker(e.o.StatsEvery)
 	defer statsTicker.Stop()
 	compactTicker := e.clock.NewTicker(e.o.CompactEvery)
 	defer compactTicker.Stop()
-	e.compact(ctx)
+	leaseTicker := e.clock.NewTicker(e.o.LeaseEvery)
+	defer leaseTicker.Stop()
+	// Signals of other instances are looked for on the real clock: the
+	// poll only bounds how late they are taken.
+	var poll <-chan time.Time
+	if e.o.Poll > 0 {
+		t := time.NewTicker(e.o.Poll)
+		defer t.Stop()
+		poll = t.C
+	}
+	if e.Leader() {
+		e.compact(ctx)
+	}
 	e.tick(ctx)
 
 	batch := make([]monitor.Observation, 0, maxBatch)
@@ -248,24 +365,53 @@ func (e *Engine) Run(ctx context.Context) error {
 		select {
 		case o, ok := <-e.in:
 			if !ok {
-				return e.flushStats(context.WithoutCancel(ctx))
+				// What was recorded last is decided on too: its
+				// messages are written before the daemon stops.
+				rest := context.WithoutCancel(ctx)
+				e.decide(rest)
+				err := e.flushStats(rest)
+				e.release(rest)
+				return err
 			}
 			batch = e.collect(append(batch[:0], o))
-			e.writeRetrying(ctx, batch)
+			if e.recordRetrying(ctx, batch) {
+				e.decide(context.WithoutCancel(ctx))
+			}
 		case fn := <-e.manual:
 			fn()
 		case <-due:
 			e.tick(ctx)
+		case <-e.poke:
+			e.decide(ctx)
+		case <-poll:
+			e.decide(ctx)
+		case <-leaseTicker.Chan():
+			if err := e.renewLease(ctx); err != nil && ctx.Err() == nil {
+				e.log.Error("renew the incident engine's lease", "err", err)
+			}
 		case <-statsTicker.Chan():
 			if err := e.flushStats(ctx); err != nil {
 				e.log.Error("write probe aggregates", "err", err)
 			}
 		case <-compactTicker.Chan():
-			e.compact(ctx)
+			if e.Leader() {
+				e.compact(ctx)
+			}
 		}
 		if timer != nil {
 			timer.Stop()
 		}
+	}
+}
+
+// release gives the engine's lease up at shutdown, so that another
+// instance takes the decisions at once instead of when it runs out.
+func (e *Engine) release(ctx context.Context) {
+	if !e.Leader() {
+		return
+	}
+	if err := e.store.ReleaseLease(ctx, leaseName, e.o.Holder); err != nil {
+		e.log.Warn("give up the incident engine's lease; it runs out by itself", "err", err)
 	}
 }
 
@@ -295,14 +441,15 @@ func (e *Engine) compact(ctx context.Context) {
 	}
 }
 
-// writeRetrying writes a batch, retrying while the store refuses it. The
-// monitor waits meanwhile, which shows as skipped probes, not lost ones.
-func (e *Engine) writeRetrying(ctx context.Context, batch []monitor.Observation) {
+// recordRetrying writes a batch, retrying while the store refuses it, and
+// reports whether it signalled a change. The monitor waits meanwhile,
+// which shows as skipped probes, not lost ones.
+func (e *Engine) recordRetrying(ctx context.Context, batch []monitor.Observation) bool {
 	wait := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		err := e.write(context.WithoutCancel(ctx), batch)
+		changed, err := e.record(context.WithoutCancel(ctx), batch)
 		if err == nil {
-			return
+			return changed
 		}
 		e.closeMu.RLock()
 		closing := e.closed
@@ -311,7 +458,7 @@ func (e *Engine) writeRetrying(ctx context.Context, batch []monitor.Observation)
 		// hand over their results must be let go for the daemon to stop.
 		if (closing || ctx.Err() != nil) && attempt >= 3 {
 			e.log.Error("record lost: the store refused it at shutdown", "observations", len(batch), "err", err)
-			return
+			return false
 		}
 		e.log.Error("write record; will retry", "observations", len(batch), "attempt", attempt, "err", err)
 		select {
@@ -322,92 +469,76 @@ func (e *Engine) writeRetrying(ctx context.Context, batch []monitor.Observation)
 	}
 }
 
-// update runs fn in one transaction on the state, holding mu. When the
-// transaction fails the state is loaded again from the store before the
-// next one, so memory never runs ahead of the record.
+// errNotLeader is a pass asked of an instance that does not take the
+// decisions.
+var errNotLeader = errors.New("this instance does not hold the incident engine's lease")
+
+// update runs one pass of the decider in one transaction, fenced by the
+// engine's lease: the signals first, then fn, then the alerts they
+// changed. When the transaction fails the state is loaded again from the
+// store before the next one, so memory never runs ahead of the record.
 func (e *Engine) update(ctx context.Context, fn func(p *pass) error) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if !e.leader {
+		return errNotLeader
+	}
 	if e.stale {
 		if err := e.load(ctx); err != nil {
 			return err
 		}
 	}
-	var sent bool
+	var sent, more bool
 	err := e.store.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Fence(ctx, leaseName, e.o.Holder); err != nil {
+			return err
+		}
 		p := &pass{e: e, ctx: ctx, tx: tx, now: e.clock.Now(), dirty: map[int64]*alert{}}
+		if err := p.signals(); err != nil {
+			return err
+		}
 		if err := fn(p); err != nil {
 			return err
 		}
 		if err := p.settleDirty(); err != nil {
 			return err
 		}
-		sent = p.sent
+		sent, more = p.sent, p.more
 		return nil
 	})
+	if errors.Is(err, store.ErrLeaseLost) {
+		e.log.Warn("the incident engine's lease was lost: another instance takes the decisions")
+		e.leader = false
+		e.forget()
+		return err
+	}
 	if err != nil {
 		e.stale = true
 		return err
 	}
+	e.orphans = nil
 	if sent && e.o.Wake != nil {
 		e.o.Wake()
+	}
+	if more {
+		e.pokeSoon()
 	}
 	return nil
 }
 
-// write stores one batch in one transaction with the messages it causes.
-func (e *Engine) write(ctx context.Context, batch []monitor.Observation) error {
-	err := e.update(ctx, func(p *pass) error {
-		var fails []store.Failure
-		states := map[string]store.CheckState{}
-		incidentOf := func(check string) int64 {
-			if m := e.open[check]; m != nil {
-				return m.incident
-			}
-			return 0
-		}
-		for _, o := range batch {
-			id := o.Check.ID
-			if o.Change != nil {
-				// Failures before the change belong to what was before it.
-				if err := p.tx.AddFailures(ctx, fails); err != nil {
-					return err
-				}
-				fails = fails[:0]
-				if err := p.change(o); err != nil {
-					return err
-				}
-			}
-			if !o.Result.OK {
-				fails = append(fails, store.Failure{
-					Check: id, At: o.At, Latency: o.Result.Latency, Kind: o.Result.Kind,
-					Error: o.Result.Error, Evidence: o.Result.Evidence, Incident: incidentOf(id),
-				})
-				if m := e.open[id]; m != nil && o.Change == nil {
-					m.failures++ // the probe that opened it is counted
-				}
-			}
-			s := o.State
-			s.Incident = incidentOf(id)
-			states[id] = s
-		}
-		if err := p.tx.AddFailures(ctx, fails); err != nil {
-			return err
-		}
-		for _, s := range states {
-			if err := p.tx.SaveCheckState(ctx, s); err != nil {
-				return err
-			}
-		}
-		return p.correlate()
-	})
-	if err != nil {
-		return err
+func (e *Engine) pokeSoon() {
+	select {
+	case e.poke <- struct{}{}:
+	default:
 	}
-	for _, o := range batch {
-		e.stats.add(o.Check.ID, o.At, o.Result)
+}
+
+// decide takes the signals waiting, if this instance takes the decisions.
+func (e *Engine) decide(ctx context.Context) {
+	err := e.update(ctx, func(p *pass) error { return nil })
+	if err != nil && !errors.Is(err, errNotLeader) && !errors.Is(err, store.ErrLeaseLost) && ctx.Err() == nil {
+		e.log.Error("take the signals; will retry", "err", err)
 	}
-	return nil
 }
 
 // tick takes what has fallen due: group_wait ends, escalation steps,
@@ -430,6 +561,9 @@ func (e *Engine) tick(ctx context.Context) {
 		}
 		return nil
 	})
+	if errors.Is(err, errNotLeader) || errors.Is(err, store.ErrLeaseLost) {
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err != nil {
@@ -441,8 +575,9 @@ func (e *Engine) tick(ctx context.Context) {
 	e.tickBackoff, e.holdUntil = 0, time.Time{}
 }
 
-// Sync writes the observations queued so far and takes what has fallen due
-// by the clock, before it returns: for tests that drive the clock.
+// Sync writes the observations queued so far and takes the signals and
+// what has fallen due by the clock, before it returns: for tests that
+// drive the clock.
 func (e *Engine) Sync(ctx context.Context) error {
 	return e.do(ctx, func() error {
 		var batch []monitor.Observation
@@ -459,18 +594,28 @@ func (e *Engine) Sync(ctx context.Context) error {
 			}
 		}
 		if len(batch) > 0 {
-			e.writeRetrying(ctx, batch)
+			e.recordRetrying(ctx, batch)
 		}
 		e.tick(ctx)
 		return nil
 	})
 }
 
+// errStopped is work asked of an engine whose writer is not running.
+var errStopped = errors.New("the incident engine is not running")
+
 // do runs fn in the writer's goroutine and returns its error.
 func (e *Engine) do(ctx context.Context, fn func() error) error {
+	select {
+	case <-e.running:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	reply := make(chan error, 1)
 	select {
 	case e.manual <- func() { reply <- fn() }:
+	case <-e.done:
+		return errStopped
 	case <-ctx.Done():
 		return ctx.Err()
 	}

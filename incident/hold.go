@@ -31,13 +31,17 @@ func (e *Engine) held(check string, now time.Time, flapping bool) string {
 // activeSilences are the silences in force at now: the configuration's
 // (numbered 0) and those set by command.
 func (e *Engine) activeSilences(now time.Time) []store.Silence {
+	return activeSilences(e.rules, e.silences, now)
+}
+
+func activeSilences(rules Rules, set []store.Silence, now time.Time) []store.Silence {
 	var out []store.Silence
-	for _, s := range e.rules.Silences {
+	for _, s := range rules.Silences {
 		if s.End.After(now) {
 			out = append(out, store.Silence{Target: s.Target, End: s.End, Reason: s.Reason, By: "the configuration"})
 		}
 	}
-	for _, s := range e.silences {
+	for _, s := range set {
 		if s.End.After(now) && !s.Start.After(now) {
 			out = append(out, s)
 		}
@@ -204,11 +208,11 @@ func (e *Engine) nextWake() time.Time {
 			next = t
 		}
 	}
+	if !e.leader {
+		return time.Time{} // the decider's timers are its holder's
+	}
 	for _, a := range e.alerts {
 		at(a.NextAt)
-		if a.ID <= 0 {
-			at(now) // made at load: to be stored
-		}
 	}
 	for _, s := range e.activeSilences(now) {
 		at(s.End)

@@ -12,13 +12,40 @@ import (
 	"github.com/hostwatch/hostwatch/store"
 )
 
-// What people do through the chat apps: acknowledge, resolve, silence. Each
-// runs in the writer's goroutine, in one transaction with the messages it
-// causes.
+// What people do through the chat apps: acknowledge, resolve, silence. On
+// whichever instance they arrive, each is written in one transaction that
+// waits for the decider's pass under way and keeps the next from starting
+// before it commits: the facts, read and changed afresh, and a signal. The
+// decider takes the signal in its next pass, at once on this instance
+// when it takes the decisions here, and tells of it.
 
 // ErrUnknownTarget is returned for a silence of something the
 // configuration does not have.
 var ErrUnknownTarget = errors.New("no such merchant, check or provider")
+
+// act runs fn in one transaction excluded from the decider's passes, then
+// has the signals it wrote taken: here, before it returns, when this
+// instance takes the decisions; by the decider's next look otherwise.
+func (e *Engine) act(ctx context.Context, fn func(tx store.Tx, now time.Time) error) error {
+	err := e.store.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Exclude(ctx, leaseName); err != nil {
+			return err
+		}
+		return fn(tx, e.clock.Now())
+	})
+	if err != nil {
+		return err
+	}
+	if e.Leader() {
+		// Told before the answer: the one who acted sees the alert
+		// say so.
+		e.do(ctx, func() error {
+			e.decide(ctx)
+			return nil
+		})
+	}
+	return nil
+}
 
 // AlertInfo is what the bot needs to know of an alert to check who may act
 // on it.
@@ -29,21 +56,53 @@ type AlertInfo struct {
 	Checks []string // the checks of its open incidents
 }
 
-// Alert returns open alert id.
-func (e *Engine) Alert(id int64) (AlertInfo, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	a := e.alerts[id]
-	if a == nil || id <= 0 {
+// Alert returns open alert id, as the store has it.
+func (e *Engine) Alert(ctx context.Context, id int64) (AlertInfo, bool) {
+	a, err := e.store.Alert(ctx, id)
+	if err != nil || !a.Closed.IsZero() {
 		return AlertInfo{}, false
 	}
+	ins, err := e.store.Incidents(ctx, store.IncidentFilter{Alert: id, OpenOnly: true})
+	if err != nil {
+		return AlertInfo{}, false
+	}
+	return alertInfo(a, ins), true
+}
+
+func alertInfo(a store.Alert, open []store.Incident) AlertInfo {
 	info := AlertInfo{ID: a.ID, Scope: a.Scope, Name: a.Name}
-	for _, m := range a.members {
-		if m.isOpen() && !slices.Contains(info.Checks, m.check) {
-			info.Checks = append(info.Checks, m.check)
+	slices.Reverse(open) // oldest first
+	for _, in := range open {
+		if !slices.Contains(info.Checks, in.Check) {
+			info.Checks = append(info.Checks, in.Check)
 		}
 	}
-	return info, true
+	return info
+}
+
+// openIncident reads incident n in tx, or fails with store.ErrNotFound
+// when it is not open.
+func openIncident(ctx context.Context, tx store.Tx, n int64) (store.Incident, error) {
+	ins, err := tx.Incidents(ctx, store.IncidentFilter{IDs: []int64{n}})
+	if err != nil {
+		return store.Incident{}, err
+	}
+	if len(ins) == 0 || !ins[0].Open() {
+		return store.Incident{}, store.ErrNotFound
+	}
+	return ins[0], nil
+}
+
+// acknowledge records who acknowledged incident n, with its timeline and
+// a signal.
+func acknowledge(ctx context.Context, tx store.Tx, n int64, by string, now time.Time) error {
+	if err := tx.Acknowledge(ctx, n, by, now); err != nil {
+		return err
+	}
+	if err := tx.AddEvent(ctx, store.Event{Incident: n, At: now, Kind: "acknowledged", Detail: by}); err != nil {
+		return err
+	}
+	return tx.Signal(ctx, store.Signal{Kind: store.SignalIncident, Incident: n, At: now})
 }
 
 // Acknowledge records that by took open incident n in hand: the alert
@@ -51,29 +110,20 @@ func (e *Engine) Alert(id int64) (AlertInfo, bool) {
 // its messages say who did. It fails with store.ErrNotFound for an incident
 // that is not open and store.ErrAcknowledged for one acknowledged before.
 func (e *Engine) Acknowledge(ctx context.Context, n int64, by string) (store.Incident, error) {
-	var ackErr error
-	err := e.do(ctx, func() error {
-		return e.update(ctx, func(p *pass) error {
-			m := e.member(n)
-			switch {
-			case m == nil:
-				ackErr = fmt.Errorf("acknowledge #%d: %w", n, store.ErrNotFound)
-				return nil
-			case !m.ackAt.IsZero():
-				ackErr = fmt.Errorf("acknowledge #%d: %w", n, store.ErrAcknowledged)
-				return nil
-			}
-			return p.acknowledge(m, by)
-		})
+	err := e.act(ctx, func(tx store.Tx, now time.Time) error {
+		in, err := openIncident(ctx, tx, n)
+		switch {
+		case err != nil:
+			return err
+		case !in.AckAt.IsZero():
+			return store.ErrAcknowledged
+		}
+		return acknowledge(ctx, tx, n, by, now)
 	})
-	if err == nil {
-		err = ackErr
+	if err != nil {
+		return store.Incident{}, fmt.Errorf("acknowledge #%d: %w", n, err)
 	}
-	in, gerr := e.store.Incident(ctx, n)
-	if err == nil {
-		err = gerr
-	}
-	return in, err
+	return e.store.Incident(ctx, n)
 }
 
 // AcknowledgeAlert acknowledges every open incident of alert id that
@@ -81,99 +131,67 @@ func (e *Engine) Acknowledge(ctx context.Context, n int64, by string) (store.Inc
 // an alert that is not open and store.ErrAcknowledged when there is
 // nothing left to acknowledge.
 func (e *Engine) AcknowledgeAlert(ctx context.Context, id int64, by string) (AlertInfo, error) {
-	var ackErr error
-	err := e.do(ctx, func() error {
-		return e.update(ctx, func(p *pass) error {
-			a := e.alerts[id]
-			if a == nil || id <= 0 {
-				ackErr = fmt.Errorf("acknowledge alert %d: %w", id, store.ErrNotFound)
-				return nil
-			}
-			if a.Scope == store.ScopeProvider {
-				if !a.AckAt.IsZero() {
-					ackErr = fmt.Errorf("acknowledge alert %d: %w", id, store.ErrAcknowledged)
-					return nil
-				}
-				a.AckAt, a.AckBy = p.now, by
-				p.dirty[a.ID] = a
-				return p.save(a)
-			}
-			acked := 0
-			for _, m := range a.members {
-				if m.isOpen() && m.ackAt.IsZero() {
-					if err := p.acknowledge(m, by); err != nil {
-						return err
-					}
-					acked++
-				}
-			}
-			if acked == 0 {
-				ackErr = fmt.Errorf("acknowledge alert %d: %w", id, store.ErrAcknowledged)
-			}
-			return nil
-		})
-	})
-	if err == nil {
-		err = ackErr
-	}
-	info, _ := e.Alert(id)
-	return info, err
-}
-
-func (p *pass) acknowledge(m *member, by string) error {
-	if err := p.tx.Acknowledge(p.ctx, m.incident, by, p.now); err != nil {
-		return err
-	}
-	if err := p.event(m.incident, "acknowledged", by); err != nil {
-		return err
-	}
-	m.ackAt, m.ackBy = p.now, by
-	p.touch(m)
-	return nil
-}
-
-// member finds open incident n.
-func (e *Engine) member(n int64) *member {
-	for _, m := range e.open {
-		if m.incident == n {
-			return m
+	var info AlertInfo
+	err := e.act(ctx, func(tx store.Tx, now time.Time) error {
+		a, err := tx.Alert(ctx, id)
+		if err != nil || !a.Closed.IsZero() {
+			return store.ErrNotFound
 		}
+		open, err := tx.Incidents(ctx, store.IncidentFilter{Alert: id, OpenOnly: true})
+		if err != nil {
+			return err
+		}
+		info = alertInfo(a, slices.Clone(open))
+		if a.Scope == store.ScopeProvider {
+			if !a.AckAt.IsZero() {
+				return store.ErrAcknowledged
+			}
+			a.AckAt, a.AckBy = now, by
+			if err := tx.SaveAlert(ctx, &a); err != nil {
+				return err
+			}
+			return tx.Signal(ctx, store.Signal{Kind: store.SignalAlert, Alert: id, At: now})
+		}
+		acked := 0
+		for _, in := range open {
+			if in.AckAt.IsZero() {
+				if err := acknowledge(ctx, tx, in.ID, by, now); err != nil {
+					return err
+				}
+				acked++
+			}
+		}
+		if acked == 0 {
+			return store.ErrAcknowledged
+		}
+		return nil
+	})
+	if err != nil {
+		return info, fmt.Errorf("acknowledge alert %d: %w", id, err)
 	}
-	return nil
+	return info, nil
 }
 
 // Resolve closes open incident n by hand, for by, and tells its contacts.
 // The check is still probed: it opens a new incident only after it has
 // recovered and gone down again.
 func (e *Engine) Resolve(ctx context.Context, n int64, by string) (store.Incident, error) {
-	var resolveErr error
-	err := e.do(ctx, func() error {
-		return e.update(ctx, func(p *pass) error {
-			m := e.member(n)
-			if m == nil {
-				resolveErr = fmt.Errorf("resolve #%d: %w", n, store.ErrNotFound)
-				return nil
-			}
-			if err := p.tx.ResolveIncident(p.ctx, n, p.now, by); err != nil {
-				return err
-			}
-			if err := p.event(n, "resolved", "by hand: "+by); err != nil {
-				return err
-			}
-			m.end, m.resolvedBy = p.now, by
-			delete(e.open, m.check)
-			p.touch(m)
-			return p.correlate()
-		})
+	err := e.act(ctx, func(tx store.Tx, now time.Time) error {
+		if _, err := openIncident(ctx, tx, n); err != nil {
+			return err
+		}
+		if err := tx.ResolveIncident(ctx, n, now, by); err != nil {
+			return err
+		}
+		if err := tx.AddEvent(ctx, store.Event{Incident: n, At: now, Kind: "resolved", Detail: "by hand: " + by}); err != nil {
+			return err
+		}
+		return tx.Signal(ctx, store.Signal{Kind: store.SignalIncident, Incident: n, At: now})
 	})
-	if err == nil {
-		err = resolveErr
+	if err != nil {
+		return store.Incident{}, fmt.Errorf("resolve #%d: %w", n, err)
 	}
-	in, gerr := e.store.Incident(ctx, n)
-	if err == nil {
-		err = gerr
-	}
-	return in, err
+	return e.store.Incident(ctx, n)
 }
 
 // Silence holds the messages about target (merchant/check, merchant or
@@ -184,22 +202,24 @@ func (e *Engine) Silence(ctx context.Context, target string, d time.Duration, re
 		return store.Silence{}, fmt.Errorf("silence %q: %w", target, ErrUnknownTarget)
 	}
 	var s store.Silence
-	err := e.do(ctx, func() error {
-		return e.update(ctx, func(p *pass) error {
-			s = store.Silence{Target: target, Start: p.now, End: p.now.Add(d), Reason: reason, By: by}
-			if err := p.tx.AddSilence(p.ctx, &s); err != nil {
-				return err
-			}
-			for _, m := range e.open {
-				if e.rules.Covers(target, m.check) {
-					if err := p.event(m.incident, "silenced", silenceReason(s)+" (by "+by+")"); err != nil {
-						return err
-					}
+	err := e.act(ctx, func(tx store.Tx, now time.Time) error {
+		s = store.Silence{Target: target, Start: now, End: now.Add(d), Reason: reason, By: by}
+		if err := tx.AddSilence(ctx, &s); err != nil {
+			return err
+		}
+		open, err := tx.Incidents(ctx, store.IncidentFilter{OpenOnly: true})
+		if err != nil {
+			return err
+		}
+		for _, in := range open {
+			if e.rules.Covers(target, in.Check) {
+				if err := tx.AddEvent(ctx, store.Event{Incident: in.ID, At: now, Kind: "silenced",
+					Detail: silenceReason(s) + " (by " + by + ")"}); err != nil {
+					return err
 				}
 			}
-			e.silences = append(e.silences, s)
-			return nil
-		})
+		}
+		return tx.Signal(ctx, store.Signal{Kind: store.SignalSilences, At: now})
 	})
 	return s, err
 }
@@ -207,7 +227,7 @@ func (e *Engine) Silence(ctx context.Context, target string, d time.Duration, re
 // SilenceAlert silences what alert id is about for d: its check when it
 // tells of one, else its merchant, or its provider.
 func (e *Engine) SilenceAlert(ctx context.Context, id int64, d time.Duration, by string) (store.Silence, error) {
-	info, ok := e.Alert(id)
+	info, ok := e.Alert(ctx, id)
 	if !ok {
 		return store.Silence{}, fmt.Errorf("silence alert %d: %w", id, store.ErrNotFound)
 	}
@@ -223,38 +243,34 @@ func (e *Engine) SilenceAlert(ctx context.Context, id int64, d time.Duration, by
 
 // Silences lists the silences in force: the configuration's, numbered 0,
 // and those set by command.
-func (e *Engine) Silences() []store.Silence {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.activeSilences(e.clock.Now())
+func (e *Engine) Silences(ctx context.Context) ([]store.Silence, error) {
+	now := e.clock.Now()
+	set, err := e.store.Silences(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	return activeSilences(e.rules, set, now), nil
 }
 
 // Unsilence lifts silence id; what it held and is still down is told at
 // once.
 func (e *Engine) Unsilence(ctx context.Context, id int64, by string) (store.Silence, error) {
 	var lifted store.Silence
-	var liftErr error
-	err := e.do(ctx, func() error {
-		return e.update(ctx, func(p *pass) error {
-			i := slices.IndexFunc(e.silences, func(s store.Silence) bool { return s.ID == id })
-			if i < 0 {
-				liftErr = fmt.Errorf("silence %d: %w", id, store.ErrNotFound)
-				return nil
-			}
-			if err := p.tx.LiftSilence(p.ctx, id, by, p.now); err != nil {
-				return err
-			}
-			lifted = e.silences[i]
-			e.silences = slices.Delete(e.silences, i, i+1)
-			for _, a := range e.alerts {
-				p.dirty[a.ID] = a
-			}
-			return nil
-		})
+	err := e.act(ctx, func(tx store.Tx, now time.Time) error {
+		active, err := tx.Silences(ctx, now)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(active, func(s store.Silence) bool { return s.ID == id })
+		if i < 0 {
+			return fmt.Errorf("silence %d: %w", id, store.ErrNotFound)
+		}
+		if err := tx.LiftSilence(ctx, id, by, now); err != nil {
+			return err
+		}
+		lifted = active[i]
+		return tx.Signal(ctx, store.Signal{Kind: store.SignalSilences, At: now})
 	})
-	if err == nil {
-		err = liftErr
-	}
 	return lifted, err
 }
 

@@ -37,7 +37,7 @@ func fixture(t *testing.T) *sqlite.DB {
 		t.Fatal(err)
 	}
 	outage := func(tx store.Tx, check, start, end string) int64 {
-		n, err := tx.OpenIncident(ctx, check, at(start), at(start))
+		n, _, err := tx.OpenIncident(ctx, check, at(start), at(start))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,11 +29,17 @@ type CheckState struct {
 	OKStreak   int
 	// StreakSince is the time of the first probe of the current streak.
 	StreakSince time.Time
-	// Incident is the open incident of a down check, 0 if none.
+	// Probed is the time of the probe this state follows: a state older
+	// than the one stored (a probe that outlasted the handover of its
+	// check to another instance) is not saved over it.
+	Probed time.Time
+	// Incident is the open incident of the check, 0 if none; the store
+	// knows it, and ignores it on save.
 	Incident int64
 }
 
-// Failure is one failed probe, kept in full.
+// Failure is one failed probe, kept in full. It belongs to its check's
+// incident open when it is stored, if one is.
 type Failure struct {
 	Check    string
 	At       time.Time
@@ -41,7 +47,8 @@ type Failure struct {
 	Kind     string
 	Error    string
 	Evidence string
-	// Incident is the open incident the failure belongs to, 0 if none yet.
+	// Incident is the incident the failure belongs to, 0 if none; the
+	// store knows it, and ignores it on save.
 	Incident int64
 }
 
@@ -183,6 +190,8 @@ type Window struct {
 
 // IncidentFilter selects incidents.
 type IncidentFilter struct {
+	// IDs keeps these incidents; all when nil.
+	IDs   []int64
 	Check string // all checks when empty
 	// Alert keeps the incidents of one alert.
 	Alert int64
@@ -247,9 +256,12 @@ type Store interface {
 	// Compact rolls hourly stats older than the retention into daily ones
 	// and drops failed probes past theirs.
 	Compact(ctx context.Context, now time.Time) error
+	// Alert returns one alert, open or closed.
+	Alert(ctx context.Context, id int64) (Alert, error)
 	Outbox
 	Replays
 	Members
+	Leases
 	Close() error
 }
 
@@ -308,26 +320,38 @@ type Replays interface {
 	TakeOnce(ctx context.Context, key string, now, expires time.Time) (bool, error)
 }
 
-// Tx is the writing side of a Store, valid inside Update.
+// Tx is one transaction on a Store, valid inside Update: its writes, and
+// the reads that must see the store as the transaction does.
 type Tx interface {
+	// SaveCheckState stores a check's state, unless the stored one
+	// follows a later probe.
 	SaveCheckState(ctx context.Context, s CheckState) error
 	AddStateChange(ctx context.Context, c StateChange) error
-	// AddFailures stores failed probes; those with an Incident also count
-	// in that incident's error summary.
+	// AddFailures stores failed probes; each also counts in the error
+	// summary of its check's open incident, if one is.
 	AddFailures(ctx context.Context, fs []Failure) error
 	// AddStats adds counts to the hourly aggregates.
 	AddStats(ctx context.Context, ss []Stat) error
 	// OpenIncident opens an incident for check and claims the check's
-	// failed probes since start for it. It returns the incident's number.
-	OpenIncident(ctx context.Context, check string, start, confirmed time.Time) (int64, error)
+	// failed probes since start for it. A check has one open incident at
+	// most: when it has one, that one is returned and opened is false.
+	OpenIncident(ctx context.Context, check string, start, confirmed time.Time) (id int64, opened bool, err error)
+	// ResolveOpen ends the open incident of check, if it has one, and
+	// returns its number, or 0.
+	ResolveOpen(ctx context.Context, check string, end time.Time, by string) (int64, error)
 	// ResolveIncident ends an open incident.
 	ResolveIncident(ctx context.Context, id int64, end time.Time, by string) error
 	// Acknowledge records who took an open incident in hand; it fails
 	// with ErrNotFound for an incident that is not open. An empty by
 	// clears the acknowledgement.
 	Acknowledge(ctx context.Context, id int64, by string, at time.Time) error
+	// Incidents lists incidents as Store.Incidents does, as this
+	// transaction sees them.
+	Incidents(ctx context.Context, f IncidentFilter) ([]Incident, error)
 	// SaveAlert stores a, giving a new one its ID.
 	SaveAlert(ctx context.Context, a *Alert) error
+	// Alert returns one alert, open or closed.
+	Alert(ctx context.Context, id int64) (Alert, error)
 	// JoinAlert makes incident part of alert.
 	JoinAlert(ctx context.Context, incident, alert int64) error
 	// Announce records that a message first told of incident at at.
@@ -339,6 +363,8 @@ type Tx interface {
 	AddSilence(ctx context.Context, s *Silence) error
 	// LiftSilence ends silence id early; ErrNotFound if it is not active.
 	LiftSilence(ctx context.Context, id int64, by string, at time.Time) error
+	// Silences lists the silences in force at t, as Store.Silences does.
+	Silences(ctx context.Context, t time.Time) ([]Silence, error)
 	// AddWindow records a maintenance window; recording one twice is no
 	// error.
 	AddWindow(ctx context.Context, w Window) error
@@ -349,7 +375,62 @@ type Tx interface {
 	// Enqueue adds messages to the outbox; they are delivered only if the
 	// transaction commits.
 	Enqueue(ctx context.Context, items []OutboxItem) error
+	// Signal tells the incident engine, through the store, that
+	// something it decides on changed; it is taken only if the
+	// transaction commits.
+	Signal(ctx context.Context, s Signal) error
+	// Signals lists the signals not yet taken, oldest first, at most
+	// limit; TakeSignals drops those taken.
+	Signals(ctx context.Context, limit int) ([]Signal, error)
+	TakeSignals(ctx context.Context, ids []int64) error
+	// Fence fails with ErrLeaseLost unless holder holds lease name now,
+	// and keeps the lease from changing hands until the transaction
+	// ends: the work of a lease commits only while it is held.
+	Fence(ctx context.Context, name, holder string) error
+	// Exclude waits for the transaction of lease name under way, whoever
+	// holds it, and keeps the next from starting until this one ends.
+	Exclude(ctx context.Context, name string) error
 }
+
+// The kinds of signal.
+const (
+	// SignalChange is a check that changed state at At; Incident is the
+	// incident it opened or resolved, if any.
+	SignalChange = "change"
+	// SignalIncident is an incident acknowledged or resolved by hand.
+	SignalIncident = "incident"
+	// SignalAlert is an alert acknowledged by hand.
+	SignalAlert = "alert"
+	// SignalSilences is a silence set or lifted.
+	SignalSilences = "silences"
+)
+
+// Signal is one change the incident engine must take into account: the
+// store holds what changed, the signal says where to look.
+type Signal struct {
+	ID       int64
+	Kind     string
+	Check    string
+	Incident int64
+	Alert    int64
+	At       time.Time
+}
+
+// Leases are named leases, each held by one instance at a time: the work
+// that must be done exactly once across the instances (the incident
+// engine's decisions, Telegram's long polling) is done by its holder.
+type Leases interface {
+	// Lease takes lease name for holder, or renews it, until the store's
+	// now plus ttl: it reports whether holder has it, which it does when
+	// it held it or nobody's lease runs.
+	Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	// ReleaseLease ends holder's lease at once, for another to take.
+	ReleaseLease(ctx context.Context, name, holder string) error
+}
+
+// ErrLeaseLost is a transaction fenced off: its instance no longer holds
+// the lease its work needs.
+var ErrLeaseLost = errors.New("the lease is held by another instance")
 
 // Message states in the outbox.
 const (

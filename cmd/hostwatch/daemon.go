@@ -131,7 +131,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	}
 	engine, err = incident.New(ctx, incident.Options{
 		Store: st, Router: incident.NewRouter(cfg, slices.Collect(maps.Keys(notifiers)), editable), Rules: incident.RulesFrom(cfg),
-		Wake: dispatcher.Wake, Checks: ids,
+		Wake: dispatcher.Wake, Checks: ids, Holder: member.Token(), Replaces: member.Replaced(),
 		Clock: clock, Logger: log, Registry: reg,
 	})
 	if err != nil {

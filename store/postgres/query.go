@@ -22,16 +22,17 @@ func at(t *time.Time) time.Time {
 
 // CheckStates returns the saved state of every registered check.
 func (db *DB) CheckStates(ctx context.Context) (map[string]store.CheckState, error) {
-	rows, err := db.pool.Query(ctx, `SELECT name, state, since, fail_streak, ok_streak, streak_since, coalesce(incident_id, 0) FROM checks`)
+	rows, err := db.pool.Query(ctx, `SELECT c.name, c.state, c.since, c.fail_streak, c.ok_streak, c.streak_since, c.probed_at,
+		coalesce(i.id, 0) FROM checks c LEFT JOIN incidents i ON i.check_id = c.id AND i.resolved_at IS NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("load check states: %w", err)
 	}
 	out := map[string]store.CheckState{}
 	var s store.CheckState
 	var state string
-	var since, streakSince *time.Time
-	_, err = pgx.ForEachRow(rows, []any{&s.Check, &state, &since, &s.FailStreak, &s.OKStreak, &streakSince, &s.Incident}, func() error {
-		s.State, s.Since, s.StreakSince = store.State(state), at(since), at(streakSince)
+	var since, streakSince, probed *time.Time
+	_, err = pgx.ForEachRow(rows, []any{&s.Check, &state, &since, &s.FailStreak, &s.OKStreak, &streakSince, &probed, &s.Incident}, func() error {
+		s.State, s.Since, s.StreakSince, s.Probed = store.State(state), at(since), at(streakSince), at(probed)
 		out[s.Check] = s
 		return nil
 	})
@@ -60,13 +61,27 @@ func scanIncident(row pgx.Row) (store.Incident, error) {
 	return in, err
 }
 
+// querier is what reads: the pool, or a transaction for reads that must
+// see what it wrote.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
 // Incidents lists incidents newest first, with their error summaries.
 func (db *DB) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error) {
+	return incidents(ctx, db.pool, f)
+}
+
+func incidents(ctx context.Context, q querier, f store.IncidentFilter) ([]store.Incident, error) {
 	var where []string
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
+	}
+	if f.IDs != nil {
+		where = append(where, "i.id = ANY("+arg(f.IDs)+"::bigint[])")
 	}
 	if f.Check != "" {
 		where = append(where, "c.name = "+arg(f.Check))
@@ -84,15 +99,15 @@ func (db *DB) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.In
 		s := arg(f.Since)
 		where = append(where, "(i.resolved_at IS NULL OR i.resolved_at >= "+s+" OR i.started_at >= "+s+")")
 	}
-	q := `SELECT ` + incidentColumns + ` FROM incidents i JOIN checks c ON c.id = i.check_id`
+	query := `SELECT ` + incidentColumns + ` FROM incidents i JOIN checks c ON c.id = i.check_id`
 	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY i.id DESC"
+	query += " ORDER BY i.id DESC"
 	if f.Limit > 0 {
-		q += " LIMIT " + arg(f.Limit)
+		query += " LIMIT " + arg(f.Limit)
 	}
-	rows, err := db.pool.Query(ctx, q, args...)
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
@@ -100,7 +115,7 @@ func (db *DB) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.In
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
-	if err := db.addErrors(ctx, out); err != nil {
+	if err := addErrors(ctx, q, out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -117,12 +132,12 @@ func (db *DB) Incident(ctx context.Context, id int64) (store.Incident, error) {
 		return in, fmt.Errorf("incident #%d: %w", id, err)
 	}
 	ins := []store.Incident{in}
-	err = db.addErrors(ctx, ins)
+	err = addErrors(ctx, db.pool, ins)
 	return ins[0], err
 }
 
 // addErrors reads the error summaries of ins, in one query.
-func (db *DB) addErrors(ctx context.Context, ins []store.Incident) error {
+func addErrors(ctx context.Context, q querier, ins []store.Incident) error {
 	if len(ins) == 0 {
 		return nil
 	}
@@ -131,7 +146,7 @@ func (db *DB) addErrors(ctx context.Context, ins []store.Incident) error {
 	for i, in := range ins {
 		ids[i], index[in.ID] = in.ID, i
 	}
-	rows, err := db.pool.Query(ctx, `SELECT incident_id, kind, count, first_at, first_error, last_at, last_error
+	rows, err := q.Query(ctx, `SELECT incident_id, kind, count, first_at, first_error, last_at, last_error
 		FROM incident_errors WHERE incident_id = ANY($1) ORDER BY count DESC, kind`, ids)
 	if err != nil {
 		return fmt.Errorf("errors of incidents: %w", err)
@@ -218,31 +233,54 @@ func namedTimes(rows pgx.Rows, what string) (map[string]time.Time, error) {
 	return out, nil
 }
 
+const alertColumns = `id, scope, name, opened_at, flush_at, base_at, run, step, next_at,
+	triggered_at, acked_at, coalesce(acked_by, ''), told, closed_at, peak, since_at`
+
+func scanAlert(row pgx.Row) (store.Alert, error) {
+	var a store.Alert
+	var flush, base, next, acked, closed, since *time.Time
+	err := row.Scan(&a.ID, &a.Scope, &a.Name, &a.Opened, &flush, &base, &a.Run, &a.Step, &next,
+		&a.Triggered, &acked, &a.AckBy, &a.Told, &closed, &a.Peak, &since)
+	a.FlushAt, a.Base, a.NextAt, a.AckAt, a.Closed, a.Since = at(flush), at(base), at(next), at(acked), at(closed), at(since)
+	return a, err
+}
+
 // OpenAlerts lists the alerts not closed, oldest first.
 func (db *DB) OpenAlerts(ctx context.Context) ([]store.Alert, error) {
-	rows, err := db.pool.Query(ctx, `SELECT id, scope, name, opened_at, flush_at, base_at, run, step, next_at,
-		triggered_at, acked_at, coalesce(acked_by, ''), told, closed_at, peak, since_at
-		FROM alerts WHERE closed_at IS NULL ORDER BY id`)
+	rows, err := db.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts WHERE closed_at IS NULL ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("open alerts: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Alert, error) {
-		var a store.Alert
-		var flush, base, next, acked, closed, since *time.Time
-		err := row.Scan(&a.ID, &a.Scope, &a.Name, &a.Opened, &flush, &base, &a.Run, &a.Step, &next,
-			&a.Triggered, &acked, &a.AckBy, &a.Told, &closed, &a.Peak, &since)
-		a.FlushAt, a.Base, a.NextAt, a.AckAt, a.Closed, a.Since = at(flush), at(base), at(next), at(acked), at(closed), at(since)
-		return a, err
-	})
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Alert, error) { return scanAlert(row) })
 	if err != nil {
 		return nil, fmt.Errorf("open alerts: %w", err)
 	}
 	return out, nil
 }
 
+// Alert returns one alert.
+func (db *DB) Alert(ctx context.Context, id int64) (store.Alert, error) {
+	return alert(ctx, db.pool, id)
+}
+
+func alert(ctx context.Context, q querier, id int64) (store.Alert, error) {
+	a, err := scanAlert(q.QueryRow(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, fmt.Errorf("alert %d: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return a, fmt.Errorf("alert %d: %w", id, err)
+	}
+	return a, nil
+}
+
 // Silences lists the silences neither lifted nor over at t.
 func (db *DB) Silences(ctx context.Context, t time.Time) ([]store.Silence, error) {
-	rows, err := db.pool.Query(ctx, `SELECT id, target, starts_at, ends_at, reason, created_by FROM silences
+	return silences(ctx, db.pool, t)
+}
+
+func silences(ctx context.Context, q querier, t time.Time) ([]store.Silence, error) {
+	rows, err := q.Query(ctx, `SELECT id, target, starts_at, ends_at, reason, created_by FROM silences
 		WHERE lifted_at IS NULL AND ends_at > $1 ORDER BY id`, t)
 	if err != nil {
 		return nil, fmt.Errorf("silences: %w", err)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -77,9 +78,10 @@ func (t *tx) SaveCheckState(ctx context.Context, s store.CheckState) error {
 	if err != nil {
 		return err
 	}
+	// A state is not saved over one that follows a later probe.
 	t.queue("save state of "+s.Check, `UPDATE checks SET state = $1, since = $2, fail_streak = $3, ok_streak = $4,
-		streak_since = $5, incident_id = $6 WHERE id = $7`,
-		string(s.State), ts(s.Since), s.FailStreak, s.OKStreak, ts(s.StreakSince), nullID(s.Incident), id)
+		streak_since = $5, probed_at = $6 WHERE id = $7 AND (probed_at IS NULL OR $6::timestamptz IS NULL OR probed_at <= $6)`,
+		string(s.State), ts(s.Since), s.FailStreak, s.OKStreak, ts(s.StreakSince), ts(s.Probed), id)
 	return nil
 }
 
@@ -93,9 +95,11 @@ func (t *tx) AddStateChange(ctx context.Context, c store.StateChange) error {
 	return nil
 }
 
-// qSummarize counts a failure in its incident's summary: the count always,
-// the first and last where it is earlier or later than those.
-const qSummarize = `INSERT INTO incident_errors AS e VALUES ($1, $2, 1, $3, $4, $3, $4)
+// qSummarize counts a failure in the summary of its check's open incident:
+// the count always, the first and last where it is earlier or later than
+// those.
+const qSummarize = `INSERT INTO incident_errors AS e SELECT id, $2, 1, $3, $4, $3, $4 FROM incidents
+	WHERE check_id = $1 AND resolved_at IS NULL
 	ON CONFLICT (incident_id, kind) DO UPDATE SET count = e.count + 1,
 	first_at = least(e.first_at, excluded.first_at),
 	first_error = CASE WHEN excluded.first_at < e.first_at THEN excluded.first_error ELSE e.first_error END,
@@ -108,12 +112,11 @@ func (t *tx) AddFailures(ctx context.Context, fs []store.Failure) error {
 		if err != nil {
 			return err
 		}
-		t.queue("record failure of "+f.Check, `INSERT INTO probe_failures VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			id, ts(f.At), f.Latency.Microseconds(), f.Kind, f.Error, f.Evidence, nullID(f.Incident))
-		if f.Incident != 0 {
-			t.queue(fmt.Sprintf("summarize failure of %s into #%d", f.Check, f.Incident), qSummarize,
-				f.Incident, f.Kind, ts(f.At), f.Error)
-		}
+		// A failure belongs to its check's open incident, if one is.
+		t.queue("record failure of "+f.Check, `INSERT INTO probe_failures VALUES ($1, $2, $3, $4, $5, $6,
+			(SELECT id FROM incidents WHERE check_id = $1 AND resolved_at IS NULL))`,
+			id, ts(f.At), f.Latency.Microseconds(), f.Kind, f.Error, f.Evidence)
+		t.queue("summarize failure of "+f.Check, qSummarize, id, f.Kind, ts(f.At), f.Error)
 	}
 	return nil
 }
@@ -133,15 +136,23 @@ func (t *tx) AddStats(ctx context.Context, ss []store.Stat) error {
 	return nil
 }
 
-func (t *tx) OpenIncident(ctx context.Context, check string, start, confirmed time.Time) (int64, error) {
+func (t *tx) OpenIncident(ctx context.Context, check string, start, confirmed time.Time) (int64, bool, error) {
 	id, err := t.db.checkID(check)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	var n int64
-	if err := t.queryRow(ctx, []any{&n}, `INSERT INTO incidents (check_id, started_at, confirmed_at) VALUES ($1, $2, $3) RETURNING id`,
-		id, ts(start), ts(confirmed)); err != nil {
-		return 0, fmt.Errorf("open incident for %s: %w", check, err)
+	err = t.queryRow(ctx, []any{&n}, `INSERT INTO incidents (check_id, started_at, confirmed_at) VALUES ($1, $2, $3)
+		ON CONFLICT (check_id) WHERE resolved_at IS NULL DO NOTHING RETURNING id`, id, ts(start), ts(confirmed))
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Open already: whoever opened it, it is the one.
+		if err := t.queryRow(ctx, []any{&n}, `SELECT id FROM incidents WHERE check_id = $1 AND resolved_at IS NULL`, id); err != nil {
+			return 0, false, fmt.Errorf("open incident for %s: %w", check, err)
+		}
+		return n, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("open incident for %s: %w", check, err)
 	}
 	// The failures that led to the incident are part of it.
 	t.queue(fmt.Sprintf("claim failures for #%d", n), `UPDATE probe_failures SET incident_id = $1
@@ -149,7 +160,45 @@ func (t *tx) OpenIncident(ctx context.Context, check string, start, confirmed ti
 	t.queue(fmt.Sprintf("summarize failures for #%d", n), `INSERT INTO incident_errors
 		SELECT $1, kind, count(*), min(at), (array_agg(error ORDER BY at))[1], max(at), (array_agg(error ORDER BY at DESC))[1]
 		FROM probe_failures WHERE check_id = $2 AND incident_id = $1 GROUP BY kind`, n, id)
+	return n, true, nil
+}
+
+func (t *tx) ResolveOpen(ctx context.Context, check string, end time.Time, by string) (int64, error) {
+	id, err := t.db.checkID(check)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = t.queryRow(ctx, []any{&n}, `UPDATE incidents SET resolved_at = $1, resolved_by = $2
+		WHERE check_id = $3 AND resolved_at IS NULL RETURNING id`, ts(end), by, id)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("resolve the incident of %s: %w", check, err)
+	}
 	return n, nil
+}
+
+func (t *tx) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error) {
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
+	return incidents(ctx, t.tx, f)
+}
+
+func (t *tx) Alert(ctx context.Context, id int64) (store.Alert, error) {
+	if err := t.flush(ctx); err != nil {
+		return store.Alert{}, err
+	}
+	return alert(ctx, t.tx, id)
+}
+
+func (t *tx) Silences(ctx context.Context, at time.Time) ([]store.Silence, error) {
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
+	return silences(ctx, t.tx, at)
 }
 
 func (t *tx) ResolveIncident(ctx context.Context, id int64, end time.Time, by string) error {

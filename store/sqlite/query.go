@@ -13,7 +13,8 @@ import (
 
 // CheckStates returns the saved state of every registered check.
 func (db *DB) CheckStates(ctx context.Context) (map[string]store.CheckState, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT name, state, since, fail_streak, ok_streak, streak_since, coalesce(incident_id, 0) FROM checks`)
+	rows, err := db.r.QueryContext(ctx, `SELECT c.name, c.state, c.since, c.fail_streak, c.ok_streak, c.streak_since, c.probed_at,
+		coalesce((SELECT i.id FROM incidents i WHERE i.check_id = c.id AND i.resolved_at IS NULL), 0) FROM checks c`)
 	if err != nil {
 		return nil, fmt.Errorf("load check states: %w", err)
 	}
@@ -22,11 +23,11 @@ func (db *DB) CheckStates(ctx context.Context) (map[string]store.CheckState, err
 	for rows.Next() {
 		var s store.CheckState
 		var state string
-		var since, streakSince sql.NullInt64
-		if err := rows.Scan(&s.Check, &state, &since, &s.FailStreak, &s.OKStreak, &streakSince, &s.Incident); err != nil {
+		var since, streakSince, probed sql.NullInt64
+		if err := rows.Scan(&s.Check, &state, &since, &s.FailStreak, &s.OKStreak, &streakSince, &probed, &s.Incident); err != nil {
 			return nil, fmt.Errorf("load check states: %w", err)
 		}
-		s.State, s.Since, s.StreakSince = store.State(state), fromMS(since), fromMS(streakSince)
+		s.State, s.Since, s.StreakSince, s.Probed = store.State(state), fromMS(since), fromMS(streakSince), fromMS(probed)
 		out[s.Check] = s
 	}
 	return out, rows.Err()
@@ -51,10 +52,27 @@ func scanIncident(sc interface{ Scan(...any) error }) (store.Incident, error) {
 	return in, err
 }
 
+// queryer is what reads: the pool of readers, or the writer's transaction
+// for reads that must see what it wrote.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // Incidents lists incidents newest first, with their error summaries.
 func (db *DB) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error) {
+	return incidents(ctx, db.r, f)
+}
+
+func incidents(ctx context.Context, q queryer, f store.IncidentFilter) ([]store.Incident, error) {
 	var where []string
 	var args []any
+	if f.IDs != nil {
+		where = append(where, "i.id IN ("+placeholders(len(f.IDs))+")")
+		for _, id := range f.IDs {
+			args = append(args, id)
+		}
+	}
 	if f.Check != "" {
 		where = append(where, "c.name = ?")
 		args = append(args, f.Check)
@@ -81,15 +99,15 @@ func (db *DB) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.In
 		where = append(where, "(i.resolved_at IS NULL OR i.resolved_at >= ? OR i.started_at >= ?)")
 		args = append(args, ms(f.Since), ms(f.Since))
 	}
-	q := `SELECT ` + incidentColumns + ` FROM incidents i JOIN checks c ON c.id = i.check_id`
+	query := `SELECT ` + incidentColumns + ` FROM incidents i JOIN checks c ON c.id = i.check_id`
 	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY i.id DESC"
+	query += " ORDER BY i.id DESC"
 	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+		query += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
@@ -106,10 +124,8 @@ func (db *DB) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.In
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
-	for i := range out {
-		if out[i].Errors, err = db.incidentErrors(ctx, out[i].ID); err != nil {
-			return nil, err
-		}
+	if err := addErrors(ctx, q, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -124,28 +140,55 @@ func (db *DB) Incident(ctx context.Context, id int64) (store.Incident, error) {
 	if err != nil {
 		return in, fmt.Errorf("incident #%d: %w", id, err)
 	}
-	in.Errors, err = db.incidentErrors(ctx, id)
-	return in, err
+	ins := []store.Incident{in}
+	err = addErrors(ctx, db.r, ins)
+	return ins[0], err
 }
 
-func (db *DB) incidentErrors(ctx context.Context, id int64) ([]store.ErrorSummary, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT kind, count, first_at, first_error, last_at, last_error
-		FROM incident_errors WHERE incident_id = ? ORDER BY count DESC, kind`, id)
-	if err != nil {
-		return nil, fmt.Errorf("errors of #%d: %w", id, err)
+// addErrors reads the error summaries of ins, a few hundred at a time.
+func addErrors(ctx context.Context, q queryer, ins []store.Incident) error {
+	index := map[int64]int{}
+	for i, in := range ins {
+		index[in.ID] = i
 	}
-	defer rows.Close()
-	var out []store.ErrorSummary
-	for rows.Next() {
-		var e store.ErrorSummary
-		var first, last sql.NullInt64
-		if err := rows.Scan(&e.Kind, &e.Count, &first, &e.FirstError, &last, &e.LastError); err != nil {
-			return nil, fmt.Errorf("errors of #%d: %w", id, err)
+	const chunk = 500
+	for start := 0; start < len(ins); start += chunk {
+		part := ins[start:min(start+chunk, len(ins))]
+		args := make([]any, len(part))
+		for i, in := range part {
+			args[i] = in.ID
 		}
-		e.First, e.Last = fromMS(first), fromMS(last)
-		out = append(out, e)
+		rows, err := q.QueryContext(ctx, `SELECT incident_id, kind, count, first_at, first_error, last_at, last_error
+			FROM incident_errors WHERE incident_id IN (`+placeholders(len(part))+`) ORDER BY count DESC, kind`, args...)
+		if err != nil {
+			return fmt.Errorf("errors of incidents: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var e store.ErrorSummary
+			var first, last sql.NullInt64
+			if err := rows.Scan(&id, &e.Kind, &e.Count, &first, &e.FirstError, &last, &e.LastError); err != nil {
+				rows.Close()
+				return fmt.Errorf("errors of incidents: %w", err)
+			}
+			e.First, e.Last = fromMS(first), fromMS(last)
+			in := &ins[index[id]]
+			in.Errors = append(in.Errors, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("errors of incidents: %w", err)
+		}
 	}
-	return out, rows.Err()
+	return nil
+}
+
+// placeholders is "?, ?, ?" for n values.
+func placeholders(n int) string {
+	if n == 0 {
+		return "NULL"
+	}
+	return strings.Repeat("?, ", n-1) + "?"
 }
 
 // Events returns an incident's timeline, oldest first.
@@ -232,34 +275,61 @@ func (db *DB) Flapping(ctx context.Context) (map[string]time.Time, error) {
 	return out, rows.Err()
 }
 
+const alertColumns = `id, scope, name, opened_at, flush_at, base_at, run, step, next_at,
+	triggered_at, acked_at, coalesce(acked_by, ''), told, closed_at, peak, since_at`
+
+func scanAlert(sc interface{ Scan(...any) error }) (store.Alert, error) {
+	var a store.Alert
+	var opened, flush, base, next, triggered, acked, closed, since sql.NullInt64
+	err := sc.Scan(&a.ID, &a.Scope, &a.Name, &opened, &flush, &base, &a.Run, &a.Step, &next,
+		&triggered, &acked, &a.AckBy, &a.Told, &closed, &a.Peak, &since)
+	a.Since = fromMS(since)
+	a.Opened, a.FlushAt, a.Base, a.NextAt = fromMS(opened), fromMS(flush), fromMS(base), fromMS(next)
+	a.Triggered, a.AckAt, a.Closed = fromMS(triggered), fromMS(acked), fromMS(closed)
+	return a, err
+}
+
 // OpenAlerts lists the alerts not closed, oldest first.
 func (db *DB) OpenAlerts(ctx context.Context) ([]store.Alert, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, scope, name, opened_at, flush_at, base_at, run, step, next_at,
-		triggered_at, acked_at, coalesce(acked_by, ''), told, closed_at, peak, since_at
-		FROM alerts WHERE closed_at IS NULL ORDER BY id`)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE closed_at IS NULL ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("open alerts: %w", err)
 	}
 	defer rows.Close()
 	var out []store.Alert
 	for rows.Next() {
-		var a store.Alert
-		var opened, flush, base, next, triggered, acked, closed, since sql.NullInt64
-		if err := rows.Scan(&a.ID, &a.Scope, &a.Name, &opened, &flush, &base, &a.Run, &a.Step, &next,
-			&triggered, &acked, &a.AckBy, &a.Told, &closed, &a.Peak, &since); err != nil {
+		a, err := scanAlert(rows)
+		if err != nil {
 			return nil, fmt.Errorf("open alerts: %w", err)
 		}
-		a.Since = fromMS(since)
-		a.Opened, a.FlushAt, a.Base, a.NextAt = fromMS(opened), fromMS(flush), fromMS(base), fromMS(next)
-		a.Triggered, a.AckAt, a.Closed = fromMS(triggered), fromMS(acked), fromMS(closed)
 		out = append(out, a)
 	}
 	return out, rows.Err()
 }
 
+// Alert returns one alert.
+func (db *DB) Alert(ctx context.Context, id int64) (store.Alert, error) {
+	return alert(ctx, db.r, id)
+}
+
+func alert(ctx context.Context, q queryer, id int64) (store.Alert, error) {
+	a, err := scanAlert(q.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("alert %d: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return a, fmt.Errorf("alert %d: %w", id, err)
+	}
+	return a, nil
+}
+
 // Silences lists the silences neither lifted nor over at t.
 func (db *DB) Silences(ctx context.Context, t time.Time) ([]store.Silence, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, target, starts_at, ends_at, reason, created_by FROM silences
+	return silences(ctx, db.r, t)
+}
+
+func silences(ctx context.Context, q queryer, t time.Time) ([]store.Silence, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, target, starts_at, ends_at, reason, created_by FROM silences
 		WHERE lifted_at IS NULL AND ends_at > ? ORDER BY id`, ms(t))
 	if err != nil {
 		return nil, fmt.Errorf("silences: %w", err)

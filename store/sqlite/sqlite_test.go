@@ -88,7 +88,7 @@ func TestPingAfterACorruptWrite(t *testing.T) {
 		t.Fatalf("before any write: %v", err)
 	}
 	err = db.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.OpenIncident(ctx, "shop/web", t0, t0.Add(time.Hour)) // claims every failure
+		_, _, err := tx.OpenIncident(ctx, "shop/web", t0, t0.Add(time.Hour)) // claims every failure
 		return err
 	})
 	if err == nil {

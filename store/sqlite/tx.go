@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -18,10 +19,13 @@ type tx struct {
 // The statements the writer runs for nearly every probe it records,
 // prepared once at Open.
 const (
-	qInsertFailure = `INSERT INTO probe_failures VALUES (?, ?, ?, ?, ?, ?, ?)`
-	// qSummarize counts a failure in its incident's summary: the count
-	// always, the first and last where it is earlier or later than those.
-	qSummarize = `INSERT INTO incident_errors VALUES (?, ?, 1, ?, ?, ?, ?)
+	// A failure belongs to its check's open incident, if one is.
+	qInsertFailure = `INSERT INTO probe_failures VALUES (?, ?, ?, ?, ?, ?,
+		(SELECT id FROM incidents WHERE check_id = ? AND resolved_at IS NULL))`
+	// qSummarize counts a failure in the summary of its check's open
+	// incident: the count always, the first and last where it is earlier
+	// or later than those.
+	qSummarize = `INSERT INTO incident_errors SELECT id, ?, 1, ?, ?, ?, ? FROM incidents WHERE check_id = ? AND resolved_at IS NULL
 		ON CONFLICT (incident_id, kind) DO UPDATE SET count = count + 1,
 		first_error = CASE WHEN excluded.first_at < first_at THEN excluded.first_error ELSE first_error END,
 		first_at = min(first_at, excluded.first_at),
@@ -31,8 +35,9 @@ const (
 		ON CONFLICT (check_id, period) DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed,
 		latency_sum_us = latency_sum_us + excluded.latency_sum_us,
 		latency_max_us = max(latency_max_us, excluded.latency_max_us)`
-	qSaveState = `UPDATE checks SET state = ?, since = ?, fail_streak = ?, ok_streak = ?,
-		streak_since = ?, incident_id = ? WHERE id = ?`
+	// A state is not saved over one that follows a later probe.
+	qSaveState = `UPDATE checks SET state = ?, since = ?, fail_streak = ?, ok_streak = ?, streak_since = ?, probed_at = ?
+		WHERE id = ? AND (probed_at IS NULL OR ? IS NULL OR probed_at <= ?)`
 )
 
 var hotQueries = []string{qInsertFailure, qSummarize, qAddStats, qSaveState, qEnqueue, qMarkSent, qMarkRetry, qMarkFailed}
@@ -52,7 +57,7 @@ func (t *tx) SaveCheckState(ctx context.Context, s store.CheckState) error {
 		return err
 	}
 	_, err = t.exec(ctx, qSaveState,
-		string(s.State), ms(s.Since), s.FailStreak, s.OKStreak, ms(s.StreakSince), nullID(s.Incident), id)
+		string(s.State), ms(s.Since), s.FailStreak, s.OKStreak, ms(s.StreakSince), ms(s.Probed), id, ms(s.Probed), ms(s.Probed))
 	if err != nil {
 		return fmt.Errorf("save state of %s: %w", s.Check, err)
 	}
@@ -73,24 +78,17 @@ func (t *tx) AddStateChange(ctx context.Context, c store.StateChange) error {
 }
 
 func (t *tx) AddFailures(ctx context.Context, fs []store.Failure) error {
-	if len(fs) == 0 {
-		return nil
-	}
 	for _, f := range fs {
 		id, err := t.db.checkID(f.Check)
 		if err != nil {
 			return err
 		}
 		if _, err := t.exec(ctx, qInsertFailure,
-			id, ms(f.At), f.Latency.Microseconds(), f.Kind, f.Error, f.Evidence, nullID(f.Incident)); err != nil {
+			id, ms(f.At), f.Latency.Microseconds(), f.Kind, f.Error, f.Evidence, id); err != nil {
 			return fmt.Errorf("record failure of %s: %w", f.Check, err)
 		}
-		if f.Incident == 0 {
-			continue
-		}
-		if _, err := t.exec(ctx, qSummarize,
-			f.Incident, f.Kind, ms(f.At), f.Error, ms(f.At), f.Error); err != nil {
-			return fmt.Errorf("summarize failure of %s into #%d: %w", f.Check, f.Incident, err)
+		if _, err := t.exec(ctx, qSummarize, f.Kind, ms(f.At), f.Error, ms(f.At), f.Error, id); err != nil {
+			return fmt.Errorf("summarize failure of %s: %w", f.Check, err)
 		}
 	}
 	return nil
@@ -114,33 +112,70 @@ func (t *tx) AddStats(ctx context.Context, ss []store.Stat) error {
 	return nil
 }
 
-func (t *tx) OpenIncident(ctx context.Context, check string, start, confirmed time.Time) (int64, error) {
+func (t *tx) OpenIncident(ctx context.Context, check string, start, confirmed time.Time) (int64, bool, error) {
 	id, err := t.db.checkID(check)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	res, err := t.exec(ctx, `INSERT INTO incidents (check_id, started_at, confirmed_at) VALUES (?, ?, ?)`,
-		id, ms(start), ms(confirmed))
+	res, err := t.exec(ctx, `INSERT INTO incidents (check_id, started_at, confirmed_at) VALUES (?, ?, ?)
+		ON CONFLICT (check_id) WHERE resolved_at IS NULL DO NOTHING`, id, ms(start), ms(confirmed))
 	if err != nil {
-		return 0, fmt.Errorf("open incident for %s: %w", check, err)
+		return 0, false, fmt.Errorf("open incident for %s: %w", check, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var open int64
+		err := t.tx.QueryRowContext(ctx, `SELECT id FROM incidents WHERE check_id = ? AND resolved_at IS NULL`, id).Scan(&open)
+		if err != nil {
+			return 0, false, fmt.Errorf("open incident for %s: %w", check, err)
+		}
+		return open, false, nil
 	}
 	n, err := res.LastInsertId()
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	// The failures that led to the incident are part of it.
 	if _, err := t.exec(ctx, `UPDATE probe_failures SET incident_id = ?
 		WHERE check_id = ? AND at >= ? AND incident_id IS NULL`, n, id, ms(start)); err != nil {
-		return 0, fmt.Errorf("claim failures for #%d: %w", n, err)
+		return 0, false, fmt.Errorf("claim failures for #%d: %w", n, err)
 	}
 	if _, err := t.exec(ctx, `INSERT INTO incident_errors
 		SELECT f.incident_id, f.kind, count(*),
 			min(f.at), (SELECT error FROM probe_failures x WHERE x.check_id = f.check_id AND x.incident_id = f.incident_id AND x.kind = f.kind ORDER BY x.at LIMIT 1),
 			max(f.at), (SELECT error FROM probe_failures x WHERE x.check_id = f.check_id AND x.incident_id = f.incident_id AND x.kind = f.kind ORDER BY x.at DESC LIMIT 1)
 		FROM probe_failures f WHERE f.check_id = ? AND f.incident_id = ? GROUP BY f.kind`, id, n); err != nil {
-		return 0, fmt.Errorf("summarize failures for #%d: %w", n, err)
+		return 0, false, fmt.Errorf("summarize failures for #%d: %w", n, err)
+	}
+	return n, true, nil
+}
+
+func (t *tx) ResolveOpen(ctx context.Context, check string, end time.Time, by string) (int64, error) {
+	id, err := t.db.checkID(check)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = t.tx.QueryRowContext(ctx, `UPDATE incidents SET resolved_at = ?, resolved_by = ?
+		WHERE check_id = ? AND resolved_at IS NULL RETURNING id`, ms(end), by, id).Scan(&n)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("resolve the incident of %s: %w", check, err)
 	}
 	return n, nil
+}
+
+func (t *tx) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error) {
+	return incidents(ctx, t.tx, f)
+}
+
+func (t *tx) Alert(ctx context.Context, id int64) (store.Alert, error) {
+	return alert(ctx, t.tx, id)
+}
+
+func (t *tx) Silences(ctx context.Context, at time.Time) ([]store.Silence, error) {
+	return silences(ctx, t.tx, at)
 }
 
 func (t *tx) ResolveIncident(ctx context.Context, id int64, end time.Time, by string) error {

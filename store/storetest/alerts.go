@@ -18,7 +18,7 @@ func testAlertsSilencesWindows(t *testing.T, open func(t *testing.T) store.Store
 	sil := store.Silence{Target: "shop/db", Start: t0, End: t0.Add(time.Hour), Reason: "moving", By: "@kim"}
 	update(t, db, func(ctx context.Context, tx store.Tx) error {
 		var err error
-		if in, err = tx.OpenIncident(ctx, "shop/web", t0, t0); err != nil {
+		if in, _, err = tx.OpenIncident(ctx, "shop/web", t0, t0); err != nil {
 			return err
 		}
 		if err := tx.SaveAlert(ctx, &a); err != nil {

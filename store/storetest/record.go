@@ -25,7 +25,7 @@ func testIncidentRecord(t *testing.T, open func(t *testing.T) store.Store) {
 			return err
 		}
 		var err error
-		if id, err = tx.OpenIncident(ctx, "shop/web", t0, t0.Add(time.Minute)); err != nil {
+		if id, _, err = tx.OpenIncident(ctx, "shop/web", t0, t0.Add(time.Minute)); err != nil {
 			return err
 		}
 		return tx.AddFailures(ctx, []store.Failure{
@@ -77,7 +77,7 @@ func testIncidentRecord(t *testing.T, open func(t *testing.T) store.Store) {
 	// A failed transaction leaves nothing behind.
 	boom := errors.New("boom")
 	err = db.Update(ctx, func(tx store.Tx) error {
-		if _, err := tx.OpenIncident(ctx, "shop/db", t0, t0); err != nil {
+		if _, _, err := tx.OpenIncident(ctx, "shop/db", t0, t0); err != nil {
 			return err
 		}
 		return boom
@@ -97,7 +97,7 @@ func testIncidentRecord(t *testing.T, open func(t *testing.T) store.Store) {
 	var next int64
 	update(t, db, func(ctx context.Context, tx store.Tx) error {
 		var err error
-		next, err = tx.OpenIncident(ctx, "shop/db", t0, t0)
+		next, _, err = tx.OpenIncident(ctx, "shop/db", t0, t0)
 		return err
 	})
 	if next <= id {
@@ -160,7 +160,7 @@ func testCheckStates(t *testing.T, open func(t *testing.T) store.Store) {
 	var id int64
 	update(t, db, func(ctx context.Context, tx store.Tx) error {
 		var err error
-		if id, err = tx.OpenIncident(ctx, "shop/db", t0, t0); err != nil {
+		if id, _, err = tx.OpenIncident(ctx, "shop/db", t0, t0); err != nil {
 			return err
 		}
 		return tx.SaveCheckState(ctx, store.CheckState{Check: "shop/db", State: store.Down, Since: t0, FailStreak: 7, StreakSince: t0, Incident: id})
@@ -195,7 +195,7 @@ func testIncidentsByMerchant(t *testing.T, open func(t *testing.T) store.Store) 
 	}
 	for i, c := range []string{"shop/web", "kim_shop/web", "kimXshop/web", "kim%shop/web"} {
 		update(t, db, func(ctx context.Context, tx store.Tx) error {
-			_, err := tx.OpenIncident(ctx, c, t0.Add(time.Duration(i)*time.Minute), t0)
+			_, _, err := tx.OpenIncident(ctx, c, t0.Add(time.Duration(i)*time.Minute), t0)
 			return err
 		})
 	}
@@ -239,7 +239,7 @@ func testAcknowledge(t *testing.T, open func(t *testing.T) store.Store) {
 	var id int64
 	update(t, db, func(ctx context.Context, tx store.Tx) error {
 		var err error
-		id, err = tx.OpenIncident(ctx, "shop/web", t0, t0)
+		id, _, err = tx.OpenIncident(ctx, "shop/web", t0, t0)
 		return err
 	})
 	ackAt := t0.Add(4 * time.Minute)

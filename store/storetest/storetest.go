@@ -34,6 +34,10 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Outbox", testOutbox},
 		{"TakeOnce", testTakeOnce},
 		{"Members", testMembers},
+		{"OneOpenIncident", testOneOpenIncident},
+		{"ReadsInTheTransaction", testReadsInTheTransaction},
+		{"Signals", testSignals},
+		{"Leases", testLeases},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

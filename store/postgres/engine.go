@@ -1,0 +1,91 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hostwatch/hostwatch/store"
+)
+
+func (t *tx) Signal(ctx context.Context, s store.Signal) error {
+	t.queue("signal "+s.Kind, `INSERT INTO signals (kind, check_name, incident_id, alert_id, at) VALUES ($1, $2, $3, $4, $5)`,
+		s.Kind, s.Check, nullID(s.Incident), nullID(s.Alert), ts(s.At))
+	return nil
+}
+
+func (t *tx) Signals(ctx context.Context, limit int) ([]store.Signal, error) {
+	rows, err := t.query(ctx, `SELECT id, kind, check_name, coalesce(incident_id, 0), coalesce(alert_id, 0), at
+		FROM signals ORDER BY id LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read signals: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Signal, error) {
+		var s store.Signal
+		err := row.Scan(&s.ID, &s.Kind, &s.Check, &s.Incident, &s.Alert, &s.At)
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read signals: %w", err)
+	}
+	return out, nil
+}
+
+func (t *tx) TakeSignals(ctx context.Context, ids []int64) error {
+	if len(ids) > 0 {
+		t.queue("take signals", `DELETE FROM signals WHERE id = ANY($1::bigint[])`, ids)
+	}
+	return nil
+}
+
+// Fence locks the lease's row for the rest of the transaction, if holder
+// holds it: a renewal or a takeover waits for the commit.
+func (t *tx) Fence(ctx context.Context, name, holder string) error {
+	var one int
+	err := t.queryRow(ctx, []any{&one}, `SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND until_at > clock_timestamp()
+		FOR UPDATE`, name, holder)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("lease %s: %w", name, store.ErrLeaseLost)
+	}
+	return err
+}
+
+// Exclude locks the lease's row, whoever holds it.
+func (t *tx) Exclude(ctx context.Context, name string) error {
+	if _, err := t.exec(ctx, `INSERT INTO leases VALUES ($1, '', 'epoch') ON CONFLICT (name) DO NOTHING`, name); err != nil {
+		return err
+	}
+	var one int
+	return t.queryRow(ctx, []any{&one}, `SELECT 1 FROM leases WHERE name = $1 FOR UPDATE`, name)
+}
+
+// Lease takes or renews lease name for holder, on the database's clock.
+func (db *DB) Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	var held bool
+	err := db.Update(ctx, func(t store.Tx) error {
+		tag, err := t.(*tx).exec(ctx, `INSERT INTO leases VALUES ($1, $2, clock_timestamp() + $3::interval)
+			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_at = excluded.until_at
+			WHERE leases.holder = excluded.holder OR leases.until_at <= clock_timestamp()`,
+			name, holder, ttl.String())
+		held = tag.RowsAffected() == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("lease %s: %w", name, err)
+	}
+	return held, nil
+}
+
+// ReleaseLease ends holder's lease at once.
+func (db *DB) ReleaseLease(ctx context.Context, name, holder string) error {
+	return db.Update(ctx, func(t store.Tx) error {
+		if _, err := t.(*tx).exec(ctx, `UPDATE leases SET until_at = clock_timestamp() WHERE name = $1 AND holder = $2`,
+			name, holder); err != nil {
+			return fmt.Errorf("release lease %s: %w", name, err)
+		}
+		return nil
+	})
+}
