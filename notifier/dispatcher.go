@@ -2,6 +2,8 @@ package notifier
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,9 +47,19 @@ type DispatcherOptions struct {
 	// failing destination: it doubles from the base, with jitter. Default
 	// 1s and 5m.
 	BackoffBase, BackoffMax time.Duration
-	Clock                   clockwork.Clock
-	Logger                  *slog.Logger
-	Registry                prometheus.Registerer
+	// Holder is this run's token, under which it claims destinations; a
+	// random one by default. ClaimTTL is how long a claim runs unless
+	// renewed (default 10s): a dead instance's destinations are taken
+	// over after it, and one that cannot renew its claims stops sending
+	// before it.
+	Holder   string
+	ClaimTTL time.Duration
+	// Share says how many instances share each platform's overall limit
+	// (Telegram's 30 a second): each paces itself to its part. Nil is one.
+	Share    func() int
+	Clock    clockwork.Clock
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
 }
 
 // errOriginalLost is an edit of a message that was never delivered.
@@ -73,7 +85,12 @@ type Dispatcher struct {
 
 	mu      sync.Mutex
 	workers map[string]*worker
-	lastID  int64
+	// held are the destinations this instance claims, each until when
+	// (on the real clock, a margin before the store's lease ends) it may
+	// send to it.
+	held map[string]time.Time
+	// after is where the next page of pending messages starts.
+	after int64
 }
 
 // NewDispatcher builds a Dispatcher.
@@ -96,11 +113,23 @@ func NewDispatcher(o DispatcherOptions) (*Dispatcher, error) {
 	if o.BackoffMax <= 0 {
 		o.BackoffMax = 5 * time.Minute
 	}
+	if o.Holder == "" {
+		b := make([]byte, 8)
+		crand.Read(b)
+		o.Holder = hex.EncodeToString(b)
+	}
+	if o.ClaimTTL <= 0 {
+		o.ClaimTTL = 10 * time.Second
+	}
+	if o.Share == nil {
+		o.Share = func() int { return 1 }
+	}
 	d := &Dispatcher{
 		o: o, clock: o.Clock, log: o.Logger,
 		wake:    make(chan struct{}, 1),
 		global:  map[string]*rate.Limiter{},
 		workers: map[string]*worker{},
+		held:    map[string]time.Time{},
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hostwatch_notifications_total",
 			Help: "Delivery attempts by platform and result: sent, retry (will try again) or failed (given up).",
@@ -166,40 +195,102 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	select {
 	case <-drained:
 	case <-d.clock.After(d.o.DrainTimeout):
-		d.log.Warn("delivery stopped before the outbox was empty; the rest goes out at the next start",
+		d.log.Warn("delivery stopped before the outbox was empty; the rest goes out at the next start, or from another instance",
 			"pending", d.queued())
 		cancelSends()
 		<-drained
 	}
+	// Another instance takes these destinations at once, not when the
+	// claims run out.
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := d.o.Outbox.Unclaim(uctx, d.o.Holder); err != nil {
+		d.log.Warn("give up the destinations; they are taken over when the claims run out", "err", err)
+	}
 	return nil
 }
 
-// load hands new pending items to their destinations' workers, starting
-// workers as needed. It reports whether there may be more to read.
+// load claims the destinations with pending messages that no other
+// instance holds, renews the claims it has, and hands their pending items
+// to their workers, a page at a time, starting workers as needed. It
+// reports whether there may be more to read.
 func (d *Dispatcher) load(ctx, sendCtx context.Context, stopping chan struct{}, wg *sync.WaitGroup) (bool, error) {
 	const page = 1000
-	items, err := d.o.Outbox.Pending(ctx, d.lastID, page)
+	d.share()
+	claims, err := d.o.Outbox.Claim(ctx, d.o.Holder, d.o.ClaimTTL, 100000)
+	// A claim is used until a quarter of its time before it runs out, so
+	// that a renewal late by a round trip never lets two instances send.
+	until := time.Now().Add(d.o.ClaimTTL - d.o.ClaimTTL/4)
+	if err != nil {
+		return false, err
+	}
+	d.mu.Lock()
+	held := make(map[string]time.Time, len(claims))
+	dests := make([]string, 0, len(claims))
+	for _, c := range claims {
+		held[c.Destination] = until
+		dests = append(dests, c.Destination)
+		if _, had := d.held[c.Destination]; !had {
+			d.after = 0 // a destination new to this instance: all of its messages
+			if w := d.workers[c.Destination]; w != nil {
+				w.resume(d.clock.Now(), c.LastSent)
+			}
+		}
+	}
+	d.held = held
+	after := d.after
+	d.mu.Unlock()
+
+	items, err := d.o.Outbox.PendingTo(ctx, dests, after, page)
 	if err != nil {
 		return false, err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, it := range items {
-		d.lastID = max(d.lastID, it.ID)
+		d.after = max(d.after, it.ID)
 		w, ok := d.workers[it.Destination]
 		if !ok {
 			w = d.newWorker(it.Destination)
 			d.workers[it.Destination] = w
+			for _, c := range claims {
+				if c.Destination == it.Destination {
+					w.resume(d.clock.Now(), c.LastSent)
+				}
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				w.run(sendCtx, stopping)
 			}()
 		}
-		w.push(it)
-		d.pending.Inc()
+		if w.push(it) {
+			d.pending.Inc()
+		}
 	}
-	return len(items) == page, nil
+	more := len(items) == page
+	if !more {
+		d.after = 0 // the next round reads from the start: an item written late under a lower ID is found
+	}
+	return more, nil
+}
+
+// share paces each platform's overall limit to this instance's part of it.
+func (d *Dispatcher) share() {
+	n := max(d.o.Share(), 1)
+	for platform, lim := range d.global {
+		if every := d.o.Pacing[platform].Global.every(); every > 0 {
+			lim.SetLimit(rate.Every(every * time.Duration(n)))
+		}
+	}
+}
+
+// holds reports whether this instance may send to dest now.
+func (d *Dispatcher) holds(dest string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	until, ok := d.held[dest]
+	return ok && time.Now().Before(until)
 }
 
 func (d *Dispatcher) queued() int {
@@ -214,7 +305,7 @@ func (d *Dispatcher) queued() int {
 
 func (d *Dispatcher) newWorker(dest string) *worker {
 	platform, address := SplitDestination(dest)
-	w := &worker{d: d, dest: dest, platform: platform, address: address, signal: make(chan struct{}, 1)}
+	w := &worker{d: d, dest: dest, platform: platform, address: address, signal: make(chan struct{}, 1), seen: map[int64]bool{}}
 	w.notifier = d.o.Notifiers[platform]
 	if p, ok := d.o.Pacing[platform]; ok {
 		w.global = d.global[platform]
@@ -236,24 +327,59 @@ type worker struct {
 	notifier          Notifier
 	global            *rate.Limiter
 	// every is the least time between two sends to this destination,
-	// counted from the moment of the last one; last is that moment.
+	// counted from the moment of the last one; last is that moment,
+	// under mu.
 	every                 time.Duration
 	last                  time.Time
 	sent, retried, failed prometheus.Counter
 
-	mu     sync.Mutex
-	queue  []store.OutboxItem
+	mu    sync.Mutex
+	queue []store.OutboxItem
+	// seen are the items handed to this worker while its destination is
+	// claimed: an item read again before its delivery is recorded is not
+	// sent twice.
+	seen   map[int64]bool
 	signal chan struct{}
 }
 
-func (w *worker) push(it store.OutboxItem) {
+// push queues an item not queued before, and reports whether it did.
+func (w *worker) push(it store.OutboxItem) bool {
 	w.mu.Lock()
+	if w.seen[it.ID] {
+		w.mu.Unlock()
+		return false
+	}
+	w.seen[it.ID] = true
 	w.queue = append(w.queue, it)
 	w.mu.Unlock()
 	select {
 	case w.signal <- struct{}{}:
 	default:
 	}
+	return true
+}
+
+// resume starts the destination's pacing from its last send, by whichever
+// instance: a claim taken over does not send sooner than its pace allows.
+func (w *worker) resume(now, lastSent time.Time) {
+	if lastSent.IsZero() || lastSent.After(now) || now.Sub(lastSent) > time.Minute {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if lastSent.After(w.last) {
+		w.last = lastSent
+	}
+}
+
+// drop empties the queue of a destination this instance no longer
+// claims: its messages are left to the instance that does.
+func (w *worker) drop() {
+	w.mu.Lock()
+	n := len(w.queue)
+	w.queue, w.seen = nil, map[int64]bool{}
+	w.mu.Unlock()
+	w.d.pending.Sub(float64(n))
 }
 
 func (w *worker) len() int {
@@ -313,6 +439,14 @@ func (w *worker) run(ctx context.Context, stopping <-chan struct{}) {
 		if err := w.pace(ctx); err != nil {
 			return
 		}
+		if !w.d.holds(w.dest) {
+			// The claim is gone (it could not be renewed, or another
+			// instance took it): not one more message from here.
+			w.d.log.Warn("destination no longer claimed; its messages are left to the instance that claims it",
+				"destination", w.dest, "pending", w.len())
+			w.drop()
+			continue
+		}
 		w.attempt(ctx, it)
 	}
 }
@@ -323,8 +457,11 @@ func (w *worker) run(ctx context.Context, stopping <-chan struct{}) {
 // together.
 func (w *worker) pace(ctx context.Context) error {
 	clock := w.d.clock
-	if w.every > 0 && !w.last.IsZero() {
-		if d := w.last.Add(w.every).Sub(clock.Now()); d > 0 {
+	w.mu.Lock()
+	last := w.last
+	w.mu.Unlock()
+	if w.every > 0 && !last.IsZero() {
+		if d := last.Add(w.every).Sub(clock.Now()); d > 0 {
 			select {
 			case <-clock.After(d):
 			case <-ctx.Done():
@@ -343,7 +480,9 @@ func (w *worker) pace(ctx context.Context) error {
 			}
 		}
 	}
+	w.mu.Lock()
 	w.last = clock.Now()
+	w.mu.Unlock()
 	return nil
 }
 

@@ -18,6 +18,8 @@ import (
 	"github.com/hostwatch/hostwatch/notifier/webhook"
 	"github.com/hostwatch/hostwatch/notifier/webhook/webhooktest"
 	"github.com/hostwatch/hostwatch/store"
+	"github.com/hostwatch/hostwatch/store/postgres"
+	"github.com/hostwatch/hostwatch/store/postgres/pgtest"
 	"github.com/hostwatch/hostwatch/store/sqlite"
 )
 
@@ -378,5 +380,107 @@ func TestPacingCountsFromTheActualSend(t *testing.T) {
 	eventually(t, 20*time.Second, "40 deliveries", func() bool { return len(srv.Deliveries()) == 40 })
 	if n := srv.Limited(); n != 0 {
 		t.Errorf("%d requests broke the per-destination limit", n)
+	}
+}
+
+// TestInstancesShareTheOutbox: three dispatchers, as three instances, on
+// one store deliver a burst to twenty destinations: every message once, in
+// order per destination, never two at once to one destination. A
+// destination claimed by an instance that died is taken over when its
+// claim runs out.
+func TestInstancesShareTheOutbox(t *testing.T) {
+	for _, driver := range []string{"sqlite", "postgres"} {
+		t.Run(driver, func(t *testing.T) { instancesShareTheOutbox(t, driver) })
+	}
+}
+
+func instancesShareTheOutbox(t *testing.T, driver string) {
+	ctx := context.Background()
+	srv := webhooktest.New("")
+	defer srv.Close()
+	srv.Slow(20 * time.Millisecond)
+	var contacts []config.Contact
+	var dests []string
+	for i := range 20 {
+		name := fmt.Sprintf("owner%d", i)
+		contacts = append(contacts, config.Contact{Name: name, Webhook: fmt.Sprintf("%s/chat/%d", srv.URL, i)})
+		dests = append(dests, "webhook:"+name)
+	}
+	var open func() store.Store
+	if driver == "postgres" {
+		dsn := pgtest.Database(t)
+		open = func() store.Store {
+			db, err := postgres.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		}
+	} else {
+		path := filepath.Join(t.TempDir(), "h.db")
+		open = func() store.Store {
+			db, err := sqlite.Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		}
+	}
+	first := open()
+	// A dead instance's claim on the first destination runs for a while.
+	var items []store.OutboxItem
+	for i := range 5 {
+		payload, _ := json.Marshal(notifier.Message{Kind: notifier.Down, Incident: 1, Check: "shop/web", Start: start, Failures: i + 1})
+		for _, d := range dests {
+			items = append(items, store.OutboxItem{CreatedAt: time.Now(), Destination: d, Incident: 1, Op: "send", Payload: payload})
+		}
+	}
+	if err := first.Update(ctx, func(tx store.Tx) error { return tx.Enqueue(ctx, items) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Claim(ctx, "dead", 1500*time.Millisecond, 1); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	for i := range 3 {
+		st := first
+		if i > 0 {
+			st = open()
+		}
+		d, err := notifier.NewDispatcher(notifier.DispatcherOptions{Outbox: st, Holder: fmt.Sprintf("run-%d", i), ClaimTTL: 2 * time.Second,
+			Notifiers: map[string]notifier.Notifier{"webhook": webhook.New(contacts, time.UTC, "hostwatch/test")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- d.Run(runCtx) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	eventually(t, 20*time.Second, "every message", func() bool { return len(srv.Deliveries()) >= 100 })
+	time.Sleep(300 * time.Millisecond)
+	byPath := map[string][]webhooktest.Delivery{}
+	for _, d := range srv.Deliveries() {
+		byPath[d.Path] = append(byPath[d.Path], d)
+	}
+	for path, ds := range byPath {
+		if len(ds) != 5 {
+			t.Errorf("%s: %d deliveries, want 5", path, len(ds))
+		}
+		inOrder(t, ds)
+	}
+	if n := srv.Overlaps(); n != 0 {
+		t.Errorf("%d messages went to a destination while another to it was in flight", n)
+	}
+	var deadOnes []webhooktest.Delivery
+	for _, d := range srv.Deliveries() {
+		if d.Path == "/chat/0" {
+			deadOnes = append(deadOnes, d)
+		}
+	}
+	if len(deadOnes) > 0 && deadOnes[0].At.Sub(began) < time.Second {
+		t.Errorf("the dead instance's destination got a message %v after the start, inside its claim", deadOnes[0].At.Sub(began))
 	}
 }

@@ -456,13 +456,36 @@ type OutboxItem struct {
 	Receipt     string // the platform's id of the sent message
 }
 
+// Claim is a destination that one instance delivers to, alone, while its
+// claim runs: one message in flight per destination across the instances,
+// in the order they were written.
+type Claim struct {
+	Destination string
+	// LastSent is when a message last went out to it, from whichever
+	// instance, for its pacing.
+	LastSent time.Time
+}
+
 // Outbox is what the dispatcher needs of the store.
 type Outbox interface {
+	// Claim takes for holder, until the store's now plus ttl, the
+	// destinations that have pending messages and no other holder's
+	// running claim, at most limit, and renews holder's own; it returns
+	// every destination holder holds. Instances claiming at once take
+	// different destinations without waiting for each other.
+	Claim(ctx context.Context, holder string, ttl time.Duration, limit int) ([]Claim, error)
+	// Unclaim ends holder's claims at once, for others to take (at
+	// shutdown); a claim not renewed runs out by itself.
+	Unclaim(ctx context.Context, holder string) error
+	// PendingTo lists the pending items of dests with an ID above after,
+	// oldest first.
+	PendingTo(ctx context.Context, dests []string, after int64, limit int) ([]OutboxItem, error)
 	// Pending lists pending items with an ID above after, oldest first.
 	Pending(ctx context.Context, after int64, limit int) ([]OutboxItem, error)
 	// Item returns one item.
 	Item(ctx context.Context, id int64) (OutboxItem, error)
-	// MarkSent records a delivery and the platform's id for the message.
+	// MarkSent records a delivery and the platform's id for the message,
+	// and when its destination last had one.
 	MarkSent(ctx context.Context, id int64, receipt string, at time.Time) error
 	// MarkRetry records a failed attempt and when to try again.
 	MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error

@@ -124,6 +124,8 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		Outbox: st, Notifiers: notifiers, Pacing: pacing(cfg.Delivery),
 		Undeliverable: func(ctx context.Context, it store.OutboxItem, err error) { engine.ReportUndeliverable(ctx, it, err) },
 		DrainTimeout:  cfg.Delivery.DrainTimeout.Duration,
+		Holder:        member.Token(),
+		Share:         func() int { return len(member.Members()) },
 		Clock:         clock, Logger: log, Registry: reg,
 	})
 	if err != nil {

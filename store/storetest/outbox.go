@@ -101,3 +101,79 @@ func testTakeOnce(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	}
 }
+
+// testClaims: each destination with pending messages is claimed by one
+// instance at a time; a claim is renewed by its holder, and taken over
+// once it is given up or runs out; the last send to a destination is kept
+// for its pacing.
+func testClaims(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := context.Background()
+	a, b := registered(t, open), registered(t, open)
+	update(t, a, func(ctx context.Context, tx store.Tx) error {
+		var items []store.OutboxItem
+		for _, d := range []string{"chat:1", "chat:2", "chat:3", "chat:1"} {
+			items = append(items, store.OutboxItem{CreatedAt: t0, Destination: d, Payload: []byte("{}")})
+		}
+		return tx.Enqueue(ctx, items)
+	})
+	claim := func(st store.Store, holder string, ttl time.Duration, limit int) []string {
+		t.Helper()
+		cs, err := st.Claim(ctx, holder, ttl, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Destination)
+		}
+		return out
+	}
+	if got := claim(a, "run-a", time.Minute, 2); !equal(got, []string{"chat:1", "chat:2"}) {
+		t.Errorf("a claims %v", got)
+	}
+	if got := claim(b, "run-b", time.Minute, 10); !equal(got, []string{"chat:3"}) {
+		t.Errorf("b claims %v, want what a does not hold", got)
+	}
+	if got := claim(a, "run-a", time.Minute, 10); !equal(got, []string{"chat:1", "chat:2"}) {
+		t.Errorf("a renews %v", got)
+	}
+	items, err := a.PendingTo(ctx, []string{"chat:1", "chat:2"}, 0, 10)
+	if err != nil || len(items) != 3 || items[0].Destination != "chat:1" || items[2].Destination != "chat:1" {
+		t.Errorf("a's pending: %+v, %v", items, err)
+	}
+	if after, _ := a.PendingTo(ctx, []string{"chat:1"}, items[0].ID, 10); len(after) != 1 {
+		t.Errorf("chat:1 after the first: %+v", after)
+	}
+	// a is done with chat:2 and gives its claims up: b takes chat:2 once
+	// it has a message again.
+	if err := a.MarkSent(ctx, items[1].ID, "m1", t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(b, "run-b", time.Minute, 10); !equal(got, []string{"chat:3"}) {
+		t.Errorf("b claims %v: chat:2 has nothing pending, chat:1 is a's", got)
+	}
+	if err := a.Unclaim(ctx, "run-a"); err != nil {
+		t.Fatal(err)
+	}
+	update(t, a, func(ctx context.Context, tx store.Tx) error {
+		return tx.Enqueue(ctx, []store.OutboxItem{{CreatedAt: t0, Destination: "chat:2", Payload: []byte("{}")}})
+	})
+	cs, err := b.Claim(ctx, "run-b", time.Minute, 10)
+	if err != nil || len(cs) != 3 || cs[1].Destination != "chat:2" || !cs[1].LastSent.Equal(t0.Add(time.Second)) {
+		t.Errorf("b claims %+v, %v; want chat:1 given up, and chat:2 with its last send", cs, err)
+	}
+	// A claim that runs out is taken over.
+	if err := b.Unclaim(ctx, "run-b"); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(a, "run-a", 100*time.Millisecond, 10); !equal(got, []string{"chat:1", "chat:2", "chat:3"}) {
+		t.Errorf("a claims %v", got)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if got := claim(b, "run-b", time.Minute, 10); !equal(got, []string{"chat:1", "chat:2", "chat:3"}) {
+		t.Errorf("after a's claim ran out b holds %v", got)
+	}
+	if got := claim(a, "run-a", time.Minute, 10); len(got) != 0 {
+		t.Errorf("a holds %v of b's", got)
+	}
+}

@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Flapping", testFlapping},
 		{"AlertsSilencesWindows", testAlertsSilencesWindows},
 		{"Outbox", testOutbox},
+		{"Claims", testClaims},
 		{"TakeOnce", testTakeOnce},
 		{"Members", testMembers},
 		{"OneOpenIncident", testOneOpenIncident},

@@ -44,6 +44,8 @@ type Server struct {
 	limited    int           // requests refused by the limits
 	sent       map[string][]time.Time
 	all        []time.Time
+	inFlight   map[string]int // requests under way, by path
+	overlaps   int            // requests that came while another to their path was under way
 }
 
 type limit struct {
@@ -56,7 +58,7 @@ type limit struct {
 // New starts a receiver; with a secret, unsigned or badly signed requests
 // get 401.
 func New(secret string) *Server {
-	s := &Server{secret: []byte(secret), seen: map[string]bool{}, sent: map[string][]time.Time{}}
+	s := &Server{secret: []byte(secret), seen: map[string]bool{}, sent: map[string][]time.Time{}, inFlight: map[string]int{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
 	return s
 }
@@ -125,6 +127,15 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	s.mu.Lock()
 	s.requests++
+	if s.inFlight[r.URL.Path] > 0 {
+		s.overlaps++
+	}
+	s.inFlight[r.URL.Path]++
+	defer func() {
+		s.mu.Lock()
+		s.inFlight[r.URL.Path]--
+		s.mu.Unlock()
+	}()
 	// The failure in force when the request arrived decides its answer:
 	// a test that sees the request counted and then lifts the failure
 	// must still see this one refused.
@@ -192,4 +203,13 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	s.deliveries = append(s.deliveries, Delivery{At: now, Path: r.URL.Path, Body: b, Duplicate: s.seen[b.Delivery]})
 	s.seen[b.Delivery] = true
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// Overlaps counts the requests that arrived while another one to the same
+// path was still being answered: a sender that keeps one message in flight
+// per destination makes none.
+func (s *Server) Overlaps() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.overlaps
 }
