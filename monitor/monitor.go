@@ -58,6 +58,9 @@ type Status struct {
 	Skipped   int64
 	Running   bool
 	NextProbe time.Time
+	// Owned says this instance probes the check; another instance does
+	// otherwise, and State is the last this one knew.
+	Owned bool
 }
 
 // watched is one check and its running state.
@@ -65,9 +68,13 @@ type watched struct {
 	cfg     *config.Check
 	checker checks.Checker
 	running atomic.Bool
-	skipped atomic.Int64
-	probes  atomic.Int64
-	next    atomic.Int64 // Unix nanoseconds of the next planned probe
+	// owned says this instance probed the check in its last slot; reload
+	// that its state must be read from the store before the next probe,
+	// another instance having probed it meanwhile.
+	owned, reload atomic.Bool
+	skipped       atomic.Int64
+	probes        atomic.Int64
+	next          atomic.Int64 // Unix nanoseconds of the next planned probe
 
 	mu     sync.Mutex
 	state  store.CheckState
@@ -122,14 +129,26 @@ type Options struct {
 	Sink  Sink
 	// States are the saved states of the checks, by check ID, so that a
 	// restart remembers which were down.
-	States   map[string]store.CheckState
+	States map[string]store.CheckState
+	// Owner says which checks are this instance's to probe at a time,
+	// when instances share them; nil probes every check. State reads a
+	// check's saved state when this instance takes it over.
+	Owner    Owner
+	State    func(ctx context.Context, check string) (store.CheckState, error)
 	Clock    clockwork.Clock
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
 }
 
+// Owner says whether this instance probes a check in its slot at a time.
+type Owner interface {
+	Owns(check string, at time.Time) bool
+}
+
 // Monitor runs checks on their schedules.
 type Monitor struct {
+	owner   Owner
+	state   func(ctx context.Context, check string) (store.CheckState, error)
 	clock   clockwork.Clock
 	log     *slog.Logger
 	sink    Sink
@@ -156,7 +175,7 @@ func New(o Options) (*Monitor, error) {
 	if o.Build == nil {
 		o.Build = o.Env.New
 	}
-	m := &Monitor{clock: o.Clock, log: o.Logger, sink: o.Sink, byID: map[string]*watched{}}
+	m := &Monitor{clock: o.Clock, log: o.Logger, sink: o.Sink, byID: map[string]*watched{}, owner: o.Owner, state: o.State}
 	probes := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hostwatch_probes_total", Help: "Probes run, by check and result (ok or fail).",
 	}, []string{"check", "result"})
@@ -173,9 +192,12 @@ func New(o Options) (*Monitor, error) {
 		MaxAge:     5 * time.Minute,
 	})
 	down := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "hostwatch_checks_down", Help: "Checks that are down now.",
+		Name: "hostwatch_checks_down", Help: "Checks that are down now, of those this instance probes.",
 	}, func() float64 { return float64(m.countDown()) })
-	for _, c := range []prometheus.Collector{probes, skips, m.latency, m.lateness, down} {
+	assigned := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hostwatch_checks_assigned", Help: "Checks this instance probes.",
+	}, func() float64 { return float64(m.Assigned()) })
+	for _, c := range []prometheus.Collector{probes, skips, m.latency, m.lateness, down, assigned} {
 		if err := o.Registry.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
@@ -200,14 +222,9 @@ func New(o Options) (*Monitor, error) {
 			latency:      m.latency.WithLabelValues(c.Kind()),
 		}
 		if s, ok := o.States[c.ID]; ok {
-			// Up or down is kept across a restart; a streak is not: probes
-			// before the stop and after it are not consecutive, and joining
-			// them would date an outage back to before the daemon stopped.
-			w.state = store.CheckState{Check: c.ID, State: s.State, Since: s.Since}
-			if s.State == store.Down {
-				w.state.FailStreak, w.state.StreakSince = s.FailStreak, s.StreakSince
-			}
+			w.state = restored(s)
 		}
+		w.owned.Store(true)
 		m.watched = append(m.watched, w)
 		m.byID[c.ID] = w
 		if _, seen := groups[c.Schedule]; !seen {
@@ -231,14 +248,37 @@ func New(o Options) (*Monitor, error) {
 	return m, nil
 }
 
+// restored is a saved state as a probe after a restart, or a takeover,
+// continues it: up or down is kept; a streak is not, unless down: probes
+// before the stop and after it are not consecutive, and joining them would
+// date an outage back to before the daemon stopped.
+func restored(s store.CheckState) store.CheckState {
+	w := store.CheckState{Check: s.Check, State: s.State, Since: s.Since}
+	if s.State == store.Down {
+		w.FailStreak, w.StreakSince = s.FailStreak, s.StreakSince
+	}
+	return w
+}
+
 func (m *Monitor) countDown() int {
 	n := 0
 	for _, w := range m.watched {
 		w.mu.Lock()
-		if w.state.State == store.Down {
+		if w.state.State == store.Down && w.owned.Load() {
 			n++
 		}
 		w.mu.Unlock()
+	}
+	return n
+}
+
+// Assigned counts the checks this instance probes.
+func (m *Monitor) Assigned() int {
+	n := 0
+	for _, w := range m.watched {
+		if w.owned.Load() {
+			n++
+		}
 	}
 	return n
 }
@@ -308,8 +348,18 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
-// start runs one probe unless the previous one of the check still runs.
+// start runs one probe unless the check is another instance's in this
+// slot, or the previous probe of it still runs.
 func (m *Monitor) start(ctx context.Context, w *watched, planned, now time.Time) {
+	if m.owner != nil {
+		if !m.owner.Owns(w.cfg.ID, planned) {
+			w.owned.Store(false)
+			return
+		}
+		if !w.owned.Swap(true) {
+			w.reload.Store(true)
+		}
+	}
 	if !w.running.CompareAndSwap(false, true) {
 		w.skipped.Add(1)
 		w.skips.Inc()
@@ -327,6 +377,19 @@ func (m *Monitor) start(ctx context.Context, w *watched, planned, now time.Time)
 
 // probe runs one probe that the scheduler started at at.
 func (m *Monitor) probe(ctx context.Context, w *watched, at time.Time) {
+	if w.reload.Load() && m.state != nil {
+		// Taken over: the state is where the instance that probed it
+		// last left it.
+		s, err := m.state(ctx, w.cfg.ID)
+		if err != nil {
+			m.log.Debug("probe skipped: the state of a check taken over could not be read", "check", w.cfg.ID, "err", err)
+			return
+		}
+		w.mu.Lock()
+		w.state = restored(s)
+		w.mu.Unlock()
+		w.reload.Store(false)
+	}
 	pctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout.Duration)
 	r := w.checker.Check(pctx)
 	cancel()
@@ -375,6 +438,7 @@ func (m *Monitor) Statuses() []Status {
 		out[i].Probes = w.probes.Load()
 		out[i].Skipped = w.skipped.Load()
 		out[i].Running = w.running.Load()
+		out[i].Owned = w.owned.Load()
 		if n := w.next.Load(); n != 0 {
 			out[i].NextProbe = time.Unix(0, n)
 		}

@@ -498,10 +498,13 @@ func (w *worker) attempt(ctx context.Context, it store.OutboxItem) {
 	var retryAfter *RetryAfterError
 	switch {
 	case err == nil:
-		if merr := w.d.o.Outbox.MarkSent(mctx, it.ID, receipt, now); merr != nil {
-			log.Error("record delivery", "err", merr)
-		}
 		w.sent.Inc()
+		if !w.recordSent(mctx, log, it.ID, receipt, now) {
+			// Not recorded, and no longer ours: it goes out once more
+			// from the instance that claims the destination.
+			w.drop()
+			return
+		}
 		w.pop()
 	case ctx.Err() != nil:
 		// Cut short by shutdown: it stays pending.
@@ -535,6 +538,27 @@ func (w *worker) attempt(ctx context.Context, it store.OutboxItem) {
 			log.Error("record retry", "err", merr)
 		}
 		w.setHead(it)
+	}
+}
+
+// recordSent records a delivery, trying again while the store refuses and
+// the destination is still claimed: the next message waits, so that no more
+// than this one can go out twice. It reports whether it recorded it.
+func (w *worker) recordSent(ctx context.Context, log *slog.Logger, id int64, receipt string, at time.Time) bool {
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		err := w.d.o.Outbox.MarkSent(ctx, id, receipt, at)
+		if err == nil || errors.Is(err, store.ErrNotFound) {
+			return true // recorded, now or by the instance that sent it again
+		}
+		log.Error("record delivery; will retry", "err", err)
+		if !w.d.holds(w.dest) {
+			return false
+		}
+		select {
+		case <-w.d.clock.After(wait):
+		case <-ctx.Done():
+			return false
+		}
 	}
 }
 

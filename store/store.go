@@ -227,6 +227,8 @@ type Store interface {
 	Register(ctx context.Context, checks []string) error
 	// CheckStates returns the saved state of every check, by name.
 	CheckStates(ctx context.Context) (map[string]CheckState, error)
+	// CheckState returns the saved state of one check.
+	CheckState(ctx context.Context, check string) (CheckState, error)
 	// Incidents lists incidents, newest first.
 	Incidents(ctx context.Context, f IncidentFilter) ([]Incident, error)
 	// Incident returns one incident with its error summary.

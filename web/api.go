@@ -37,6 +37,9 @@ type StatusOptions struct {
 	Merchants []string
 	Location  *time.Location
 	Now       func() time.Time
+	// Members lists the live instances for /api/v1/cluster; nil leaves
+	// it out.
+	Members func() []store.Instance
 }
 
 // status serves the status page and the API.
@@ -48,6 +51,9 @@ func (s *status) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/checks", s.guard(s.checks))
 	mux.Handle("GET /api/v1/incidents", s.guard(s.incidents))
 	mux.Handle("GET /api/v1/report", s.guard(s.report))
+	if s.o.Members != nil {
+		mux.Handle("GET /api/v1/cluster", s.guard(s.cluster))
+	}
 	mux.Handle("GET /{$}", s.guard(s.page))
 	mux.Handle("GET /m/{merchant}", s.guard(s.merchantPage))
 }
@@ -274,4 +280,26 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
+}
+
+// InstanceJSON is one live instance in /api/v1/cluster.
+type InstanceJSON struct {
+	Instance string     `json:"instance"`
+	Location string     `json:"location,omitempty"`
+	Role     string     `json:"role"`
+	Checks   int        `json:"checks"`
+	Since    *time.Time `json:"since"` // from when it takes checks
+	Seen     *time.Time `json:"seen"`  // its last heartbeat
+	Until    *time.Time `json:"until"` // its lease ends unless renewed
+}
+
+// cluster lists the live instances, what each does, and how many checks
+// each probes; no host or process, which a public page must not show.
+func (s *status) cluster(w http.ResponseWriter, r *http.Request) {
+	out := []InstanceJSON{}
+	for _, in := range s.o.Members() {
+		out = append(out, InstanceJSON{Instance: in.Name, Location: in.Location, Role: in.Role, Checks: in.Checks,
+			Since: s.when(in.Since), Seen: s.when(in.Seen), Until: s.when(in.Until)})
+	}
+	writeJSON(w, http.StatusOK, out)
 }

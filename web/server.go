@@ -31,6 +31,16 @@ type Options struct {
 	// Status, when set, serves the status page at / and the JSON API
 	// under /api/v1.
 	Status *StatusOptions
+	// Self says which instance answers, for /healthz; nil leaves it out.
+	Self func() Self
+}
+
+// Self is the instance that answers: its name, where it probes from, what
+// it does, and whether it is fenced off (its lease ran out: it probes and
+// sends nothing until it can renew it).
+type Self struct {
+	Instance, Location, Role string
+	Fenced                   bool
 }
 
 // Server serves hostwatch's HTTP endpoints.
@@ -70,8 +80,11 @@ type health struct {
 	Store  string `json:"store"`
 	// Reason and Since say, while the store refuses writes, why and
 	// since when.
-	Reason string     `json:"reason,omitempty"`
-	Since  *time.Time `json:"since,omitempty"`
+	Reason   string     `json:"reason,omitempty"`
+	Since    *time.Time `json:"since,omitempty"`
+	Instance string     `json:"instance,omitempty"`
+	Location string     `json:"location,omitempty"`
+	Role     string     `json:"role,omitempty"`
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -86,6 +99,16 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.o.Logger.Warn("health check: store unreachable", "err", err)
 		h, code = health{Status: "unhealthy", Store: "unreachable"}, http.StatusServiceUnavailable
+	}
+	if s.o.Self != nil {
+		self := s.o.Self()
+		h.Instance, h.Location, h.Role = self.Instance, self.Location, self.Role
+		if self.Fenced {
+			h.Status, code = "unhealthy", http.StatusServiceUnavailable
+			if h.Reason == "" {
+				h.Reason = "this instance could not renew its lease: it probes and sends nothing until it can"
+			}
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -71,17 +71,25 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 			log.Error("close store", "err", err)
 		}
 	}()
-	member := cluster.New(cluster.Options{Store: st, Name: cfg.Cluster.Instance, Location: cfg.Cluster.Location, Logger: log})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	clock := clockwork.NewRealClock()
+
+	// Several instances share a PostgreSQL database: the checks are shared
+	// out, and one at a time takes the decisions and polls Telegram.
+	shared := cfg.Storage.Driver == "postgres"
+	var engine *incident.Engine
+	var mon *monitor.Monitor
+	member := cluster.New(cluster.Options{Store: st, Name: cfg.Cluster.Instance, Location: cfg.Cluster.Location,
+		Shared: shared, Logger: log, Registry: reg,
+		Report: func() (string, int) {
+			if engine == nil || mon == nil {
+				return "starting", 0
+			}
+			return role(engine), mon.Assigned()
+		}})
 	if err := member.Join(ctx); err != nil {
 		return err
-	}
-	for _, in := range member.Members() {
-		if in.Name != cfg.Cluster.Instance {
-			// Until instances share the work, a second would probe and
-			// alert everything again.
-			return fmt.Errorf("another hostwatch runs on this database (instance %q, PID %d on %s): one at a time for now",
-				in.Name, in.PID, in.Host)
-		}
 	}
 	all := cfg.Checks()
 	ids := make([]string, len(all))
@@ -95,10 +103,6 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	clock := clockwork.NewRealClock()
 
 	ua := "hostwatch/" + versionString()
 	notifiers := map[string]notifier.Notifier{
@@ -119,7 +123,6 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		editable = append(editable, "telegram")
 
 	}
-	var engine *incident.Engine
 	dispatcher, err := notifier.NewDispatcher(notifier.DispatcherOptions{
 		Outbox: st, Notifiers: notifiers, Pacing: pacing(cfg.Delivery),
 		Undeliverable: func(ctx context.Context, it store.OutboxItem, err error) { engine.ReportUndeliverable(ctx, it, err) },
@@ -133,7 +136,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	}
 	engine, err = incident.New(ctx, incident.Options{
 		Store: st, Router: incident.NewRouter(cfg, slices.Collect(maps.Keys(notifiers)), editable), Rules: incident.RulesFrom(cfg),
-		Wake: dispatcher.Wake, Checks: ids, Holder: member.Token(), Replaces: member.Replaced(),
+		Wake: dispatcher.Wake, Checks: ids, Holder: member.Token(), Replaces: member.Replaced(), Poll: poll(shared),
 		Clock: clock, Logger: log, Registry: reg,
 	})
 	if err != nil {
@@ -141,9 +144,12 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	}
 	env := checks.NewEnv(checks.EnvOptions{UserAgent: ua})
 	defer env.Close()
-	mon, err := monitor.New(monitor.Options{
-		Checks: all, Env: env, Sink: engine, States: states, Clock: clock, Logger: log, Registry: reg,
-	})
+	mo := monitor.Options{Checks: all, Env: env, Sink: engine, States: states, State: st.CheckState,
+		Clock: clock, Logger: log, Registry: reg}
+	if shared {
+		mo.Owner = member
+	}
+	mon, err = monitor.New(mo)
 	if err != nil {
 		return err
 	}
@@ -210,7 +216,13 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		} else {
 			go func() {
 				defer wg.Done()
-				tg.Poll(ctx, chatBot, log)
+				if !shared {
+					tg.Poll(ctx, chatBot, log)
+					return
+				}
+				// Two getUpdates callers conflict: one instance at a
+				// time polls, another takes over when it cannot.
+				member.Lead(ctx, "telegram", func(ctx context.Context) { tg.Poll(ctx, chatBot, log) })
 			}()
 		}
 	}
@@ -223,8 +235,14 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	}()
 	go func() {
 		defer wg.Done()
-		webErr = web.New(web.Options{Store: st, Gatherer: reg, Logger: log, Handlers: handlers,
-			Status: statusOptions(cfg, mon, st)}).Serve(ctx, listener)
+		status := statusOptions(cfg, mon, st)
+		if status != nil {
+			status.Members = member.Members
+		}
+		webErr = web.New(web.Options{Store: st, Gatherer: reg, Logger: log, Handlers: handlers, Status: status,
+			Self: func() web.Self {
+				return web.Self{Instance: member.Name(), Location: member.Location(), Role: role(engine), Fenced: member.Fenced()}
+			}}).Serve(ctx, listener)
 		if webErr != nil {
 			cancel()
 		}
@@ -251,6 +269,48 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	return errors.Join(monErr, engineErr, dispatchErr, webErr)
 }
 
+// role says what an instance does besides probing its share of the
+// checks: "leader" takes the incident engine's decisions.
+func role(e *incident.Engine) string {
+	if e.Leader() {
+		return "leader"
+	}
+	return "member"
+}
+
+// poll is how often the engine looks for signals of other instances: only
+// when there may be others.
+func poll(shared bool) time.Duration {
+	if shared {
+		return 250 * time.Millisecond
+	}
+	return 0
+}
+
+// statuses are the monitor's, with what the store knows: each check's open
+// incident, and the state of the checks other instances probe.
+func statuses(mon *monitor.Monitor, st store.Store) []monitor.Status {
+	out := mon.Statuses()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	saved, err := st.CheckStates(ctx)
+	if err != nil {
+		return out
+	}
+	for i := range out {
+		s, ok := saved[out[i].Check.ID]
+		if !ok {
+			continue
+		}
+		if !out[i].Owned {
+			out[i].State = s
+			out[i].LastAt = time.Time{}
+		}
+		out[i].State.Incident = s.Incident
+	}
+	return out
+}
+
 // backend is what the chat bots ask of the daemon: the monitor and the
 // store answer questions, the engine takes actions.
 type backend struct {
@@ -260,7 +320,7 @@ type backend struct {
 	store store.Store
 }
 
-func (b backend) Statuses() []monitor.Status { return b.mon.Statuses() }
+func (b backend) Statuses() []monitor.Status { return statuses(b.mon, b.store) }
 
 func (b backend) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error) {
 	return b.store.Incidents(ctx, f)
@@ -282,7 +342,7 @@ type record struct {
 	mon *monitor.Monitor
 }
 
-func (r record) Statuses() []monitor.Status { return r.mon.Statuses() }
+func (r record) Statuses() []monitor.Status { return statuses(r.mon, r.Store) }
 
 // statusOptions configures the status page and the API, nil when off.
 func statusOptions(cfg *config.Config, mon *monitor.Monitor, st store.Store) *web.StatusOptions {

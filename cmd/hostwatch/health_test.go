@@ -6,13 +6,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/hostwatch/hostwatch/store"
+	"github.com/hostwatch/hostwatch/store/postgres/pgtest"
 	"github.com/hostwatch/hostwatch/store/sqlite"
 )
 
@@ -136,4 +141,68 @@ type zeros struct{}
 func (zeros) Read(b []byte) (int, error) {
 	clear(b)
 	return len(b), nil
+}
+
+// TestHealthzWhilePostgresIsReadOnly: the database turns read-only, as a
+// standby does after a failover gone wrong: /healthz says 503, why and
+// since when, within 10 s, and 200 again once it takes writes.
+func TestHealthzWhilePostgresIsReadOnly(t *testing.T) {
+	dsn := pgtest.Database(t)
+	shop, _ := newShop(t)
+	listen := freeAddr(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, fmt.Sprintf(`
+timezone: UTC
+storage: {driver: postgres, dsn: %q}
+http: {listen: %q}
+defaults: {schedule: "@every 1s"}
+merchants:
+  - name: kim-shop
+    checks:
+      - {name: storefront, http: {url: "%s/", contains: cart}}
+`, dsn, listen, shop.URL))
+	p := startDaemon(t, dir, cfg)
+	healthz := "http://" + listen + "/healthz"
+	waitHTTP(t, healthz, `"status":"ok"`)
+	admin, err := pgx.Connect(context.Background(), pgtest.Server())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	name := strings.TrimPrefix(must(url.Parse(dsn)).Path, "/")
+	readOnly := func(on bool) {
+		t.Helper()
+		for _, q := range []string{
+			fmt.Sprintf("ALTER DATABASE %s SET default_transaction_read_only = %v", name, on),
+			fmt.Sprintf("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'", name),
+		} {
+			if _, err := admin.Exec(context.Background(), q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	readOnly(true)
+	began := time.Now()
+	var h health
+	eventually(t, "a 503", func() bool {
+		var code int
+		code, h = healthOf(healthz)
+		return code == http.StatusServiceUnavailable && h.Store == "refusing writes"
+	})
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("503 came %v after the database turned read-only", took)
+	}
+	if h.Reason != "the database is read-only (a standby?)" || h.Since == nil {
+		t.Errorf("healthz while read-only: %+v", h)
+	}
+	readOnly(false)
+	eventually(t, "a 200 again", func() bool { code, _ := healthOf(healthz); return code == http.StatusOK })
+	p.stop(t)
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

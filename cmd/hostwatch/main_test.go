@@ -190,7 +190,23 @@ type proc struct {
 
 func startDaemon(t *testing.T, dir, cfg string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(binary, "run", "-config", cfg), done: make(chan error, 1)}
+	return startBinary(t, binary, dir, cfg)
+}
+
+// plainBinary is hostwatch built without the race detector, for the tests
+// that run several daemons under load: built once, when one asks.
+var plainBinary = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(filepath.Dir(binary), "hostwatch-plain")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("build hostwatch: %v: %s", err, out)
+	}
+	return bin, nil
+})
+
+func startBinary(t *testing.T, bin, dir, cfg string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(bin, "run", "-config", cfg), done: make(chan error, 1)}
 	p.cmd.Dir = dir
 	p.cmd.Stderr = &syncWriter{w: &p.stderr, mu: &p.mu}
 	stdout, err := p.cmd.StdoutPipe()
@@ -318,7 +334,9 @@ merchants:
 `, storage, listen, shop.URL))
 
 	p := startDaemon(t, dir, cfg)
-	waitHTTP(t, "http://"+listen+"/healthz", `"status":"ok"`)
+	// On PostgreSQL an instance takes checks once the others could know
+	// of it: the shop goes down once it is probed.
+	waitHTTP(t, "http://"+listen+"/metrics", `hostwatch_probes_total{check="kim-shop/storefront",result="ok"} 1`)
 	down.Store(true)
 	wentDown := time.Now()
 	line := p.waitLine(t, "DOWN kim-shop/storefront: incident #1")

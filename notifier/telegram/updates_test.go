@@ -87,6 +87,11 @@ func TestPollingSurvivesAnOutage(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// The replies go out after the updates are handled: waited for, on a
+	// busy machine, before polling stops.
+	for deadline := time.Now().Add(5 * time.Second); len(api.Messages(111)) < 4 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	time.Sleep(200 * time.Millisecond)
 	cancel()
 	<-done

@@ -75,7 +75,7 @@ func (db *DB) Beat(ctx context.Context, inst store.Instance, ttl, settle time.Du
 // Leave ends the lease of this run of instance name.
 func (db *DB) Leave(ctx context.Context, name, token string) error {
 	return db.Update(ctx, func(t store.Tx) error {
-		_, err := t.(*tx).exec(ctx, `UPDATE instances SET until_at = clock_timestamp() WHERE name = $1 AND token = $2
+		_, err := t.(*tx).exec(ctx, `UPDATE instances SET until_at = date_trunc('milliseconds', clock_timestamp()) WHERE name = $1 AND token = $2
 			AND until_at > clock_timestamp()`, name, token)
 		if err != nil {
 			return fmt.Errorf("leave as %s: %w", name, err)

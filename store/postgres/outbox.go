@@ -193,4 +193,3 @@ func (db *DB) Unclaim(ctx context.Context, holder string) error {
 		return nil
 	})
 }
-

@@ -20,26 +20,46 @@ func at(t *time.Time) time.Time {
 	return *t
 }
 
+const checkStateColumns = `c.name, c.state, c.since, c.fail_streak, c.ok_streak, c.streak_since, c.probed_at,
+	coalesce(i.id, 0) FROM checks c LEFT JOIN incidents i ON i.check_id = c.id AND i.resolved_at IS NULL`
+
+func scanCheckState(row pgx.Row) (store.CheckState, error) {
+	var s store.CheckState
+	var state string
+	var since, streakSince, probed *time.Time
+	err := row.Scan(&s.Check, &state, &since, &s.FailStreak, &s.OKStreak, &streakSince, &probed, &s.Incident)
+	s.State, s.Since, s.StreakSince, s.Probed = store.State(state), at(since), at(streakSince), at(probed)
+	return s, err
+}
+
 // CheckStates returns the saved state of every registered check.
 func (db *DB) CheckStates(ctx context.Context) (map[string]store.CheckState, error) {
-	rows, err := db.pool.Query(ctx, `SELECT c.name, c.state, c.since, c.fail_streak, c.ok_streak, c.streak_since, c.probed_at,
-		coalesce(i.id, 0) FROM checks c LEFT JOIN incidents i ON i.check_id = c.id AND i.resolved_at IS NULL`)
+	rows, err := db.pool.Query(ctx, `SELECT `+checkStateColumns)
 	if err != nil {
 		return nil, fmt.Errorf("load check states: %w", err)
 	}
 	out := map[string]store.CheckState{}
-	var s store.CheckState
-	var state string
-	var since, streakSince, probed *time.Time
-	_, err = pgx.ForEachRow(rows, []any{&s.Check, &state, &since, &s.FailStreak, &s.OKStreak, &streakSince, &probed, &s.Incident}, func() error {
-		s.State, s.Since, s.StreakSince, s.Probed = store.State(state), at(since), at(streakSince), at(probed)
+	_, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (struct{}, error) {
+		s, err := scanCheckState(row)
 		out[s.Check] = s
-		return nil
+		return struct{}{}, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load check states: %w", err)
 	}
 	return out, nil
+}
+
+// CheckState returns the saved state of one check.
+func (db *DB) CheckState(ctx context.Context, check string) (store.CheckState, error) {
+	s, err := scanCheckState(db.pool.QueryRow(ctx, `SELECT `+checkStateColumns+` WHERE c.name = $1`, check))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s, fmt.Errorf("state of %s: %w", check, store.ErrNotFound)
+	}
+	if err != nil {
+		return s, fmt.Errorf("state of %s: %w", check, err)
+	}
+	return s, nil
 }
 
 // incidentColumns are an incident's columns, with when a message first

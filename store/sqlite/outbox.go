@@ -203,4 +203,3 @@ func (db *DB) Unclaim(ctx context.Context, holder string) error {
 		return nil
 	})
 }
-

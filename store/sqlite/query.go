@@ -11,26 +11,46 @@ import (
 	"github.com/hostwatch/hostwatch/store"
 )
 
+const checkStateColumns = `c.name, c.state, c.since, c.fail_streak, c.ok_streak, c.streak_since, c.probed_at,
+	coalesce((SELECT i.id FROM incidents i WHERE i.check_id = c.id AND i.resolved_at IS NULL), 0)`
+
+func scanCheckState(sc interface{ Scan(...any) error }) (store.CheckState, error) {
+	var s store.CheckState
+	var state string
+	var since, streakSince, probed sql.NullInt64
+	err := sc.Scan(&s.Check, &state, &since, &s.FailStreak, &s.OKStreak, &streakSince, &probed, &s.Incident)
+	s.State, s.Since, s.StreakSince, s.Probed = store.State(state), fromMS(since), fromMS(streakSince), fromMS(probed)
+	return s, err
+}
+
 // CheckStates returns the saved state of every registered check.
 func (db *DB) CheckStates(ctx context.Context) (map[string]store.CheckState, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT c.name, c.state, c.since, c.fail_streak, c.ok_streak, c.streak_since, c.probed_at,
-		coalesce((SELECT i.id FROM incidents i WHERE i.check_id = c.id AND i.resolved_at IS NULL), 0) FROM checks c`)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+checkStateColumns+` FROM checks c`)
 	if err != nil {
 		return nil, fmt.Errorf("load check states: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]store.CheckState{}
 	for rows.Next() {
-		var s store.CheckState
-		var state string
-		var since, streakSince, probed sql.NullInt64
-		if err := rows.Scan(&s.Check, &state, &since, &s.FailStreak, &s.OKStreak, &streakSince, &probed, &s.Incident); err != nil {
+		s, err := scanCheckState(rows)
+		if err != nil {
 			return nil, fmt.Errorf("load check states: %w", err)
 		}
-		s.State, s.Since, s.StreakSince, s.Probed = store.State(state), fromMS(since), fromMS(streakSince), fromMS(probed)
 		out[s.Check] = s
 	}
 	return out, rows.Err()
+}
+
+// CheckState returns the saved state of one check.
+func (db *DB) CheckState(ctx context.Context, check string) (store.CheckState, error) {
+	s, err := scanCheckState(db.r.QueryRowContext(ctx, `SELECT `+checkStateColumns+` FROM checks c WHERE c.name = ?`, check))
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, fmt.Errorf("state of %s: %w", check, store.ErrNotFound)
+	}
+	if err != nil {
+		return s, fmt.Errorf("state of %s: %w", check, err)
+	}
+	return s, nil
 }
 
 // incidentColumns are an incident's columns, with when a message first

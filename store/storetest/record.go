@@ -177,6 +177,12 @@ func testCheckStates(t *testing.T, open func(t *testing.T) store.Store) {
 	if s := states["shop/web"]; s.State != store.Unknown || !s.Since.IsZero() || s.Incident != 0 {
 		t.Errorf("a new check = %+v", s)
 	}
+	if s, err := db.CheckState(ctx, "shop/db"); err != nil || s.State != store.Down || s.FailStreak != 7 || s.Incident != id {
+		t.Errorf("one check's state: %+v, %v", s, err)
+	}
+	if _, err := db.CheckState(ctx, "shop/none"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the state of a check not registered: %v", err)
+	}
 	// Registering again keeps what is known.
 	if err := db.Register(ctx, append(checks, "shop/new")); err != nil {
 		t.Fatal(err)
