@@ -33,6 +33,23 @@ func (m *member) isOpen() bool { return m.end.IsZero() }
 type alert struct {
 	store.Alert
 	members []*member
+	// sends are the messages sent about it, oldest first, once read
+	// (known): the decider writes every one, so it adds each it writes.
+	sends []store.OutboxItem
+	known bool
+}
+
+// alertSends lists the messages sent about a, read from the store the
+// first time this instance needs them.
+func (p *pass) alertSends(a *alert) ([]store.OutboxItem, error) {
+	if !a.known {
+		sends, err := p.tx.AlertSends(p.ctx, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		a.sends, a.known = sends, true
+	}
+	return a.sends, nil
 }
 
 // load reads the open incidents and alerts, the active silences and the
@@ -44,22 +61,30 @@ func (e *Engine) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ids := make([]int64, len(alerts))
+	for i, sa := range alerts {
+		ids[i] = sa.ID
+	}
+	// Their incidents in one query: a leader that takes over during an
+	// outage of thousands loads them in one round trip.
+	ins, err := e.store.Incidents(ctx, store.IncidentFilter{Alerts: ids})
+	if err != nil {
+		return err
+	}
+	members := map[int64][]*member{}
+	slices.Reverse(ins) // oldest first
+	for _, in := range ins {
+		m := memberOf(in)
+		members[in.Alert] = append(members[in.Alert], m)
+		if m.isOpen() {
+			e.open[m.check] = m
+			e.openVersion++
+		}
+	}
 	for _, sa := range alerts {
-		a := &alert{Alert: sa}
+		a := &alert{Alert: sa, members: members[sa.ID]}
 		if a.Since.IsZero() {
 			a.Since = a.Opened
-		}
-		ins, err := e.store.Incidents(ctx, store.IncidentFilter{Alert: a.ID})
-		if err != nil {
-			return err
-		}
-		slices.Reverse(ins) // oldest first
-		for _, in := range ins {
-			m := memberOf(in)
-			a.members = append(a.members, m)
-			if m.isOpen() {
-				e.open[m.check] = m
-			}
 		}
 		e.alerts[a.ID] = a
 		if a.Scope == store.ScopeProvider {
@@ -147,10 +172,19 @@ func (p *pass) signals() error {
 	}
 	p.more = len(sigs) == maxSignals
 	var ids []int64
+	opened := map[int64]bool{} // by an instance's record, just now
 	for _, s := range sigs {
 		if s.Incident != 0 {
 			ids = append(ids, s.Incident)
 		}
+		if s.Kind == store.SignalChange {
+			opened[s.Incident] = true
+		}
+	}
+	// Incidents of a version without alerts are taken in first, so that
+	// what people did to them since is applied to them.
+	if err := p.adoptLegacy(opened); err != nil {
+		return err
 	}
 	fresh := map[int64]store.Incident{}
 	if len(ids) > 0 {
@@ -195,9 +229,6 @@ func (p *pass) signals() error {
 			}
 		}
 	}
-	if err := p.adoptLegacy(); err != nil {
-		return err
-	}
 	if err := p.tx.TakeSignals(p.ctx, taken); err != nil {
 		return err
 	}
@@ -212,8 +243,8 @@ func (p *pass) signals() error {
 // acknowledgement is taken into its alert.
 func (p *pass) refresh(in store.Incident) error {
 	e := p.e
-	m := e.member(in.ID)
-	if m == nil {
+	m := e.open[in.Check]
+	if m == nil || m.incident != in.ID {
 		m = e.memberOfAlert(in)
 	}
 	if m == nil {
@@ -222,6 +253,7 @@ func (p *pass) refresh(in store.Incident) error {
 		}
 		m = memberOf(in)
 		e.open[m.check] = m
+		e.openVersion++
 		if err := p.join(m); err != nil {
 			return err
 		}
@@ -231,6 +263,7 @@ func (p *pass) refresh(in store.Incident) error {
 	m.refresh(in)
 	if wasOpen && !m.isOpen() && e.open[m.check] == m {
 		delete(e.open, m.check)
+		e.openVersion++
 	}
 	p.touch(m)
 	return nil
@@ -248,13 +281,15 @@ func (e *Engine) memberOfAlert(in store.Incident) *member {
 	return nil
 }
 
-// adoptLegacy gives the open incidents of a version without alerts, which
-// no signal joined to one, an alert of their merchant's: they were
-// announced when they were confirmed, with the first step of the policy.
-func (p *pass) adoptLegacy() error {
+// adoptLegacy gives the open incidents of a version without alerts an
+// alert of their merchant's: they were announced when they were
+// confirmed, with the first step of the policy. An incident in no alert
+// that an instance opened just now (opened) is no such incident: its
+// signal joins it to one.
+func (p *pass) adoptLegacy(opened map[int64]bool) error {
 	e := p.e
 	for _, in := range e.orphans {
-		if e.open[in.Check] != nil || e.member(in.ID) != nil {
+		if opened[in.ID] || e.open[in.Check] != nil {
 			continue
 		}
 		m := memberOf(in)
@@ -265,6 +300,7 @@ func (p *pass) adoptLegacy() error {
 			}
 		}
 		e.open[m.check] = m
+		e.openVersion++
 		if a := e.byMerchant[merchant(m.check)]; a != nil {
 			a.members = append(a.members, m)
 			p.dirty[a.ID] = a
@@ -287,10 +323,11 @@ func (p *pass) adoptLegacy() error {
 // that waits group_wait for more.
 func (p *pass) join(m *member) error {
 	e := p.e
+
 	a := e.byMerchant[merchant(m.check)]
 	if a == nil {
 		a = &alert{Alert: store.Alert{Scope: store.ScopeMerchant, Name: merchant(m.check), Opened: p.now,
-			FlushAt: p.now.Add(e.rules.GroupWait), Triggered: p.now}}
+			FlushAt: p.now.Add(e.rules.GroupWait), Triggered: p.now}, known: true}
 	}
 	a.members = append(a.members, m)
 	if a.ID == 0 {
@@ -343,6 +380,10 @@ func (p *pass) event(incident int64, kind, detail string) error {
 // the order they opened.
 func (p *pass) settleDirty() error {
 	for len(p.dirty) > 0 {
+		// In rounds: an alert settled may mark another, taken in the
+		// next round. Sorting once a round, not once an alert, keeps a
+		// provider's outage of thousands of alerts from costing their
+		// square.
 		ids := slices.Sorted(maps.Keys(p.dirty))
 		slices.SortStableFunc(ids, func(a, b int64) int {
 			pa, pb := p.dirty[a].Scope == store.ScopeProvider, p.dirty[b].Scope == store.ScopeProvider
@@ -354,16 +395,21 @@ func (p *pass) settleDirty() error {
 			}
 			return 0
 		})
-		a := p.dirty[ids[0]]
-		delete(p.dirty, ids[0])
-		var err error
-		if a.Scope == store.ScopeProvider {
-			err = p.settleProvider(a)
-		} else {
-			err = p.settle(a)
-		}
-		if err != nil {
-			return err
+		for _, id := range ids {
+			a, ok := p.dirty[id]
+			if !ok {
+				continue
+			}
+			delete(p.dirty, id)
+			var err error
+			if a.Scope == store.ScopeProvider {
+				err = p.settleProvider(a)
+			} else {
+				err = p.settle(a)
+			}
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -545,7 +591,7 @@ func (p *pass) settleMerchant(a *alert) error {
 	if len(dests) == 0 && toldOf(msg) == a.Told {
 		return nil // nothing to send, nothing to edit
 	}
-	sends, err := p.tx.AlertSends(p.ctx, a.ID)
+	sends, err := p.alertSends(a)
 	if err != nil {
 		return err
 	}
@@ -591,7 +637,7 @@ func (p *pass) provider(a *alert) *alert {
 	for _, name := range slices.Sorted(maps.Keys(p.e.byProvider)) {
 		prov, _ := p.e.rules.provider(name)
 		for _, m := range a.members {
-			if m.isOpen() && slices.Contains(prov.Checks, m.check) {
+			if m.isOpen() && prov.Has(m.check) {
 				return p.e.byProvider[name]
 			}
 		}
@@ -664,7 +710,13 @@ func (p *pass) send(a *alert, m notifier.Message, dests []string, sends []store.
 			Op: "send", Ref: firstTo(sends, d), Payload: payload})
 	}
 	p.sent = p.sent || len(items) > 0
-	return p.tx.Enqueue(p.ctx, items)
+	if err := p.tx.Enqueue(p.ctx, items); err != nil {
+		return err
+	}
+	if a.known {
+		a.sends = append(a.sends, items...)
+	}
+	return nil
 }
 
 // edit enqueues edits of every message of the alert sent to dest.
@@ -719,7 +771,7 @@ func (p *pass) update(a *alert, m notifier.Message, sends []store.OutboxItem, de
 // tell sends m to every destination that has had the alert's messages:
 // the edits of those messages, and with news, a new message after them.
 func (p *pass) tell(a *alert, m notifier.Message, news bool) error {
-	sends, err := p.tx.AlertSends(p.ctx, a.ID)
+	sends, err := p.alertSends(a)
 	if err != nil {
 		return err
 	}
@@ -772,14 +824,4 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-// member finds open incident n.
-func (e *Engine) member(n int64) *member {
-	for _, m := range e.open {
-		if m.incident == n {
-			return m
-		}
-	}
-	return nil
 }

@@ -119,9 +119,13 @@ type Engine struct {
 	byMerchant map[string]*alert  // the open alert of each merchant
 	byProvider map[string]*alert  // the open outage of each provider
 	silences   []store.Silence    // set by command, active
-	changes    map[string][]time.Time
-	flapping   map[string]time.Time // since when; stored
-	windows    map[string]bool      // maintenance windows recorded: name@start
+	// openVersion counts the changes of open; downCache is each
+	// provider's count of checks down at one of them.
+	openVersion uint64
+	downCache   map[string]downCount
+	changes     map[string][]time.Time
+	flapping    map[string]time.Time // since when; stored
+	windows     map[string]bool      // maintenance windows recorded: name@start
 	// orphans are open incidents in no alert at the last load: those
 	// their signal does not join are of a version without alerts.
 	orphans []store.Incident
@@ -244,6 +248,7 @@ func (e *Engine) renewLease(ctx context.Context) error {
 // forget empties the decider's state; e.mu is held or not yet shared.
 func (e *Engine) forget() {
 	e.open, e.alerts = map[string]*member{}, map[int64]*alert{}
+	e.openVersion, e.downCache = e.openVersion+1, map[string]downCount{}
 	e.byMerchant, e.byProvider = map[string]*alert{}, map[string]*alert{}
 	e.silences, e.changes, e.flapping, e.windows = nil, map[string][]time.Time{}, map[string]time.Time{}, map[string]bool{}
 	e.orphans = nil
@@ -339,8 +344,30 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer statsTicker.Stop()
 	compactTicker := e.clock.NewTicker(e.o.CompactEvery)
 	defer compactTicker.Stop()
-	leaseTicker := e.clock.NewTicker(e.o.LeaseEvery)
-	defer leaseTicker.Stop()
+	// The lease is renewed beside the writer, not between its batches: a
+	// burst of an outage to record and decide must not let it run out.
+	leaseCtx, cancelLease := context.WithCancel(ctx)
+	leaseDone := make(chan struct{})
+	stopLease := func() {
+		cancelLease()
+		<-leaseDone
+	}
+	defer cancelLease()
+	go func() {
+		defer close(leaseDone)
+		t := e.clock.NewTicker(e.o.LeaseEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-leaseCtx.Done():
+				return
+			case <-t.Chan():
+				if err := e.renewLease(leaseCtx); err != nil && leaseCtx.Err() == nil {
+					e.log.Error("renew the incident engine's lease", "err", err)
+				}
+			}
+		}
+	}()
 	// Signals of other instances are looked for on the real clock: the
 	// poll only bounds how late they are taken.
 	var poll <-chan time.Time
@@ -370,6 +397,7 @@ func (e *Engine) Run(ctx context.Context) error {
 				rest := context.WithoutCancel(ctx)
 				e.decide(rest)
 				err := e.flushStats(rest)
+				stopLease()
 				e.release(rest)
 				return err
 			}
@@ -385,10 +413,6 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.decide(ctx)
 		case <-poll:
 			e.decide(ctx)
-		case <-leaseTicker.Chan():
-			if err := e.renewLease(ctx); err != nil && ctx.Err() == nil {
-				e.log.Error("renew the incident engine's lease", "err", err)
-			}
 		case <-statsTicker.Chan():
 			if err := e.flushStats(ctx); err != nil {
 				e.log.Error("write probe aggregates", "err", err)

@@ -482,6 +482,9 @@ func TestAckLeavesAdminNoticesAlone(t *testing.T) {
 		}
 	}
 	if edits != 1 {
+		for _, it := range outbox(t, db) {
+			t.Logf("%d %s %s ref %d %+v", it.ID, it.Op, it.Destination, it.Ref, decode(t, it))
+		}
 		t.Errorf("the alert sent before alerts existed was edited %d times, want once", edits)
 	}
 }

@@ -9,15 +9,28 @@ import (
 	"github.com/hostwatch/hostwatch/store"
 )
 
-// downOf counts the provider's checks that have an open incident.
+// downOf counts the provider's checks that have an open incident. It is
+// counted once per change of the open incidents: a provider's outage tells
+// every one of thousands of alerts the count.
 func (e *Engine) downOf(p Provider) int {
+	if c, ok := e.downCache[p.Name]; ok && c.version == e.openVersion {
+		return c.down
+	}
 	n := 0
 	for _, c := range p.Checks {
 		if e.open[c] != nil {
 			n++
 		}
 	}
+	e.downCache[p.Name] = downCount{version: e.openVersion, down: n}
 	return n
+}
+
+// downCount is a provider's count of checks down at one version of the
+// open incidents.
+type downCount struct {
+	version uint64
+	down    int
 }
 
 // correlate opens a provider's outage when enough of its checks are down,
@@ -45,7 +58,7 @@ func (p *pass) correlate() error {
 		case a == nil && prov.outage(down):
 			a = &alert{Alert: store.Alert{Scope: store.ScopeProvider, Name: prov.Name, Opened: p.now,
 				FlushAt: p.now.Add(e.rules.GroupWait), NextAt: p.now.Add(e.rules.GroupWait), Triggered: p.now,
-				Peak: down, Since: p.now}}
+				Peak: down, Since: p.now}, known: true}
 			for _, c := range prov.Checks {
 				if m := e.open[c]; m != nil {
 					a.Since = minTime(a.Since, m.start)

@@ -62,35 +62,12 @@ func (e *Engine) record(ctx context.Context, batch []monitor.Observation) (bool,
 // recordChange stores one change of a check's state: down opens its
 // incident, unless one is open, and up from down resolves it.
 func recordChange(ctx context.Context, tx store.Tx, o monitor.Observation, now time.Time) error {
-	c, check := o.Change, o.Check.ID
-	var incident int64
+	c := store.Change{Check: o.Check.ID, From: o.Change.From, To: o.Change.To, Since: o.Change.Since, Confirmed: o.At, Now: now}
 	switch {
 	case c.To == store.Down:
-		id, opened, err := tx.OpenIncident(ctx, check, c.Since, o.At)
-		if err != nil {
-			return err
-		}
-		incident = id
-		if opened {
-			detail := fmt.Sprintf("%d failed probes since %s: %s", o.State.FailStreak, c.Since.UTC().Format(time.RFC3339), o.Result.Error)
-			if err := tx.AddEvent(ctx, store.Event{Incident: id, At: now, Kind: "opened", Detail: detail}); err != nil {
-				return err
-			}
-		}
+		c.Detail = fmt.Sprintf("%d failed probes since %s: %s", o.State.FailStreak, c.Since.UTC().Format(time.RFC3339), o.Result.Error)
 	case c.From == store.Down:
-		id, err := tx.ResolveOpen(ctx, check, c.Since, "recovery")
-		if err != nil {
-			return err
-		}
-		if incident = id; id != 0 {
-			detail := fmt.Sprintf("%d successful probes since %s", o.State.OKStreak, c.Since.UTC().Format(time.RFC3339))
-			if err := tx.AddEvent(ctx, store.Event{Incident: id, At: now, Kind: "resolved", Detail: detail}); err != nil {
-				return err
-			}
-		}
+		c.Detail = fmt.Sprintf("%d successful probes since %s", o.State.OKStreak, c.Since.UTC().Format(time.RFC3339))
 	}
-	if err := tx.AddStateChange(ctx, store.StateChange{Check: check, At: c.Since, From: c.From, To: c.To, Incident: incident}); err != nil {
-		return err
-	}
-	return tx.Signal(ctx, store.Signal{Kind: store.SignalChange, Check: check, Incident: incident, At: c.Since})
+	return tx.RecordChange(ctx, c)
 }

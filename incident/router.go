@@ -126,6 +126,16 @@ type Provider struct {
 	Checks    []string
 	DownRatio float64
 	MinDown   int
+	// has holds Checks, for a lookup that does not grow with them.
+	has map[string]bool
+}
+
+// Has reports whether check is one of the provider's.
+func (p Provider) Has(check string) bool {
+	if p.has == nil {
+		return slices.Contains(p.Checks, check)
+	}
+	return p.has[check]
 }
 
 // outage reports whether down of the provider's checks make an outage.
@@ -156,8 +166,12 @@ func RulesFrom(cfg *config.Config) Rules {
 		}
 	}
 	for _, p := range cfg.Providers {
-		r.Providers = append(r.Providers, Provider{Name: p.Name, Checks: cfg.Matching(p.Match),
-			DownRatio: p.OutageWhen.DownRatio, MinDown: p.OutageWhen.MinDown})
+		pr := Provider{Name: p.Name, Checks: cfg.Matching(p.Match), DownRatio: p.OutageWhen.DownRatio,
+			MinDown: p.OutageWhen.MinDown, has: map[string]bool{}}
+		for _, c := range pr.Checks {
+			pr.has[c] = true
+		}
+		r.Providers = append(r.Providers, pr)
 		r.targets["provider:"+p.Name] = true
 	}
 	return r
@@ -204,5 +218,5 @@ func (r *Rules) Covers(target, check string) bool {
 		return false
 	}
 	p, ok := r.provider(name)
-	return ok && slices.Contains(p.Checks, check)
+	return ok && p.Has(check)
 }

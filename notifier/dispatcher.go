@@ -192,13 +192,26 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	close(stopping)
 	drained := make(chan struct{})
 	go func() { wg.Wait(); close(drained) }()
-	select {
-	case <-drained:
-	case <-d.clock.After(d.o.DrainTimeout):
-		d.log.Warn("delivery stopped before the outbox was empty; the rest goes out at the next start, or from another instance",
-			"pending", d.queued())
-		cancelSends()
-		<-drained
+	timeout := d.clock.After(d.o.DrainTimeout)
+	renew := d.clock.NewTicker(time.Second)
+	defer renew.Stop()
+drain:
+	for {
+		select {
+		case <-drained:
+			break drain
+		case <-renew.Chan():
+			// The claims run while the drain does.
+			if _, _, err := d.claim(sendCtx); err != nil {
+				d.log.Warn("renew the claims during the drain", "err", err)
+			}
+		case <-timeout:
+			d.log.Warn("delivery stopped before the outbox was empty; the rest goes out at the next start, or from another instance",
+				"pending", d.queued())
+			cancelSends()
+			<-drained
+			break drain
+		}
 	}
 	// Another instance takes these destinations at once, not when the
 	// claims run out.
@@ -216,31 +229,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // reports whether there may be more to read.
 func (d *Dispatcher) load(ctx, sendCtx context.Context, stopping chan struct{}, wg *sync.WaitGroup) (bool, error) {
 	const page = 1000
-	d.share()
-	claims, err := d.o.Outbox.Claim(ctx, d.o.Holder, d.o.ClaimTTL, 100000)
-	// A claim is used until a quarter of its time before it runs out, so
-	// that a renewal late by a round trip never lets two instances send.
-	until := time.Now().Add(d.o.ClaimTTL - d.o.ClaimTTL/4)
+	claims, dests, err := d.claim(ctx)
 	if err != nil {
 		return false, err
 	}
 	d.mu.Lock()
-	held := make(map[string]time.Time, len(claims))
-	dests := make([]string, 0, len(claims))
-	for _, c := range claims {
-		held[c.Destination] = until
-		dests = append(dests, c.Destination)
-		if _, had := d.held[c.Destination]; !had {
-			d.after = 0 // a destination new to this instance: all of its messages
-			if w := d.workers[c.Destination]; w != nil {
-				w.resume(d.clock.Now(), c.LastSent)
-			}
-		}
-	}
-	d.held = held
 	after := d.after
 	d.mu.Unlock()
-
 	items, err := d.o.Outbox.PendingTo(ctx, dests, after, page)
 	if err != nil {
 		return false, err
@@ -273,6 +268,35 @@ func (d *Dispatcher) load(ctx, sendCtx context.Context, stopping chan struct{}, 
 		d.after = 0 // the next round reads from the start: an item written late under a lower ID is found
 	}
 	return more, nil
+}
+
+// claim takes and renews this instance's claims on destinations, and
+// returns them.
+func (d *Dispatcher) claim(ctx context.Context) ([]store.Claim, []string, error) {
+	d.share()
+	claims, err := d.o.Outbox.Claim(ctx, d.o.Holder, d.o.ClaimTTL, 100000)
+	// A claim is used until a quarter of its time before it runs out, so
+	// that a renewal late by a round trip never lets two instances send.
+	until := time.Now().Add(d.o.ClaimTTL - d.o.ClaimTTL/4)
+	if err != nil {
+		return nil, nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	held := make(map[string]time.Time, len(claims))
+	dests := make([]string, 0, len(claims))
+	for _, c := range claims {
+		held[c.Destination] = until
+		dests = append(dests, c.Destination)
+		if _, had := d.held[c.Destination]; !had {
+			d.after = 0 // a destination new to this instance: all of its messages
+			if w := d.workers[c.Destination]; w != nil {
+				w.resume(d.clock.Now(), c.LastSent)
+			}
+		}
+	}
+	d.held = held
+	return claims, dests, nil
 }
 
 // share paces each platform's overall limit to this instance's part of it.

@@ -193,8 +193,9 @@ type IncidentFilter struct {
 	// IDs keeps these incidents; all when nil.
 	IDs   []int64
 	Check string // all checks when empty
-	// Alert keeps the incidents of one alert.
-	Alert int64
+	// Alert keeps the incidents of one alert, Alerts those of these.
+	Alert  int64
+	Alerts []int64
 	// Merchants keeps the incidents of these merchants' checks; all when
 	// nil.
 	Merchants []string
@@ -341,6 +342,9 @@ type Tx interface {
 	// ResolveOpen ends the open incident of check, if it has one, and
 	// returns its number, or 0.
 	ResolveOpen(ctx context.Context, check string, end time.Time, by string) (int64, error)
+	// RecordChange stores a check's change of state, with what it does
+	// to the check's incident, and signals it: see Change.
+	RecordChange(ctx context.Context, c Change) error
 	// ResolveIncident ends an open incident.
 	ResolveIncident(ctx context.Context, id int64, end time.Time, by string) error
 	// Acknowledge records who took an open incident in hand; it fails
@@ -374,8 +378,8 @@ type Tx interface {
 	// zero time that it is not.
 	SetFlapping(ctx context.Context, check string, since time.Time) error
 	AddEvent(ctx context.Context, e Event) error
-	// Enqueue adds messages to the outbox; they are delivered only if the
-	// transaction commits.
+	// Enqueue adds messages to the outbox, giving each its ID; they are
+	// delivered only if the transaction commits.
 	Enqueue(ctx context.Context, items []OutboxItem) error
 	// Signal tells the incident engine, through the store, that
 	// something it decides on changed; it is taken only if the
@@ -392,6 +396,56 @@ type Tx interface {
 	// Exclude waits for the transaction of lease name under way, whoever
 	// holds it, and keeps the next from starting until this one ends.
 	Exclude(ctx context.Context, name string) error
+}
+
+// Change is a check's change of state as the instance that probes it
+// records it. Down opens the check's incident, unless one is open, with an
+// "opened" entry in its timeline; up from down resolves it (by
+// "recovery"), with a "resolved" entry. Either way the state change is
+// recorded, with the incident, and signalled.
+type Change struct {
+	Check    string
+	From, To State
+	// Since is when the new state began: the incident's start or end.
+	Since time.Time
+	// Confirmed is the time of the probe that made the change.
+	Confirmed time.Time
+	// Now and Detail are the time and the text of the timeline's entry.
+	Now    time.Time
+	Detail string
+}
+
+// RecordChange does what Tx.RecordChange does with the other methods of
+// tx, one after the other: for a store whose statements cost no round trip.
+func RecordChange(ctx context.Context, tx Tx, c Change) error {
+	var incident int64
+	switch {
+	case c.To == Down:
+		id, opened, err := tx.OpenIncident(ctx, c.Check, c.Since, c.Confirmed)
+		if err != nil {
+			return err
+		}
+		incident = id
+		if opened {
+			if err := tx.AddEvent(ctx, Event{Incident: id, At: c.Now, Kind: "opened", Detail: c.Detail}); err != nil {
+				return err
+			}
+		}
+	case c.From == Down:
+		id, err := tx.ResolveOpen(ctx, c.Check, c.Since, "recovery")
+		if err != nil {
+			return err
+		}
+		if incident = id; id != 0 {
+			if err := tx.AddEvent(ctx, Event{Incident: id, At: c.Now, Kind: "resolved", Detail: c.Detail}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tx.AddStateChange(ctx, StateChange{Check: c.Check, At: c.Since, From: c.From, To: c.To, Incident: incident}); err != nil {
+		return err
+	}
+	return tx.Signal(ctx, Signal{Kind: SignalChange, Check: c.Check, Incident: incident, At: c.Since})
 }
 
 // The kinds of signal.

@@ -116,3 +116,35 @@ func TestServeStopsOnCancel(t *testing.T) {
 		t.Fatal("Serve did not stop")
 	}
 }
+
+// TestHealthzNamesTheInstance: /healthz says which instance answers, where
+// it probes from and what it does; a fenced instance answers 503 and why,
+// even with the store answering.
+func TestHealthzNamesTheInstance(t *testing.T) {
+	tests := []struct {
+		name string
+		self Self
+		code int
+	}{
+		{"leader", Self{Instance: "web-1", Location: "seoul", Role: "leader"}, http.StatusOK},
+		{"fenced", Self{Instance: "web-2", Role: "member", Fenced: true}, http.StatusServiceUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(New(Options{Store: pinger{}, Gatherer: prometheus.NewRegistry(),
+				Self: func() Self { return tt.self }}))
+			defer srv.Close()
+			resp, err := http.Get(srv.URL + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var h health
+			json.NewDecoder(resp.Body).Decode(&h)
+			if resp.StatusCode != tt.code || h.Instance != tt.self.Instance || h.Location != tt.self.Location || h.Role != tt.self.Role ||
+				(tt.self.Fenced && !strings.Contains(h.Reason, "lease")) {
+				t.Errorf("got %d %+v", resp.StatusCode, h)
+			}
+		})
+	}
+}

@@ -211,3 +211,29 @@ func TestNothingBeyondTheFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterAPI: /api/v1/cluster lists the live instances with their
+// location, role and checks, and nothing of their host or process; it
+// follows the status page's token.
+func TestClusterAPI(t *testing.T) {
+	members := func() []store.Instance {
+		return []store.Instance{
+			{Name: "web-1", Location: "seoul", Role: "leader", Checks: 1004, Host: "db-host-7", PID: 4242, Since: t0, Seen: t0, Until: t0.Add(8 * time.Second)},
+			{Name: "web-2", Role: "member", Checks: 996, Host: "db-host-8", PID: 4343, Since: t0, Seen: t0, Until: t0.Add(8 * time.Second)},
+		}
+	}
+	public := statusServer(t, StatusOptions{Public: true, Members: members})
+	code, body := get(t, public.URL+"/api/v1/cluster")
+	var got []InstanceJSON
+	if err := json.Unmarshal([]byte(body), &got); code != 200 || err != nil || len(got) != 2 ||
+		got[0].Instance != "web-1" || got[0].Location != "seoul" || got[0].Role != "leader" || got[0].Checks != 1004 || got[1].Checks != 996 {
+		t.Errorf("cluster: %d %s (%v)", code, body, err)
+	}
+	if strings.Contains(body, "db-host") || strings.Contains(body, "4242") {
+		t.Errorf("the cluster shows hosts or processes: %s", body)
+	}
+	private := statusServer(t, StatusOptions{Token: "s3cret", Members: members})
+	if code, _ := get(t, private.URL+"/api/v1/cluster"); code != http.StatusUnauthorized {
+		t.Errorf("without the token: %d", code)
+	}
+}

@@ -36,6 +36,8 @@ func main() {
 	duration := flag.Duration("duration", 30*time.Second, "how long to measure, after every check was probed once")
 	failing := flag.Float64("failing", 0, "the share of checks whose target answers 500 (0 to 1)")
 	baseline := flag.Bool("baseline", false, "measure a bare net/http loop instead of hostwatch")
+	pg := flag.String("postgres", "", "run hostwatch on a new database on this PostgreSQL server (a postgres:// URL) instead of SQLite")
+	outage := flag.Bool("outage", false, "after the first round, fail every check at once (one provider's) and measure how soon incidents and messages follow")
 	serve := flag.String("serve", "", "internal: serve the target on this address")
 	loop := flag.String("loop", "", "internal: run the bare loop against this base URL")
 	flag.Parse()
@@ -66,7 +68,7 @@ func main() {
 		measureBaseline(self, target, *checks, *every, *duration)
 		return
 	}
-	measureHostwatch(target, *checks, *every, *duration)
+	measureHostwatch(target, *checks, *every, *duration, *pg, *outage)
 }
 
 func freeAddr() string {
@@ -92,11 +94,14 @@ func waitUp(url string) {
 // serveTarget is the shops: a small page under /shop/N, 500 for the
 // failing share of them.
 func serveTarget(addr string, n int, failing float64) {
-	down := int(math.Round(float64(n) * failing))
+	var down atomic.Int64
+	down.Store(int64(math.Round(float64(n) * failing)))
 	page := []byte("<html><body>your cart is empty</body></html>")
+	// POST /fail makes every shop fail from then on: the provider's outage.
+	http.HandleFunc("POST /fail", func(w http.ResponseWriter, r *http.Request) { down.Store(int64(n)) })
 	http.HandleFunc("/shop/", func(w http.ResponseWriter, r *http.Request) {
 		i, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/shop/"))
-		if i < down {
+		if int64(i) < down.Load() {
 			http.Error(w, "internal server error", http.StatusInternalServerError)
 			return
 		}
@@ -161,7 +166,7 @@ func measureBaseline(self, target string, n int, every, duration time.Duration) 
 	fmt.Printf("  peak RSS           %.1f MB\n", peakRSS(cmd.Process.Pid))
 }
 
-func measureHostwatch(target string, n int, every, duration time.Duration) {
+func measureHostwatch(target string, n int, every, duration time.Duration, pgServer string, outage bool) {
 	dir, err := os.MkdirTemp("", "watchloop")
 	if err != nil {
 		log.Fatal(err)
@@ -174,11 +179,15 @@ func measureHostwatch(target string, n int, every, duration time.Duration) {
 		log.Fatal("build hostwatch (run from the repository root): ", err)
 	}
 	listen := freeAddr()
+	db := newRecord(dir, pgServer)
+	defer db.drop()
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "timezone: UTC\nstorage: {dsn: %q}\nhttp: {listen: %q}\n", filepath.Join(dir, "hostwatch.db"), listen)
-	fmt.Fprintf(&cfg, "defaults: {schedule: \"@every %s\", timeout: 5s, down_after: 3, up_after: 2}\nmerchants:\n", every)
+	fmt.Fprintf(&cfg, "timezone: UTC\nstorage: %s\nhttp: {listen: %q}\n", db.storage, listen)
+	fmt.Fprintf(&cfg, "defaults: {schedule: \"@every %s\", timeout: 5s, down_after: 3, up_after: 2, group_wait: 0s}\n", every)
+	// One provider hosts every shop: an outage of all of them is its.
+	cfg.WriteString("providers:\n  - {name: examplehost, match: {provider: examplehost}, outage_when: {down_ratio: 0.5, min_down: 3}}\nmerchants:\n")
 	for i := range n {
-		fmt.Fprintf(&cfg, "  - name: shop%05d\n    checks:\n      - name: web\n        http: {url: \"http://%s/shop/%d\", contains: cart}\n", i, target, i)
+		fmt.Fprintf(&cfg, "  - name: shop%05d\n    checks:\n      - name: web\n        http: {url: \"http://%s/shop/%d\", contains: cart}\n        labels: {provider: examplehost}\n", i, target, i)
 	}
 	cfgPath := filepath.Join(dir, "hostwatch.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o600); err != nil {
@@ -209,20 +218,31 @@ func measureHostwatch(target string, n int, every, duration time.Duration) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	m0, c0 := mustScrape(metrics), cpuTime(cmd.Process.Pid)
+	if outage {
+		measureOutage(db, target, n, every)
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+		return
+	}
+	m0, c0, s0 := mustScrape(metrics), cpuTime(cmd.Process.Pid), db.serverCPU()
 	time.Sleep(duration)
-	m1, c1 := mustScrape(metrics), cpuTime(cmd.Process.Pid)
+	m1, c1, s1 := mustScrape(metrics), cpuTime(cmd.Process.Pid), db.serverCPU()
 	rss := peakRSS(cmd.Process.Pid)
 	cmd.Process.Signal(os.Interrupt)
 	cmd.Wait()
 
 	probes := m1.probes - m0.probes
-	fmt.Printf("hostwatch: %d HTTP checks every %v for %v, %d answering 500\n", n, every, duration, m1.failing)
+	fmt.Printf("hostwatch on %s: %d HTTP checks every %v for %v, %d answering 500\n", db.driver, n, every, duration, m1.failing)
 	fmt.Printf("  every check probed %v after start\n", firstRound.Round(time.Millisecond))
 	fmt.Printf("  probes             %d (%.0f/s), %d failed\n", probes, float64(probes)/duration.Seconds(), m1.failed-m0.failed)
 	fmt.Printf("  skipped            %d\n", m1.skipped-m0.skipped)
 	fmt.Printf("  CPU                %v (%.1f%% of one core)\n", (c1 - c0).Round(time.Millisecond), 100*(c1-c0).Seconds()/duration.Seconds())
 	fmt.Printf("  CPU per probe      %v\n", ((c1 - c0) / time.Duration(max(probes, 1))).Round(time.Microsecond/10))
+	if pgServer != "" {
+		fmt.Printf("  PostgreSQL's CPU   %v, %v per probe; with hostwatch's, %v per probe\n", (s1 - s0).Round(time.Millisecond),
+			((s1 - s0) / time.Duration(max(probes, 1))).Round(time.Microsecond/10),
+			((c1 - c0 + s1 - s0) / time.Duration(max(probes, 1))).Round(time.Microsecond/10))
+	}
 	fmt.Printf("  peak RSS           %.1f MB\n", rss)
 	fmt.Printf("  lateness p50       %v\n", m1.lateP50.Round(time.Microsecond))
 	fmt.Printf("  lateness p99       %v\n", m1.lateP99.Round(time.Microsecond))

@@ -12,14 +12,19 @@ import (
 )
 
 func (t *tx) Enqueue(ctx context.Context, items []store.OutboxItem) error {
-	for _, it := range items {
-		op := it.Op
-		if op == "" {
-			op = "send"
+	for i := range items {
+		it := &items[i]
+		if it.Op == "" {
+			it.Op = "send"
 		}
-		t.queue("enqueue message to "+it.Destination, `INSERT INTO outbox (created_at, destination, incident_id, alert_id, op, ref_id, payload, next_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $1)`, ts(it.CreatedAt), it.Destination, nullID(it.Incident), nullID(it.Alert), op,
-			nullID(it.Ref), it.Payload)
+		id, err := t.nextID(ctx, "outbox")
+		if err != nil {
+			return err
+		}
+		it.ID, it.State = id, store.Pending
+		t.queue("enqueue message to "+it.Destination, `INSERT INTO outbox (created_at, destination, incident_id, alert_id, op, ref_id, payload, next_at, id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $1, $8)`, ts(it.CreatedAt), it.Destination, nullID(it.Incident), nullID(it.Alert), it.Op,
+			nullID(it.Ref), it.Payload, id)
 	}
 	return nil
 }

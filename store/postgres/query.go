@@ -66,8 +66,9 @@ func (db *DB) CheckState(ctx context.Context, check string) (store.CheckState, e
 // told of it and who acknowledged it first.
 const incidentColumns = `i.id, c.name, i.started_at, i.confirmed_at, i.resolved_at, coalesce(i.resolved_by, ''),
 	i.acknowledged_at, coalesce(i.acknowledged_by, ''), coalesce(i.alert_id, 0), i.announced_at,
-	(SELECT min(o.done_at) FROM outbox o WHERE o.op = 'send' AND o.state = 'sent'
-		AND (o.incident_id = i.id OR (o.alert_id = i.alert_id AND o.created_at >= i.announced_at))),
+	least((SELECT min(o.done_at) FROM outbox o WHERE o.incident_id = i.id AND o.op = 'send' AND o.state = 'sent'),
+		(SELECT min(o.done_at) FROM outbox o WHERE o.alert_id = i.alert_id AND o.created_at >= i.announced_at
+			AND o.op = 'send' AND o.state = 'sent')),
 	(SELECT e.at FROM incident_events e WHERE e.incident_id = i.id AND e.kind = 'acknowledged' ORDER BY e.at, e.id LIMIT 1),
 	coalesce((SELECT e.detail FROM incident_events e WHERE e.incident_id = i.id AND e.kind = 'acknowledged' ORDER BY e.at, e.id LIMIT 1), '')`
 
@@ -108,6 +109,9 @@ func incidents(ctx context.Context, q querier, f store.IncidentFilter) ([]store.
 	}
 	if f.Alert != 0 {
 		where = append(where, "i.alert_id = "+arg(f.Alert))
+	}
+	if f.Alerts != nil {
+		where = append(where, "i.alert_id = ANY("+arg(f.Alerts)+"::bigint[])")
 	}
 	if f.Merchants != nil {
 		where = append(where, "split_part(c.name, '/', 1) = ANY("+arg(f.Merchants)+"::text[])")

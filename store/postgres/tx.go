@@ -21,6 +21,32 @@ type tx struct {
 	tx    pgx.Tx
 	batch pgx.Batch
 	what  []string // what each batched statement does, for its error
+	// ids are numbers taken from a table's sequence for this transaction
+	// and not used yet, by table.
+	ids map[string][]int64
+}
+
+// nextID numbers a new row of table (alerts, outbox) from its sequence,
+// taking a block at a time: the numbers still rise in the order the rows
+// are written, in this transaction and in every later one.
+func (t *tx) nextID(ctx context.Context, table string) (int64, error) {
+	if len(t.ids[table]) == 0 {
+		rows, err := t.tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, 256)`, table)
+		if err != nil {
+			return 0, fmt.Errorf("number new %s: %w", table, err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return 0, fmt.Errorf("number new %s: %w", table, err)
+		}
+		if t.ids == nil {
+			t.ids = map[string][]int64{}
+		}
+		t.ids[table] = ids
+	}
+	id := t.ids[table][0]
+	t.ids[table] = t.ids[table][1:]
+	return id, nil
 }
 
 // queue adds a write to the batch.
@@ -233,11 +259,14 @@ func (t *tx) SaveAlert(ctx context.Context, a *store.Alert) error {
 	args := []any{a.Scope, a.Name, ts(a.Opened), ts(a.FlushAt), ts(a.Base), a.Run, a.Step, ts(a.NextAt),
 		ts(a.Triggered), ts(a.AckAt), nullString(a.AckBy), a.Told, ts(a.Closed), a.Peak, ts(a.Since)}
 	if a.ID == 0 {
-		if err := t.queryRow(ctx, []any{&a.ID}, `INSERT INTO alerts (scope, name, opened_at, flush_at, base_at, run, step, next_at,
-			triggered_at, acked_at, acked_by, told, closed_at, peak, since_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`, args...); err != nil {
-			return fmt.Errorf("open alert for %s: %w", a.Name, err)
+		id, err := t.nextID(ctx, "alerts")
+		if err != nil {
+			return err
 		}
+		a.ID = id
+		t.queue("open alert for "+a.Name, `INSERT INTO alerts (scope, name, opened_at, flush_at, base_at, run, step, next_at,
+			triggered_at, acked_at, acked_by, told, closed_at, peak, since_at, id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`, append(args, id)...)
 		return nil
 	}
 	t.queue(fmt.Sprintf("save alert %d", a.ID), `UPDATE alerts SET scope = $1, name = $2, opened_at = $3, flush_at = $4,

@@ -10,6 +10,12 @@ import (
 	"github.com/hostwatch/hostwatch/store"
 )
 
+// RecordChange is the store's composition of its statements: in the
+// process, they cost no round trip.
+func (t *tx) RecordChange(ctx context.Context, c store.Change) error {
+	return store.RecordChange(ctx, t, c)
+}
+
 func (t *tx) Signal(ctx context.Context, s store.Signal) error {
 	if _, err := t.exec(ctx, `INSERT INTO signals (kind, check_name, incident_id, alert_id, at) VALUES (?, ?, ?, ?, ?)`,
 		s.Kind, s.Check, nullID(s.Incident), nullID(s.Alert), ms(s.At)); err != nil {

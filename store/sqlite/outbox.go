@@ -14,15 +14,20 @@ const qEnqueue = `INSERT INTO outbox (created_at, destination, incident_id, aler
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 
 func (t *tx) Enqueue(ctx context.Context, items []store.OutboxItem) error {
-	for _, it := range items {
-		op := it.Op
-		if op == "" {
-			op = "send"
+	for i := range items {
+		it := &items[i]
+		if it.Op == "" {
+			it.Op = "send"
 		}
-		if _, err := t.exec(ctx, qEnqueue, ms(it.CreatedAt), it.Destination, nullID(it.Incident), nullID(it.Alert), op,
-			nullID(it.Ref), it.Payload, ms(it.CreatedAt)); err != nil {
+		res, err := t.exec(ctx, qEnqueue, ms(it.CreatedAt), it.Destination, nullID(it.Incident), nullID(it.Alert), it.Op,
+			nullID(it.Ref), it.Payload, ms(it.CreatedAt))
+		if err == nil {
+			it.ID, err = res.LastInsertId()
+		}
+		if err != nil {
 			return fmt.Errorf("enqueue message to %s: %w", it.Destination, err)
 		}
+		it.State = store.Pending
 	}
 	return nil
 }

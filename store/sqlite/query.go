@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -57,8 +58,9 @@ func (db *DB) CheckState(ctx context.Context, check string) (store.CheckState, e
 // told of it and who acknowledged it first.
 const incidentColumns = `i.id, c.name, i.started_at, i.confirmed_at, i.resolved_at, coalesce(i.resolved_by, ''),
 	i.acknowledged_at, coalesce(i.acknowledged_by, ''), coalesce(i.alert_id, 0), i.announced_at,
-	(SELECT min(o.done_at) FROM outbox o WHERE o.op = 'send' AND o.state = 'sent'
-		AND (o.incident_id = i.id OR (o.alert_id = i.alert_id AND o.created_at >= i.announced_at))),
+	(SELECT min(t) FROM (SELECT min(o.done_at) AS t FROM outbox o WHERE o.incident_id = i.id AND o.op = 'send' AND o.state = 'sent'
+		UNION ALL SELECT min(o.done_at) FROM outbox o WHERE o.alert_id = i.alert_id AND o.created_at >= i.announced_at
+			AND o.op = 'send' AND o.state = 'sent')),
 	(SELECT e.at FROM incident_events e WHERE e.incident_id = i.id AND e.kind = 'acknowledged' ORDER BY e.at, e.rowid LIMIT 1),
 	coalesce((SELECT e.detail FROM incident_events e WHERE e.incident_id = i.id AND e.kind = 'acknowledged' ORDER BY e.at, e.rowid LIMIT 1), '')`
 
@@ -100,6 +102,11 @@ func incidents(ctx context.Context, q queryer, f store.IncidentFilter) ([]store.
 	if f.Alert != 0 {
 		where = append(where, "i.alert_id = ?")
 		args = append(args, f.Alert)
+	}
+	if f.Alerts != nil {
+		where = append(where, "i.alert_id IN (SELECT value FROM json_each(?))")
+		ids, _ := json.Marshal(f.Alerts)
+		args = append(args, string(ids))
 	}
 	if f.Merchants != nil {
 		var or []string

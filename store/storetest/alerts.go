@@ -66,6 +66,12 @@ func testAlertsSilencesWindows(t *testing.T, open func(t *testing.T) store.Store
 	if err != nil || len(ins) != 1 || ins[0].Alert != a.ID || !ins[0].Announced.Equal(t0.Add(10*time.Second)) {
 		t.Errorf("incidents of the alert: %+v, %v", ins, err)
 	}
+	if ins, err := db.Incidents(ctx, store.IncidentFilter{Alerts: []int64{a.ID + 1, a.ID}}); err != nil || len(ins) != 1 {
+		t.Errorf("incidents of alerts %d and %d: %+v, %v", a.ID+1, a.ID, ins, err)
+	}
+	if ins, _ := db.Incidents(ctx, store.IncidentFilter{Alerts: []int64{}}); len(ins) != 0 {
+		t.Errorf("incidents of no alert: %+v", ins)
+	}
 	update(t, db, func(ctx context.Context, tx store.Tx) error {
 		sends, err := tx.AlertSends(ctx, a.ID)
 		if err != nil || len(sends) != 1 || sends[0].Destination != "chat:1" || sends[0].Alert != a.ID || sends[0].Op != "send" {

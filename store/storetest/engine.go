@@ -242,3 +242,69 @@ func testLeases(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Errorf("exclude: %v", err)
 	}
 }
+
+// testRecordChange: a change to down opens the check's incident, claiming
+// the failures that led to it, once however many instances record it; a
+// change from down resolves it; each is in the timeline, the state
+// changes, and a signal naming the incident.
+func testRecordChange(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := context.Background()
+	a, b := registered(t, open), registered(t, open)
+	down := store.Change{Check: "shop/web", From: store.Up, To: store.Down, Since: t0, Confirmed: t0.Add(2 * time.Second),
+		Now: t0.Add(2 * time.Second), Detail: "3 failed probes"}
+	update(t, a, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.AddFailures(ctx, []store.Failure{{Check: "shop/web", At: t0, Kind: "status", Error: "502"},
+			{Check: "shop/web", At: t0.Add(time.Second), Kind: "status", Error: "503"}}); err != nil {
+			return err
+		}
+		return tx.RecordChange(ctx, down)
+	})
+	again := down
+	again.Since, again.Confirmed = t0.Add(time.Second), t0.Add(3*time.Second)
+	update(t, b, func(ctx context.Context, tx store.Tx) error { return tx.RecordChange(ctx, again) })
+	ins, err := a.Incidents(ctx, store.IncidentFilter{})
+	if err != nil || len(ins) != 1 || !ins[0].Start.Equal(t0) || !ins[0].Confirmed.Equal(t0.Add(2*time.Second)) || !ins[0].Open() {
+		t.Fatalf("incidents: %+v, %v", ins, err)
+	}
+	id := ins[0].ID
+	if len(ins[0].Errors) != 1 || ins[0].Errors[0].Count != 2 || ins[0].Errors[0].FirstError != "502" || ins[0].Errors[0].LastError != "503" {
+		t.Errorf("the failures that led to it: %+v", ins[0].Errors)
+	}
+	up := store.Change{Check: "shop/web", From: store.Down, To: store.Up, Since: t0.Add(time.Hour), Confirmed: t0.Add(time.Hour),
+		Now: t0.Add(time.Hour), Detail: "2 successful probes"}
+	first := store.Change{Check: "shop/db", From: store.Unknown, To: store.Up, Since: t0, Confirmed: t0, Now: t0}
+	update(t, a, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.RecordChange(ctx, up); err != nil {
+			return err
+		}
+		return tx.RecordChange(ctx, first)
+	})
+	in, err := a.Incident(ctx, id)
+	if err != nil || in.Open() || !in.End.Equal(t0.Add(time.Hour)) || in.ResolvedBy != "recovery" {
+		t.Errorf("after the change to up: %+v, %v", in, err)
+	}
+	evs, _ := a.Events(ctx, id)
+	if len(evs) != 2 || evs[0].Kind != "opened" || evs[0].Detail != "3 failed probes" || evs[1].Kind != "resolved" ||
+		!evs[1].At.Equal(t0.Add(time.Hour)) {
+		t.Errorf("timeline: %+v", evs)
+	}
+	cs, _ := a.StateChanges(ctx, t0)
+	if len(cs) != 4 || cs[0].Incident != id || cs[3].Incident != id || cs[1].Check != "shop/db" || cs[1].Incident != 0 {
+		t.Errorf("state changes: %+v", cs)
+	}
+	var sigs []store.Signal
+	update(t, b, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		sigs, err = tx.Signals(ctx, 10)
+		return err
+	})
+	want := []int64{id, id, id, 0}
+	if len(sigs) != 4 {
+		t.Fatalf("signals: %+v", sigs)
+	}
+	for i, s := range sigs {
+		if s.Kind != store.SignalChange || s.Incident != want[i] {
+			t.Errorf("signal %d: %+v, want incident %d", i, s, want[i])
+		}
+	}
+}

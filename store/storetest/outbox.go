@@ -12,12 +12,24 @@ import (
 func testOutbox(t *testing.T, open func(t *testing.T) store.Store) {
 	ctx := context.Background()
 	db := registered(t, open)
+	var enqueued []store.OutboxItem
 	update(t, db, func(ctx context.Context, tx store.Tx) error {
-		return tx.Enqueue(ctx, []store.OutboxItem{
+		enqueued = []store.OutboxItem{
 			{CreatedAt: t0, Destination: "telegram:1", Incident: 0, Op: "send", Payload: []byte(`{"Kind":"down"}`)},
 			{CreatedAt: t0, Destination: "telegram:2", Payload: []byte(`{"Kind":"down"}`)}, // send by default
-			{CreatedAt: t0.Add(time.Second), Destination: "telegram:1", Op: "edit", Ref: 1, Payload: []byte(`{"Kind":"resolved"}`)},
-		})
+		}
+		if err := tx.Enqueue(ctx, enqueued); err != nil {
+			return err
+		}
+		// The ID is given at once: an edit in the same transaction
+		// refers to the send it edits.
+		edit := []store.OutboxItem{{CreatedAt: t0.Add(time.Second), Destination: "telegram:1", Op: "edit", Ref: enqueued[0].ID,
+			Payload: []byte(`{"Kind":"resolved"}`)}}
+		if err := tx.Enqueue(ctx, edit); err != nil {
+			return err
+		}
+		enqueued = append(enqueued, edit...)
+		return nil
 	})
 	// Nothing of a transaction that fails reaches the outbox.
 	err := db.Update(ctx, func(tx store.Tx) error {
@@ -32,6 +44,11 @@ func testOutbox(t *testing.T, open func(t *testing.T) store.Store) {
 	items, err := db.Pending(ctx, 0, 10)
 	if err != nil || len(items) != 3 {
 		t.Fatalf("pending: %+v, %v", items, err)
+	}
+	for i, it := range items {
+		if it.ID != enqueued[i].ID {
+			t.Errorf("item %d has ID %d, was given %d", i, it.ID, enqueued[i].ID)
+		}
 	}
 	first := items[0]
 	if first.Destination != "telegram:1" || first.Op != "send" || first.State != store.Pending || string(first.Payload) != `{"Kind":"down"}` ||

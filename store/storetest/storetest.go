@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"TakeOnce", testTakeOnce},
 		{"Members", testMembers},
 		{"OneOpenIncident", testOneOpenIncident},
+		{"RecordChange", testRecordChange},
 		{"ReadsInTheTransaction", testReadsInTheTransaction},
 		{"Signals", testSignals},
 		{"Leases", testLeases},
