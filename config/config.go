@@ -23,6 +23,10 @@ type Config struct {
 	Maintenance []Maintenance `yaml:"maintenance"`
 	Silences    []Silence     `yaml:"silences"`
 	Delivery    Delivery      `yaml:"delivery"`
+	// Templates is a directory of templates that override the built-in
+	// ones (templates/ko/message.tmpl, ...); relative to the working
+	// directory.
+	Templates string `yaml:"templates"`
 
 	// Location is Timezone loaded; set by Load.
 	Location *time.Location `yaml:"-"`
@@ -81,6 +85,9 @@ type StatusPage struct {
 	ShowErrors bool `yaml:"show_errors"`
 	// Merchants limits the page to these merchants; all when empty.
 	Merchants []string `yaml:"merchants"`
+	// Language is the page's language: en or ko; defaults.language when
+	// empty.
+	Language string `yaml:"language"`
 }
 
 // On reports whether the status page is served.
@@ -95,6 +102,9 @@ type Defaults struct {
 	GroupWait Duration `yaml:"group_wait"`
 	Policy    string   `yaml:"policy"`
 	Flapping  Flapping `yaml:"flapping"`
+	// Language is what hostwatch speaks to a contact who names none: en
+	// or ko.
+	Language string `yaml:"language"`
 }
 
 // Flapping says when a check that keeps going down and up is held as
@@ -132,6 +142,9 @@ type Contact struct {
 	Slack         string `yaml:"slack"`
 	Webhook       string `yaml:"webhook"`
 	WebhookSecret Secret `yaml:"webhook_secret"`
+	// Language is what hostwatch speaks to this contact: en or ko;
+	// defaults.language when empty.
+	Language string `yaml:"language"`
 }
 
 // Policy is an escalation policy.
@@ -166,25 +179,30 @@ type Step struct {
 
 // Merchant is one owner's shop and its checks.
 type Merchant struct {
-	Name     string   `yaml:"name"`
-	Contacts []string `yaml:"contacts"`
-	Policy   string   `yaml:"policy"`
-	Checks   []Check  `yaml:"checks"`
+	Name string `yaml:"name"`
+	// DisplayName is the name people know the merchant by, in any
+	// script ("김씨네 가게"); Name stays the id commands take.
+	DisplayName string   `yaml:"display_name"`
+	Contacts    []string `yaml:"contacts"`
+	Policy      string   `yaml:"policy"`
+	Checks      []Check  `yaml:"checks"`
 }
 
 // Check is one probe of a merchant's shop. Exactly one of HTTP, TCP, DNS and
 // TLS is set.
 type Check struct {
-	Name      string            `yaml:"name"`
-	HTTP      *HTTPCheck        `yaml:"http"`
-	TCP       *TCPCheck         `yaml:"tcp"`
-	DNS       *DNSCheck         `yaml:"dns"`
-	TLS       *TLSCheck         `yaml:"tls"`
-	Labels    map[string]string `yaml:"labels"`
-	Schedule  string            `yaml:"schedule"`
-	Timeout   Duration          `yaml:"timeout"`
-	DownAfter int               `yaml:"down_after"`
-	UpAfter   int               `yaml:"up_after"`
+	Name string `yaml:"name"`
+	// DisplayName is the name people know the check by ("쇼핑몰 메인").
+	DisplayName string            `yaml:"display_name"`
+	HTTP        *HTTPCheck        `yaml:"http"`
+	TCP         *TCPCheck         `yaml:"tcp"`
+	DNS         *DNSCheck         `yaml:"dns"`
+	TLS         *TLSCheck         `yaml:"tls"`
+	Labels      map[string]string `yaml:"labels"`
+	Schedule    string            `yaml:"schedule"`
+	Timeout     Duration          `yaml:"timeout"`
+	DownAfter   int               `yaml:"down_after"`
+	UpAfter     int               `yaml:"up_after"`
 
 	// ID is "merchant/check"; set by Load.
 	ID string `yaml:"-"`
@@ -310,4 +328,31 @@ func (c *Config) Checks() []*Check {
 		}
 	}
 	return out
+}
+
+// Names are the display names of the merchants (by id) and checks (by
+// "merchant/check") that have one.
+func (c *Config) Names() map[string]string {
+	names := map[string]string{}
+	for _, m := range c.Merchants {
+		if m.DisplayName != "" {
+			names[m.Name] = m.DisplayName
+		}
+		for _, ch := range m.Checks {
+			if ch.DisplayName != "" {
+				names[m.Name+"/"+ch.Name] = ch.DisplayName
+			}
+		}
+	}
+	return names
+}
+
+// Language is the language of the contact named name, or the default.
+func (c *Config) Language(name string) string {
+	for _, ct := range c.Contacts {
+		if ct.Name == name && ct.Language != "" {
+			return ct.Language
+		}
+	}
+	return c.Defaults.Language
 }

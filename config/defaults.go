@@ -17,6 +17,7 @@ const (
 	DefaultDownAfter    = 3
 	DefaultUpAfter      = 2
 	DefaultGroupWait    = 10 * time.Second
+	DefaultLanguage     = "en"
 	DefaultPolicy       = "default"
 	DefaultTelegramAPI  = "https://api.telegram.org/bot%s/%s"
 	DefaultUpdates      = "polling"
@@ -79,6 +80,7 @@ func applyDefaults(c *Config, has func(path string) bool) {
 		df.GroupWait.Duration = DefaultGroupWait
 	}
 	set(&df.Policy, DefaultPolicy)
+	set(&df.Language, DefaultLanguage)
 	if !has("defaults.flapping.changes") {
 		df.Flapping.Changes = DefaultFlapChanges
 	}

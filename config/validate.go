@@ -9,8 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/hostwatch/hostwatch/locale"
 )
 
 // CronParser is the parser for every schedule in the file: five fields, an
@@ -113,6 +117,17 @@ func (v *validator) validate() {
 		v.fail("defaults.group_wait", "must not be negative")
 	}
 	v.policyRef("defaults.policy", df.Policy)
+	v.language("defaults.language", df.Language)
+	if l := c.HTTP.StatusPage.Language; l != "" {
+		v.language("http.status_page.language", l)
+	}
+	if c.Templates != "" {
+		if _, err := locale.Load(c.Templates, loc); err != nil {
+			for _, e := range strings.Split(err.Error(), "\n") {
+				v.fail("templates", "%s", e)
+			}
+		}
+	}
 	if df.Flapping.Changes < 0 {
 		v.fail("defaults.flapping.changes", "must not be negative (0 turns flapping detection off)")
 	}
@@ -138,6 +153,7 @@ func (v *validator) validate() {
 	for i := range c.Merchants {
 		m := &c.Merchants[i]
 		p := index("merchants", i)
+		v.displayName(p+".display_name", m.DisplayName)
 		if v.name(p+".name", m.Name) {
 			if merchants[m.Name] {
 				v.fail(p+".name", "another merchant is named %q", m.Name)
@@ -196,10 +212,39 @@ func (v *validator) name(path, name string) bool {
 		return false
 	}
 	if !namePattern.MatchString(name) {
-		v.fail(path, "%q must start with a letter or digit and hold only letters, digits, '.', '_' and '-'", name)
+		v.fail(path, "%q is not an id: an id holds only the letters a-z and A-Z, digits, '.', '_' and '-', and starts with a letter or digit%s", name, displayHint(name))
 		return false
 	}
 	return true
+}
+
+// displayHint points a name in another script to display_name.
+func displayHint(name string) string {
+	for _, r := range name {
+		if r > unicode.MaxASCII && unicode.IsLetter(r) {
+			return "; write it in Latin letters (kim-shop) and put " + strconv.Quote(name) + " in display_name"
+		}
+	}
+	return ""
+}
+
+// displayName checks a name shown to people: any script, one line.
+func (v *validator) displayName(path, name string) {
+	switch {
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		v.fail(path, "must be one line without control characters")
+	case utf8.RuneCountInString(name) > 80:
+		v.fail(path, "is %d characters long; 80 at most", utf8.RuneCountInString(name))
+	case name != "" && strings.TrimSpace(name) == "":
+		v.fail(path, "is blank")
+	}
+}
+
+// language checks a language setting.
+func (v *validator) language(path, lang string) {
+	if _, ok := locale.Parse(lang); !ok {
+		v.fail(path, "must be en or ko, not %q", lang)
+	}
 }
 
 func (v *validator) positive(path string, d time.Duration) {
@@ -278,6 +323,9 @@ func (v *validator) policyRef(path, name string) {
 }
 
 func (v *validator) contact(path string, ct Contact) {
+	if ct.Language != "" {
+		v.language(path+".language", ct.Language)
+	}
 	if v.name(path+".name", ct.Name) {
 		switch {
 		case reservedContacts[ct.Name]:
@@ -383,6 +431,7 @@ func (v *validator) slack() {
 }
 
 func (v *validator) check(path string, ch *Check, loc *time.Location) {
+	v.displayName(path+".display_name", ch.DisplayName)
 	var kinds []string
 	for _, k := range []struct {
 		name string

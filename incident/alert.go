@@ -539,9 +539,10 @@ func (p *pass) settleMerchant(a *alert) error {
 		a.Triggered, a.Base, a.Run, a.Step = now, now, 0, 0
 	}
 
-	var note string
+	var reason *notifier.Reason
 	if acked && policy.AckTimeout.Duration > 0 && !now.Before(a.AckAt.Add(policy.AckTimeout.Duration)) {
-		note = fmt.Sprintf("Acknowledged by %s at %s but still down after %s: escalating again.",
+		reason = &notifier.Reason{Code: notifier.AckTimeout, By: a.AckBy, Since: a.AckAt, After: policy.AckTimeout.Duration}
+		note := fmt.Sprintf("acknowledged by %s at %s, still down after %s",
 			a.AckBy, e.rules.clock(a.AckAt), notifier.Duration(policy.AckTimeout.Duration))
 		for _, m := range told {
 			if !m.isOpen() || m.ackAt.IsZero() {
@@ -574,8 +575,8 @@ func (p *pass) settleMerchant(a *alert) error {
 			}
 		}
 		taken = append(taken, fmt.Sprintf("step %d of run %d (%s)", a.Step+1, a.Run+1, strings.Join(step.Notify, ", ")))
-		if note == "" && (a.Run > 0 || a.Step > 0) {
-			note = fmt.Sprintf("Escalated: nobody has acknowledged since %s.", e.rules.clock(a.Base))
+		if reason == nil && (a.Run > 0 || a.Step > 0) {
+			reason = &notifier.Reason{Code: notifier.Escalated, Since: a.Base}
 		}
 		if a.Step++; a.Step == len(policy.Steps) {
 			a.Step, a.Run = 0, a.Run+1
@@ -597,7 +598,7 @@ func (p *pass) settleMerchant(a *alert) error {
 	}
 	if len(dests) > 0 {
 		m := msg
-		m.Note = note
+		m.Reason = reason
 		if err := p.send(a, m, dests, sends); err != nil {
 			return err
 		}
@@ -700,7 +701,7 @@ func toldOf(m notifier.Message) string {
 // has had a message of the alert gets the new one as a follow-up of the
 // first (in its thread, in Slack).
 func (p *pass) send(a *alert, m notifier.Message, dests []string, sends []store.OutboxItem) error {
-	payload, err := encode(m)
+	payload, err := notifier.Encode(m)
 	if err != nil {
 		return err
 	}
@@ -721,7 +722,7 @@ func (p *pass) send(a *alert, m notifier.Message, dests []string, sends []store.
 
 // edit enqueues edits of every message of the alert sent to dest.
 func (p *pass) edit(a *alert, m notifier.Message, dest string, sends []store.OutboxItem) error {
-	payload, err := encode(m)
+	payload, err := notifier.Encode(m)
 	if err != nil {
 		return err
 	}

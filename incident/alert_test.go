@@ -351,8 +351,8 @@ func TestOneMessagePerMerchant(t *testing.T) {
 	w.advance(time.Second)
 	w.expect("one message for five checks", "+10s send telegram:111 down 5/5")
 	m := decode(t, outbox(t, w.db)[0])
-	if m.Of != 6 || !strings.Contains(notifier.Line(m, time.UTC), "5 of kim-shop's 6 checks are down") {
-		t.Errorf("message: %s", notifier.Line(m, time.UTC))
+	if m.Of != 6 || !strings.Contains(notifier.PlainRenderer(time.UTC).Line(m), "5 of kim-shop's 6 checks are down") {
+		t.Errorf("message: %s", notifier.PlainRenderer(time.UTC).Line(m))
 	}
 	w.advance(time.Minute)
 	w.up("kim-shop/web")
@@ -434,7 +434,7 @@ contacts:
 	var line string
 	for _, it := range outbox(t, w.db) {
 		if m := decode(t, it); m.Kind == notifier.ProviderDown {
-			line = notifier.Line(m, time.UTC)
+			line = notifier.PlainRenderer(time.UTC).Line(m)
 		}
 	}
 	if !strings.Contains(line, "examplehost looks down: 40 of 40 checks unreachable since 14:02") {

@@ -76,8 +76,8 @@ func outbox(t *testing.T, st store.Outbox) []store.OutboxItem {
 
 func decode(t *testing.T, it store.OutboxItem) notifier.Message {
 	t.Helper()
-	var m notifier.Message
-	if err := json.Unmarshal(it.Payload, &m); err != nil {
+	m, err := notifier.Decode(it.Payload)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return m

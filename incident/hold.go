@@ -145,7 +145,8 @@ func (p *pass) flap(check string, at time.Time) error {
 	if e.held(check, p.now, false) != "" {
 		return nil
 	}
-	return p.notice(notifier.Message{Kind: notifier.Flapping, Merchant: merchant(check), Check: check, Detail: detail})
+	return p.notice(notifier.Message{Kind: notifier.Flapping, Merchant: merchant(check), Check: check,
+		Changes: len(cs), Window: f.Window.Duration})
 }
 
 // steady ends the flapping of the checks that have not changed state for
@@ -161,8 +162,7 @@ func (p *pass) steady() error {
 			return err
 		}
 		delete(e.flapping, check)
-		m := notifier.Message{Kind: notifier.Steady, Merchant: merchant(check), Check: check, End: last,
-			Detail: fmt.Sprintf("no state change since %s", e.rules.clock(last))}
+		m := notifier.Message{Kind: notifier.Steady, Merchant: merchant(check), Check: check, End: last, Since: last}
 		if open := e.open[check]; open != nil {
 			m.End, m.Incident = time.Time{}, open.incident
 			p.touch(open)
@@ -180,7 +180,7 @@ func (p *pass) steady() error {
 // the destinations of the first step of the merchant's policy.
 func (p *pass) notice(m notifier.Message) error {
 	policy := p.e.rules.policy(m.Merchant)
-	payload, err := encode(m)
+	payload, err := notifier.Encode(m)
 	if err != nil {
 		return err
 	}

@@ -2,13 +2,11 @@ package incident
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
-	"github.com/hostwatch/hostwatch/notifier"
 	"github.com/hostwatch/hostwatch/store"
 )
 
@@ -272,12 +270,4 @@ func (e *Engine) Unsilence(ctx context.Context, id int64, by string) (store.Sile
 		return tx.Signal(ctx, store.Signal{Kind: store.SignalSilences, At: now})
 	})
 	return lifted, err
-}
-
-func encode(m notifier.Message) ([]byte, error) {
-	payload, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("encode message: %w", err)
-	}
-	return payload, nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hostwatch/hostwatch/config"
+	"github.com/hostwatch/hostwatch/locale"
 	"github.com/hostwatch/hostwatch/notifier"
 )
 
@@ -19,6 +20,9 @@ type ConfigRouter struct {
 	byContact  map[string][]string
 	admins     []string
 	editable   map[string]bool // platforms
+	// langs is the language of each destination: its contact's.
+	langs map[string]locale.Lang
+	lang  locale.Lang // everyone else's
 }
 
 // NewRouter builds a router for cfg. platforms are those with a notifier;
@@ -57,9 +61,20 @@ func NewRouter(cfg *config.Config, platforms, editable []string) *ConfigRouter {
 		return out
 	}
 	r := &ConfigRouter{byMerchant: map[string][]string{}, byContact: map[string][]string{},
-		admins: destinations(cfg.Admins), editable: map[string]bool{}}
+		admins: destinations(cfg.Admins), editable: map[string]bool{}, langs: map[string]locale.Lang{}}
+	r.lang, _ = locale.Parse(cfg.Defaults.Language)
+	r.lang = r.lang.Or(locale.English)
 	for _, c := range cfg.Contacts {
 		r.byContact[c.Name] = destinations([]string{c.Name})
+		lang, ok := locale.Parse(c.Language)
+		if !ok {
+			continue
+		}
+		for _, d := range r.byContact[c.Name] {
+			if _, taken := r.langs[d]; !taken && !strings.HasPrefix(d, "console:") {
+				r.langs[d] = lang // two contacts sharing a group chat: the first says
+			}
+		}
 	}
 	for _, m := range cfg.Merchants {
 		r.byMerchant[m.Name] = destinations(m.Contacts)
@@ -68,6 +83,14 @@ func NewRouter(cfg *config.Config, platforms, editable []string) *ConfigRouter {
 		r.editable[p] = true
 	}
 	return r
+}
+
+// Language is what the reader at destination dest speaks.
+func (r *ConfigRouter) Language(dest string) locale.Lang {
+	if l, ok := r.langs[dest]; ok {
+		return l
+	}
+	return r.lang
 }
 
 // Notify lists the destinations of the contacts an escalation step names

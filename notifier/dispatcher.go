@@ -4,7 +4,6 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/hostwatch/hostwatch/locale"
 	"github.com/hostwatch/hostwatch/store"
 )
 
@@ -37,6 +37,9 @@ type DispatcherOptions struct {
 	Outbox    store.Outbox
 	Notifiers map[string]Notifier // by platform
 	Pacing    map[string]Pacing   // by platform; unlimited when missing
+	// Language says what the reader at a destination speaks; English
+	// when nil.
+	Language func(dest string) locale.Lang
 	// Undeliverable is told of each message given up on for good, to tell
 	// the admins.
 	Undeliverable func(ctx context.Context, item store.OutboxItem, err error)
@@ -590,11 +593,14 @@ func (w *worker) deliver(ctx context.Context, it store.OutboxItem) (string, erro
 	if w.notifier == nil {
 		return "", Permanent(fmt.Errorf("no notifier for platform %q", w.platform))
 	}
-	var m Message
-	if err := json.Unmarshal(it.Payload, &m); err != nil {
-		return "", Permanent(fmt.Errorf("decode message: %w", err))
+	m, err := Decode(it.Payload)
+	if err != nil {
+		return "", Permanent(err)
 	}
-	m.ID = it.ID
+	m.ID, m.Lang = it.ID, locale.English
+	if w.d.o.Language != nil {
+		m.Lang = w.d.o.Language(w.dest)
+	}
 	if it.Op != "edit" {
 		if it.Ref != 0 {
 			if orig, err := w.d.o.Outbox.Item(ctx, it.Ref); err == nil && orig.State == store.Sent {

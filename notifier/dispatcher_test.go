@@ -51,7 +51,7 @@ func newRig(t *testing.T, contacts []config.Contact, o notifier.DispatcherOption
 
 func (r *rig) start(contacts []config.Contact, o notifier.DispatcherOptions) {
 	o.Outbox = r.db
-	o.Notifiers = map[string]notifier.Notifier{"webhook": webhook.New(contacts, time.UTC, "hostwatch/test")}
+	o.Notifiers = map[string]notifier.Notifier{"webhook": webhook.New(contacts, notifier.PlainRenderer(time.UTC), "hostwatch/test")}
 	o.Undeliverable = func(_ context.Context, it store.OutboxItem, _ error) {
 		r.mu.Lock()
 		r.undeliverable = append(r.undeliverable, it)
@@ -266,7 +266,7 @@ func (e *editor) Send(_ context.Context, address string, m notifier.Message) (st
 	defer e.mu.Unlock()
 	e.next++
 	r := fmt.Sprintf("%s/%d", address, e.next)
-	e.texts[r] = notifier.Line(m, time.UTC)
+	e.texts[r] = notifier.PlainRenderer(time.UTC).Line(m)
 	return r, nil
 }
 
@@ -276,7 +276,7 @@ func (e *editor) Edit(_ context.Context, address, receipt string, m notifier.Mes
 	if _, ok := e.texts[receipt]; !ok {
 		return notifier.Permanent(fmt.Errorf("message %s not found", receipt))
 	}
-	e.texts[receipt] = notifier.Line(m, time.UTC)
+	e.texts[receipt] = notifier.PlainRenderer(time.UTC).Line(m)
 	return nil
 }
 
@@ -331,8 +331,8 @@ func TestEditFindsTheSentMessage(t *testing.T) {
 	ed.mu.Lock()
 	defer ed.mu.Unlock()
 	want := map[string]string{
-		"42/1": "UP shop/web: incident #7 resolved, 14:02–15:02, down 1h00m", // the down message, edited
-		"42/2": "UP shop/web: incident #7 resolved, 14:02–15:02, down 1h00m",
+		"42/1": "UP shop/web is back: Incident #7 resolved: 14:02–15:02, down 1h00m", // the down message, edited
+		"42/2": "UP shop/web is back: Incident #7 resolved: 14:02–15:02, down 1h00m",
 	}
 	if fmt.Sprint(ed.texts) != fmt.Sprint(want) {
 		t.Errorf("platform holds %v, want %v", ed.texts, want)
@@ -450,7 +450,7 @@ func instancesShareTheOutbox(t *testing.T, driver string) {
 			st = open()
 		}
 		d, err := notifier.NewDispatcher(notifier.DispatcherOptions{Outbox: st, Holder: fmt.Sprintf("run-%d", i), ClaimTTL: 2 * time.Second,
-			Notifiers: map[string]notifier.Notifier{"webhook": webhook.New(contacts, time.UTC, "hostwatch/test")}})
+			Notifiers: map[string]notifier.Notifier{"webhook": webhook.New(contacts, notifier.PlainRenderer(time.UTC), "hostwatch/test")}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,10 +2,13 @@ package notifier
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/hostwatch/hostwatch/locale"
 )
 
 // Kind is what a message announces.
@@ -28,10 +31,17 @@ const (
 	Steady   Kind = "steady"
 )
 
+// Version is the version of Message as the outbox holds it: it changes
+// when a field changes meaning or goes away, and Decode reads every
+// version before it.
+const Version = 1
+
 // Message is one announcement, independent of where it goes and how it is
-// drawn there.
+// drawn there: facts and reason codes, never sentences, so that it is put
+// into words in the reader's language when it is delivered.
 type Message struct {
-	Kind Kind
+	V    int  `json:"v"`
+	Kind Kind `json:"kind"`
 	// ID identifies this delivery: the same message to the same
 	// destination always has the same ID, so a receiver can drop a
 	// duplicate after a crash.
@@ -39,63 +49,169 @@ type Message struct {
 	// ReplyTo is the receipt of the message this one follows up (the
 	// alert a resolution answers), for platforms with threads; set by the
 	// dispatcher.
-	ReplyTo  string `json:"-"`
-	Incident int64
-	Merchant string
-	Check    string // merchant/check
+	ReplyTo string `json:"-"`
+	// Lang is the language of the reader, set by the dispatcher when it
+	// delivers.
+	Lang     locale.Lang `json:"-"`
+	Incident int64       `json:"incident,omitempty"`
+	Merchant string      `json:"merchant,omitempty"`
+	Check    string      `json:"check,omitempty"` // merchant/check
 	// Start is when the outage began: the first failed probe.
-	Start time.Time
+	Start time.Time `json:"start,omitzero"`
 	// End is when it ended: the first successful probe. Zero while down.
-	End time.Time
+	End time.Time `json:"end,omitzero"`
 	// Error is the failure that confirmed the outage.
-	Error string
+	Error string `json:"error,omitempty"`
 	// Failures counts the failed probes so far.
-	Failures int
+	Failures int `json:"failures,omitempty"`
 	// ResolvedBy names who closed the incident by hand; empty when the
 	// shop came back.
-	ResolvedBy string `json:",omitempty"`
+	ResolvedBy string `json:"resolved_by,omitempty"`
 	// AckBy and AckAt say who acknowledged the incident and when.
-	AckBy string    `json:",omitempty"`
-	AckAt time.Time `json:",omitzero"`
+	AckBy string    `json:"ack_by,omitempty"`
+	AckAt time.Time `json:"ack_at,omitzero"`
+	// Silenced says who silenced the alert, and until when.
+	Silenced *Silenced `json:"silenced,omitempty"`
 	// Destination and Detail say, for DeliveryFailed, which destination
-	// refused and why; Detail also says why a check is flapping.
-	Destination string `json:",omitempty"`
-	Detail      string `json:",omitempty"`
+	// refused and why (the platform's error, as it gave it).
+	Destination string `json:"destination,omitempty"`
+	Detail      string `json:"detail,omitempty"`
+	// Changes and Window say, for Flapping, how many times the check
+	// changed state within how long; Since, for Steady, when it last did.
+	Changes int           `json:"changes,omitempty"`
+	Window  time.Duration `json:"window_ns,omitempty"`
+	Since   time.Time     `json:"since,omitzero"`
 
 	// Alert is the alert the message tells of; its buttons act on it.
-	Alert int64 `json:",omitempty"`
+	Alert int64 `json:"alert,omitempty"`
 	// Items are the checks of an alert that groups several, each with
 	// its incident; empty when the alert is about one check, which the
 	// fields above then describe.
-	Items []Item `json:",omitempty"`
+	Items []Item `json:"items,omitempty"`
 	// Of is how many checks the merchant has, for "3 of 5".
-	Of int `json:",omitempty"`
+	Of int `json:"of,omitempty"`
 	// Provider is the outage of the hosting provider the checks are
 	// part of, or for ProviderDown and ProviderUp the outage itself.
-	Provider *ProviderOutage `json:",omitempty"`
-	// Note says why this message goes out now: an escalation step, an
-	// acknowledgement that timed out, a silence that ended.
-	Note string `json:",omitempty"`
+	Provider *ProviderOutage `json:"provider,omitempty"`
+	// Reason says why this message goes out now: an escalation step, an
+	// acknowledgement that timed out.
+	Reason *Reason `json:"reason,omitempty"`
+	// Note is the English reason of a message queued by a version before
+	// reasons had codes; it is shown as it is.
+	Note string `json:"note,omitempty"`
+}
+
+// The reasons a message goes out when it does.
+const (
+	// Escalated: nobody has acknowledged since Reason.Since.
+	Escalated = "escalated"
+	// AckTimeout: acknowledged by Reason.By at Reason.Since, and still
+	// down Reason.After later.
+	AckTimeout = "ack_timeout"
+)
+
+// Reason is why a message goes out now, as a code and its facts.
+type Reason struct {
+	Code  string        `json:"code"`
+	Since time.Time     `json:"since,omitzero"`
+	By    string        `json:"by,omitempty"`
+	After time.Duration `json:"after_ns,omitempty"`
+}
+
+// Silenced is a silence that holds an alert's messages.
+type Silenced struct {
+	By    string    `json:"by"`
+	Until time.Time `json:"until"`
 }
 
 // Item is one check of a grouped alert.
 type Item struct {
-	Incident int64
-	Check    string
-	Start    time.Time
+	Incident int64     `json:"incident"`
+	Check    string    `json:"check"`
+	Start    time.Time `json:"start"`
 	// End is when the check came back; zero while down.
-	End   time.Time `json:",omitzero"`
-	Error string    `json:",omitempty"`
-	AckBy string    `json:",omitempty"`
+	End   time.Time `json:"end,omitzero"`
+	Error string    `json:"error,omitempty"`
+	AckBy string    `json:"ack_by,omitempty"`
 }
 
 // ProviderOutage is many checks of one hosting provider down together.
 type ProviderOutage struct {
-	Name  string
-	Down  int // checks down
-	Of    int // checks on the provider
-	Since time.Time
-	End   time.Time `json:",omitzero"`
+	Name  string    `json:"name"`
+	Down  int       `json:"down"` // checks down
+	Of    int       `json:"of"`   // checks on the provider
+	Since time.Time `json:"since"`
+	End   time.Time `json:"end,omitzero"`
+}
+
+// Encode is m as the outbox holds it.
+func Encode(m Message) ([]byte, error) {
+	m.V = Version
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode message: %w", err)
+	}
+	return b, nil
+}
+
+// Decode reads a message the outbox holds, of this version or any before.
+func Decode(payload []byte) (Message, error) {
+	var probe struct {
+		V int `json:"v"`
+	}
+	if err := json.Unmarshal(payload, &probe); err != nil {
+		return Message{}, fmt.Errorf("decode message: %w", err)
+	}
+	switch probe.V {
+	case 0:
+		return decodeV0(payload)
+	case Version:
+		var m Message
+		if err := json.Unmarshal(payload, &m); err != nil {
+			return Message{}, fmt.Errorf("decode message: %w", err)
+		}
+		return m, nil
+	}
+	return Message{}, fmt.Errorf("decode message: version %d is newer than this hostwatch knows (%d)", probe.V, Version)
+}
+
+// decodeV0 reads a message of the first version: Go's field names, and the
+// reasons as English sentences.
+func decodeV0(payload []byte) (Message, error) {
+	type item struct {
+		Incident   int64
+		Check      string
+		Start, End time.Time
+		Error      string
+		AckBy      string
+	}
+	var v0 struct {
+		Kind                Kind
+		Incident            int64
+		Merchant, Check     string
+		Start, End          time.Time
+		Error               string
+		Failures            int
+		ResolvedBy, AckBy   string
+		AckAt               time.Time
+		Destination, Detail string
+		Alert               int64
+		Items               []item
+		Of                  int
+		Provider            *ProviderOutage
+		Note                string
+	}
+	if err := json.Unmarshal(payload, &v0); err != nil {
+		return Message{}, fmt.Errorf("decode message: %w", err)
+	}
+	m := Message{V: Version, Kind: v0.Kind, Incident: v0.Incident, Merchant: v0.Merchant, Check: v0.Check,
+		Start: v0.Start, End: v0.End, Error: v0.Error, Failures: v0.Failures, ResolvedBy: v0.ResolvedBy,
+		AckBy: v0.AckBy, AckAt: v0.AckAt, Destination: v0.Destination, Detail: v0.Detail, Alert: v0.Alert,
+		Of: v0.Of, Provider: v0.Provider, Note: v0.Note}
+	for _, it := range v0.Items {
+		m.Items = append(m.Items, Item(it))
+	}
+	return m, nil
 }
 
 // Group reports whether m tells of several checks at once.

@@ -2,179 +2,250 @@ package notifier
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/hostwatch/hostwatch/locale"
 )
 
-// Line renders m as one line of plain text, with times in loc.
-func Line(m Message, loc *time.Location) string {
-	if m.Group() || m.Kind == ProviderDown || m.Kind == ProviderUp || m.Kind == Flapping || m.Kind == Steady {
-		s := Summarize(m, loc)
-		return s.Tag + " " + s.Title + ": " + strings.Join(s.Lines, "; ")
-	}
-	var extra string
-	if m.Provider != nil {
-		extra += "; " + providerLine(*m.Provider, loc)
-	}
-	if m.Note != "" {
-		extra += "; " + oneLine(m.Note)
-	}
-	return line(m, loc) + extra
+// Names are the names people know merchants and checks by: a merchant's
+// display_name by its id, a check's by "merchant/check".
+type Names map[string]string
+
+// Renderer puts messages into words when they are delivered: in the
+// reader's language, with the names people know, through the templates.
+type Renderer struct {
+	tmpl  *locale.Templates
+	names Names
+	log   *slog.Logger
 }
 
-func line(m Message, loc *time.Location) string {
-	switch m.Kind {
-	case Down:
-		var b strings.Builder
-		fmt.Fprintf(&b, "DOWN %s: incident #%d, down since %s", m.Check, m.Incident, stamp(m.Start, loc))
-		if m.Error != "" {
-			fmt.Fprintf(&b, ": %s", oneLine(m.Error))
-		}
-		if m.Failures > 1 {
-			fmt.Fprintf(&b, " (%d failed probes)", m.Failures)
-		}
-		return b.String()
-	case Resolved:
-		if m.ResolvedBy != "" {
-			return fmt.Sprintf("CLOSED %s: incident #%d resolved by %s, %s", m.Check, m.Incident, oneLine(m.ResolvedBy), Span(m.Start, m.End, loc))
-		}
-		return fmt.Sprintf("UP %s: incident #%d resolved, %s", m.Check, m.Incident, Span(m.Start, m.End, loc))
-	case DeliveryFailed:
-		return fmt.Sprintf("UNDELIVERABLE %s: incident #%d could not be sent there: %s", m.Destination, m.Incident, oneLine(m.Detail))
+// NewRenderer renders with tmpl and names; log hears of templates of the
+// operator's that failed (the built-in ones stand in).
+func NewRenderer(tmpl *locale.Templates, names Names, log *slog.Logger) *Renderer {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	return fmt.Sprintf("%s %s: incident #%d", strings.ToUpper(string(m.Kind)), m.Check, m.Incident)
+	return &Renderer{tmpl: tmpl, names: names, log: log}
 }
 
-// Summary is a message in parts that each chat app draws its own way.
-type Summary struct {
-	Tag   string // DOWN, UP, PROVIDER DOWN, ...: for plain text
-	Icon  string // 🔴, ✅, ...: for chat apps
+// PlainRenderer renders in English with the built-in templates, times in
+// loc and no display names: for tests and tools.
+func PlainRenderer(loc *time.Location) *Renderer {
+	t, err := locale.Load("", loc)
+	if err != nil {
+		panic(err) // the built-in templates are tested to parse
+	}
+	return NewRenderer(t, nil, nil)
+}
+
+// Location is where times are written.
+func (r *Renderer) Location() *time.Location { return r.tmpl.Location() }
+
+// Parts is a message in words, to be laid out by each platform its way.
+type Parts struct {
+	Icon  string // 🔴, ✅, ...
+	Tag   string // DOWN, UP, ...: for one line of plain text
 	Title string
-	Lines []string // plain text, one fact each
+	Lines []string // one fact each
 }
 
-// Summarize breaks m into a title and lines of facts, with times in loc.
-func Summarize(m Message, loc *time.Location) Summary {
-	var s Summary
-	switch m.Kind {
-	case Down, Resolved:
-		s = summarizeAlert(m, loc)
-	case ProviderDown:
-		p := m.Provider
-		s = Summary{Tag: "PROVIDER DOWN", Icon: "🔴", Title: p.Name + " looks down",
-			Lines: []string{fmt.Sprintf("%d of %d checks unreachable since %s", p.Down, p.Of, p.Since.In(loc).Format("15:04"))}}
-	case ProviderUp:
-		p := m.Provider
-		s = Summary{Tag: "PROVIDER UP", Icon: "✅", Title: p.Name + " is back",
-			Lines: []string{fmt.Sprintf("at worst %d of %d checks down: %s", p.Down, p.Of, Span(p.Since, p.End, loc))}}
-	case Flapping:
-		s = Summary{Tag: "FLAPPING", Icon: "🌀", Title: m.Check + " is flapping",
-			Lines: []string{oneLine(m.Detail), "its down and up messages are held until it is steady"}}
-	case Steady:
-		state := "up"
-		if m.End.IsZero() {
-			state = "down"
+// Markup is how a platform shows text that came from outside (names,
+// errors, who acknowledged): Text makes it inert in the platform's markup,
+// Code shows an error. Nil members leave the text as it is; errors are
+// folded onto one line either way.
+type Markup struct {
+	Text func(string) string
+	Code func(string) string
+}
+
+// Parts renders m in its reader's language, with mk applied to every text
+// that came from outside before it meets the templates.
+func (r *Renderer) Parts(m Message, mk Markup) Parts {
+	v := r.view(m, mk)
+	p := Parts{Icon: v.icon(), Tag: r.exec(m.Lang, "tag", v), Title: r.exec(m.Lang, "title", v)}
+	for _, l := range strings.Split(r.exec(m.Lang, "facts", v), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			p.Lines = append(p.Lines, l)
 		}
-		s = Summary{Tag: "STEADY", Icon: "〰️", Title: m.Check + " is steady again",
-			Lines: []string{oneLine(m.Detail), "it is " + state + " now"}}
-	default:
-		s = Summary{Tag: strings.ToUpper(string(m.Kind)), Icon: "⚠️", Title: "hostwatch", Lines: []string{line(m, loc)}}
 	}
-	if m.Note != "" {
-		s.Lines = append(s.Lines, oneLine(m.Note))
+	return p
+}
+
+// Layout runs the layout template name ("telegram", "text") on parts.
+func (r *Renderer) Layout(lang locale.Lang, name string, p Parts) string {
+	return r.exec(lang, name, p)
+}
+
+// Line renders m as one line of plain text.
+func (r *Renderer) Line(m Message) string {
+	return r.Layout(m.Lang, "text", r.Parts(m, Markup{}))
+}
+
+// Word is one of the short words of the interface ("button.ack") in lang.
+func (r *Renderer) Word(lang locale.Lang, name string) string {
+	return strings.TrimSpace(r.exec(lang, name, nil))
+}
+
+func (r *Renderer) exec(lang locale.Lang, name string, data any) string {
+	s, err := r.tmpl.Exec(lang, name, data)
+	if err != nil {
+		r.log.Error("render a message", "template", name, "lang", lang, "err", err)
 	}
 	return s
 }
 
-// summarizeAlert is a merchant's alert: one check or several.
-func summarizeAlert(m Message, loc *time.Location) Summary {
-	if !m.Group() {
-		s := Summary{Tag: "DOWN", Icon: "🔴", Title: m.Check + " is down"}
-		if m.Kind == Resolved {
-			s = Summary{Tag: "UP", Icon: "✅", Title: m.Check + " is back"}
+// view is a message as the templates see it: names to show, texts
+// escaped for the platform, counts worked out.
+type view struct {
+	Kind     string
+	Group    bool
+	Merchant string // the merchant's name to show
+	Check    string // the check's name to show
+	// CheckID is "merchant/check" when Check shows other words, so that
+	// the reader has the id to type in commands; else empty.
+	CheckID    string
+	Incident   int64
+	Start, End time.Time
+	Error      string
+	Failures   int
+	ResolvedBy string
+	AckBy      string
+	AckAt      time.Time
+	Silenced   *Silenced
+	// Destination and Detail: where a message could not go, and why.
+	Destination, Detail string
+	Changes             int
+	Window              time.Duration
+	Since               time.Time
+	Items               []viewItem
+	Down, Told, Of      int
+	Provider            *ProviderOutage
+	Reason              *Reason
+	Note                string
+}
+
+type viewItem struct {
+	Name     string
+	Incident int64
+	Start    time.Time
+	End      time.Time
+	Error    string
+	AckBy    string
+}
+
+func (v view) icon() string {
+	switch Kind(v.Kind) {
+	case Down:
+		if v.Group && v.Down == 0 {
+			return "✅"
 		}
-		s.Lines = []string{strings.TrimPrefix(line(m, loc), s.Tag+" "+m.Check+": ")}
-		if m.Provider != nil {
-			s.Lines = append(s.Lines, providerLine(*m.Provider, loc))
+		return "🔴"
+	case Resolved:
+		if v.ResolvedBy != "" {
+			return "☑️"
 		}
-		return s
+		return "✅"
+	case ProviderDown:
+		return "🔴"
+	case ProviderUp:
+		return "✅"
+	case Flapping:
+		return "🌀"
+	case Steady:
+		return "〰️"
 	}
-	down := m.StillDown()
-	var s Summary
-	switch {
-	case down == 0:
-		s = Summary{Tag: "UP", Icon: "✅", Title: fmt.Sprintf("all of %s's checks are back", m.Merchant)}
-	case m.Of > 0:
-		s = Summary{Tag: "DOWN", Icon: "🔴", Title: fmt.Sprintf("%d of %s's %d checks are down", down, m.Merchant, m.Of)}
-	default:
-		s = Summary{Tag: "DOWN", Icon: "🔴", Title: fmt.Sprintf("%d of %s's checks are down", down, m.Merchant)}
+	return "⚠️"
+}
+
+func (r *Renderer) view(m Message, mk Markup) view {
+	esc := mk.Text
+	if esc == nil {
+		esc = func(s string) string { return s }
+	}
+	code := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		if mk.Code == nil {
+			return esc(locale.OneLine(s))
+		}
+		return mk.Code(locale.OneLine(s))
+	}
+	v := view{Kind: string(m.Kind), Group: m.Group(), Merchant: esc(r.merchant(m.Merchant)), Incident: m.Incident,
+		Start: m.Start, End: m.End, Error: code(m.Error), Failures: m.Failures, ResolvedBy: esc(m.ResolvedBy),
+		AckBy: esc(m.AckBy), AckAt: m.AckAt, Destination: esc(m.Destination), Detail: code(m.Detail),
+		Changes: m.Changes, Window: m.Window, Since: m.Since, Of: m.Of, Note: esc(locale.OneLine(m.Note)), Told: len(m.Items)}
+	if m.Check != "" {
+		name := r.check(m.Check)
+		v.Check = esc(name)
+		if name != m.Check {
+			v.CheckID = esc(m.Check)
+		}
+	}
+	if m.Silenced != nil {
+		v.Silenced = &Silenced{By: esc(m.Silenced.By), Until: m.Silenced.Until}
 	}
 	if m.Provider != nil {
-		s.Lines = append(s.Lines, providerLine(*m.Provider, loc))
+		p := *m.Provider
+		p.Name = esc(p.Name)
+		v.Provider = &p
+	}
+	if m.Reason != nil {
+		rs := *m.Reason
+		rs.By = esc(rs.By)
+		v.Reason = &rs
 	}
 	for _, it := range m.Items {
-		name := strings.TrimPrefix(it.Check, m.Merchant+"/")
-		var l string
-		if it.End.IsZero() {
-			l = fmt.Sprintf("%s down since %s (#%d)", name, it.Start.In(loc).Format("15:04:05"), it.Incident)
-			if it.Error != "" {
-				l += ": " + Clip(oneLine(it.Error), 200)
-			}
-			if it.AckBy != "" {
-				l += ", acknowledged by " + oneLine(it.AckBy)
-			}
-		} else {
-			l = fmt.Sprintf("%s back: %s (#%d)", name, Span(it.Start, it.End, loc), it.Incident)
+		name, ok := r.names[it.Check]
+		if !ok {
+			name = strings.TrimPrefix(it.Check, m.Merchant+"/")
 		}
-		s.Lines = append(s.Lines, l)
+		v.Items = append(v.Items, viewItem{Name: esc(name), Incident: it.Incident, Start: it.Start, End: it.End,
+			Error: code(it.Error), AckBy: esc(it.AckBy)})
+		if it.End.IsZero() {
+			v.Down++
+		}
 	}
-	return s
+	return v
 }
 
-func providerLine(p ProviderOutage, loc *time.Location) string {
-	return fmt.Sprintf("%s looks down: %d of %d checks unreachable since %s", p.Name, p.Down, p.Of, p.Since.In(loc).Format("15:04"))
+// merchant is the name to show of the merchant id.
+func (r *Renderer) merchant(id string) string {
+	if n, ok := r.names[id]; ok {
+		return n
+	}
+	return id
 }
 
-// Span renders an outage as "14:02–17:14, down 3h12m": clock times with
-// seconds when the outage is short enough for them to matter, and dates
-// when it crosses midnight.
+// check is the name to show of check "merchant/check": "김씨네 가게 /
+// 메인" when either has a display name, else the id itself.
+func (r *Renderer) check(id string) string {
+	m, c, ok := strings.Cut(id, "/")
+	if !ok {
+		return id
+	}
+	mn, hasM := r.names[m]
+	cn, hasC := r.names[id]
+	if !hasM && !hasC {
+		return id
+	}
+	if !hasM {
+		mn = m
+	}
+	if !hasC {
+		cn = c
+	}
+	return mn + " / " + cn
+}
+
+// Duration renders a length of time in English: 3h12m, 12m30s, 45s, 2d5h.
+func Duration(d time.Duration) string { return locale.English.Duration(d) }
+
+// Span renders an outage in English as "14:02–17:14, down 3h12m".
 func Span(start, end time.Time, loc *time.Location) string {
-	start, end = start.In(loc), end.In(loc)
-	d := end.Sub(start)
-	layout := "15:04"
-	if d < 10*time.Minute {
-		layout = "15:04:05"
-	}
-	from, to := start.Format(layout), end.Format(layout)
-	if start.Format(time.DateOnly) != end.Format(time.DateOnly) {
-		from = start.Format("Jan 2 " + layout)
-		to = end.Format("Jan 2 " + layout)
-	}
-	return fmt.Sprintf("%s–%s, down %s", from, to, Duration(d))
-}
-
-// Duration renders a downtime the way people say it: 3h12m, 12m30s, 45s,
-// 2d4h.
-func Duration(d time.Duration) string {
-	d = d.Round(time.Second)
-	switch {
-	case d >= 48*time.Hour:
-		days := d / (24 * time.Hour)
-		return fmt.Sprintf("%dd%dh", days, (d-days*24*time.Hour)/time.Hour)
-	case d >= time.Hour:
-		return fmt.Sprintf("%dh%02dm", d/time.Hour, (d%time.Hour)/time.Minute)
-	case d >= time.Minute:
-		return fmt.Sprintf("%dm%02ds", d/time.Minute, (d%time.Minute)/time.Second)
-	}
-	return fmt.Sprintf("%ds", d/time.Second)
-}
-
-func stamp(t time.Time, loc *time.Location) string {
-	return t.In(loc).Format("2006-01-02 15:04:05 MST")
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return fmt.Sprintf("%s, down %s", locale.English.Range(start.In(loc), end.In(loc)), Duration(end.Sub(start)))
 }
 
 // EscapeMarkup makes text inert in the markup of both chat apps: Telegram's
@@ -187,4 +258,9 @@ func Clip(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// Reason says in words why m goes out now; empty when it has no reason.
+func (r *Renderer) Reason(m Message) string {
+	return locale.OneLine(r.exec(m.Lang, "reason", r.view(m, Markup{})))
 }

@@ -55,7 +55,7 @@ func main() {
 	}
 	d, err := notifier.NewDispatcher(notifier.DispatcherOptions{
 		Outbox:    db,
-		Notifiers: map[string]notifier.Notifier{"webhook": webhook.New(contacts, time.UTC, "hostwatch/bench")},
+		Notifiers: map[string]notifier.Notifier{"webhook": webhook.New(contacts, notifier.PlainRenderer(time.UTC), "hostwatch/bench")},
 		Pacing: map[string]notifier.Pacing{"webhook": {
 			Global:         notifier.Pace{N: *global, Per: time.Second},
 			PerDestination: func(string) notifier.Pace { return notifier.Pace{N: 1, Per: *each} },
@@ -98,7 +98,7 @@ func stormTelegram(messages, destinations, groups int) {
 	defer cleanup()
 	d, err := notifier.NewDispatcher(notifier.DispatcherOptions{
 		Outbox:    db,
-		Notifiers: map[string]notifier.Notifier{"telegram": telegram.New(token, api.Endpoint(), time.UTC)},
+		Notifiers: map[string]notifier.Notifier{"telegram": telegram.New(token, api.Endpoint(), notifier.PlainRenderer(time.UTC))},
 		Pacing: map[string]notifier.Pacing{"telegram": notifier.TelegramPacing(
 			notifier.Pace{N: 30, Per: time.Second}, notifier.Pace{N: 1, Per: time.Second}, notifier.Pace{N: 20, Per: time.Minute})},
 	})

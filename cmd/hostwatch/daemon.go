@@ -22,6 +22,7 @@ import (
 	"github.com/hostwatch/hostwatch/cluster"
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/incident"
+	"github.com/hostwatch/hostwatch/locale"
 	"github.com/hostwatch/hostwatch/monitor"
 	"github.com/hostwatch/hostwatch/notifier"
 	"github.com/hostwatch/hostwatch/notifier/console"
@@ -104,27 +105,33 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	tmpl, err := locale.Load(cfg.Templates, cfg.Location)
+	if err != nil {
+		return err
+	}
+	words := notifier.NewRenderer(tmpl, cfg.Names(), log)
 	ua := "hostwatch/" + versionString()
 	notifiers := map[string]notifier.Notifier{
-		"console": console.New(stdout, cfg.Location),
-		"webhook": webhook.New(cfg.Contacts, cfg.Location, ua),
+		"console": console.New(stdout, words),
+		"webhook": webhook.New(cfg.Contacts, words, ua),
 	}
 	var editable []string
 	var tg *telegram.Telegram
 	var sl *slacknotifier.Slack
 	if sc := cfg.Slack; sc != nil {
-		sl = slacknotifier.New(sc.Token.Value(), sc.APIURL, cfg.Location)
+		sl = slacknotifier.New(sc.Token.Value(), sc.APIURL, words)
 		notifiers["slack"] = sl
 		editable = append(editable, "slack")
 	}
 	if t := cfg.Telegram; t != nil {
-		tg = telegram.New(t.Token.Value(), t.APIEndpoint, cfg.Location)
+		tg = telegram.New(t.Token.Value(), t.APIEndpoint, words)
 		notifiers["telegram"] = tg
 		editable = append(editable, "telegram")
 
 	}
+	router := incident.NewRouter(cfg, slices.Collect(maps.Keys(notifiers)), editable)
 	dispatcher, err := notifier.NewDispatcher(notifier.DispatcherOptions{
-		Outbox: st, Notifiers: notifiers, Pacing: pacing(cfg.Delivery),
+		Outbox: st, Notifiers: notifiers, Pacing: pacing(cfg.Delivery), Language: router.Language,
 		Undeliverable: func(ctx context.Context, it store.OutboxItem, err error) { engine.ReportUndeliverable(ctx, it, err) },
 		DrainTimeout:  cfg.Delivery.DrainTimeout.Duration,
 		Holder:        member.Token(),
@@ -135,7 +142,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	engine, err = incident.New(ctx, incident.Options{
-		Store: st, Router: incident.NewRouter(cfg, slices.Collect(maps.Keys(notifiers)), editable), Rules: incident.RulesFrom(cfg),
+		Store: st, Router: router, Rules: incident.RulesFrom(cfg),
 		Wake: dispatcher.Wake, Checks: ids, Holder: member.Token(), Replaces: member.Replaced(), Poll: poll(shared),
 		Clock: clock, Logger: log, Registry: reg,
 	})

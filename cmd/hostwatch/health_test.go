@@ -79,7 +79,7 @@ merchants:
 	healthz := "http://" + listen + "/healthz"
 	waitHTTP(t, healthz, `"status":"ok"`)
 	down.Store(true)
-	p.waitLine(t, "DOWN kim-shop/storefront: incident #1")
+	p.waitLine(t, "DOWN kim-shop/storefront is down: Incident #1,")
 	before := failuresOf(t, db)
 
 	fill, err := os.Create(filepath.Join(disk, "fill"))

@@ -339,7 +339,7 @@ merchants:
 	waitHTTP(t, "http://"+listen+"/metrics", `hostwatch_probes_total{check="kim-shop/storefront",result="ok"} 1`)
 	down.Store(true)
 	wentDown := time.Now()
-	line := p.waitLine(t, "DOWN kim-shop/storefront: incident #1")
+	line := p.waitLine(t, "DOWN kim-shop/storefront is down: Incident #1,")
 	if !strings.Contains(line, "status 502, want 2xx") {
 		t.Errorf("down line: %q", line)
 	}
@@ -351,7 +351,7 @@ merchants:
 	waitHTTP(t, "http://"+listen+"/metrics", `hostwatch_probes_total{check="kim-shop/storefront",result="fail"} 2`)
 	down.Store(false)
 	cameBack := time.Now()
-	line = p.waitLine(t, "UP kim-shop/storefront: incident #1 resolved")
+	line = p.waitLine(t, "UP kim-shop/storefront is back: Incident #1 resolved")
 	p.stop(t)
 	if lines, _ := p.output(); len(lines) != 1 {
 		t.Errorf("the restarted daemon printed %q, want only the recovery", lines)

@@ -35,7 +35,7 @@ merchants:
 	down.Store(true)
 	eventually(t, "the alert", func() bool { return len(api.Messages(111)) == 1 })
 	alert := api.Messages(111)[0]
-	if !strings.Contains(alert.Text, "DOWN</b> kim-shop/storefront") || !strings.Contains(alert.Markup, "Acknowledge") || !strings.Contains(alert.Markup, "Silence 1h") {
+	if !strings.Contains(alert.Text, "kim-shop/storefront is down</b>") || !strings.Contains(alert.Markup, "Acknowledge") || !strings.Contains(alert.Markup, "Silence 1h") {
 		t.Errorf("alert = %+v", alert)
 	}
 
@@ -85,7 +85,7 @@ merchants:
 	if msgs[0].Edits != 2 || msgs[0].Markup != "" || !strings.Contains(msgs[0].Text, "resolved") {
 		t.Errorf("the alert after recovery = %+v", msgs[0])
 	}
-	if !strings.Contains(msgs[2].Text, "UP</b> kim-shop/storefront") || !strings.Contains(msgs[2].Text, ", down ") {
+	if !strings.Contains(msgs[2].Text, "kim-shop/storefront is back</b>") || !strings.Contains(msgs[2].Text, ", down ") {
 		t.Errorf("recovery message = %+v", msgs[2])
 	}
 	if _, stderr := p.output(); strings.Contains(stderr, token) {
@@ -227,7 +227,7 @@ merchants:
 	eventually(t, "the answer and the alert", func() bool { return len(api.Messages(111)) == 4 })
 	var alert telegramtest.Message
 	for _, m := range api.Messages(111)[2:] {
-		if strings.Contains(m.Text, "DOWN</b> kim-shop/db") {
+		if strings.Contains(m.Text, "kim-shop/db is down</b>") {
 			alert = m
 		}
 	}

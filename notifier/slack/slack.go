@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -20,23 +21,23 @@ import (
 // A receipt is "channel/ts": a message to a user lands in a direct-message
 // channel of its own, which its later updates must name.
 type Slack struct {
-	api *slack.Client
-	loc *time.Location
+	api    *slack.Client
+	render *notifier.Renderer
 }
 
 // New builds a Slack notifier for the bot token, talking to apiURL
-// ("https://slack.com/api/").
-func New(token, apiURL string, loc *time.Location) *Slack {
+// ("https://slack.com/api/"), putting messages into words with r.
+func New(token, apiURL string, r *notifier.Renderer) *Slack {
 	return &Slack{
-		api: slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second})),
-		loc: loc,
+		api:    slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second})),
+		render: r,
 	}
 }
 
 // Send posts m to the channel or user at address; a follow-up goes in the
 // thread of the message it follows.
 func (s *Slack) Send(ctx context.Context, address string, m notifier.Message) (string, error) {
-	opts := []slack.MsgOption{slack.MsgOptionText(Fallback(m, s.loc), true), slack.MsgOptionBlocks(Blocks(m, s.loc)...)}
+	opts := []slack.MsgOption{slack.MsgOptionText(Fallback(s.render, m), true), slack.MsgOptionBlocks(Blocks(s.render, m)...)}
 	if ch, ts, ok := strings.Cut(m.ReplyTo, "/"); ok && ch != "" {
 		// In the alert's thread, and in the channel too: a thread the
 		// bot started notifies no one.
@@ -84,7 +85,7 @@ func (s *Slack) Edit(ctx context.Context, _, receipt string, m notifier.Message)
 		return notifier.Permanent(fmt.Errorf("slack: %q is no message receipt", receipt))
 	}
 	_, _, _, err := s.api.UpdateMessageContext(ctx, channel, ts,
-		slack.MsgOptionText(Fallback(m, s.loc), true), slack.MsgOptionBlocks(Blocks(m, s.loc)...))
+		slack.MsgOptionText(Fallback(s.render, m), true), slack.MsgOptionBlocks(Blocks(s.render, m)...))
 	if err != nil {
 		return classify(fmt.Sprintf("update slack message %s in %s", ts, channel), err)
 	}
@@ -92,67 +93,49 @@ func (s *Slack) Edit(ctx context.Context, _, receipt string, m notifier.Message)
 }
 
 // Fallback is the plain text of m, for notifications and old clients.
-func Fallback(m notifier.Message, loc *time.Location) string {
-	return notifier.Line(m, loc)
+func Fallback(r *notifier.Renderer, m notifier.Message) string {
+	return notifier.Clip(r.Line(m), 3000)
 }
 
-// Blocks renders m in Block Kit: a header, the facts as fields, and the
-// buttons while the incident is open.
-func Blocks(m notifier.Message, loc *time.Location) []slack.Block {
+// markup is how a message's outside texts show in mrkdwn: inert, but for
+// a Slack user who acknowledged, who shows as the person.
+var markup = notifier.Markup{
+	Text: func(s string) string {
+		if userMention.MatchString(s) {
+			return s
+		}
+		return notifier.EscapeMarkup(s)
+	},
+	Code: func(s string) string { return "`" + strings.ReplaceAll(notifier.EscapeMarkup(s), "`", "'") + "`" },
+}
+
+// Blocks renders m in Block Kit, in its reader's language: a header, the
+// facts, and the buttons while the incident is open.
+func Blocks(r *notifier.Renderer, m notifier.Message) []slack.Block {
 	plain := func(s string) *slack.TextBlockObject {
 		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
 	}
-	var header string
-	var fields []*slack.TextBlockObject
-	var text *slack.TextBlockObject
-	switch {
-	case m.Group() || m.Provider != nil || (m.Kind != notifier.Down && m.Kind != notifier.Resolved && m.Kind != notifier.DeliveryFailed):
-		// Facts of any number, as lines: a section holds ten fields at most.
-		s := notifier.Summarize(m, loc)
-		header = s.Icon + " " + s.Title
-		text = plain(notifier.Clip(strings.Join(s.Lines, "\n"), 2900))
-		if m.AckBy != "" {
-			fields = append(fields, mention("Acknowledged by ", m.AckBy, " at "+m.AckAt.In(loc).Format("15:04 MST")))
-		}
-	case m.Kind == notifier.Down:
-		header = "🔴 " + m.Check + " is down"
-		fields = append(fields, plain("Check: "+m.Check), plain(fmt.Sprintf("Incident: #%d", m.Incident)),
-			plain("Since: "+m.Start.In(loc).Format("Jan 2 15:04:05 MST")))
-		if m.Error != "" {
-			fields = append(fields, plain("Error: "+notifier.Clip(m.Error, 1900)))
-		}
-		if m.AckBy != "" {
-			fields = append(fields, mention("Acknowledged by ", m.AckBy, " at "+m.AckAt.In(loc).Format("15:04 MST")))
-		}
-		if m.Note != "" {
-			fields = append(fields, plain(notifier.Clip(m.Note, 1900)))
-		}
-	case m.Kind == notifier.Resolved:
-		header = "✅ " + m.Check + " is back"
-		fields = append(fields, plain(fmt.Sprintf("Incident: #%d", m.Incident)), plain(notifier.Span(m.Start, m.End, loc)))
-		if m.ResolvedBy != "" {
-			header = "☑️ " + m.Check + " closed by hand"
-			fields = append(fields, mention("Closed by ", m.ResolvedBy, ""))
-		}
-	default:
-		header = "⚠️ hostwatch"
-		fields = append(fields, plain(notifier.Clip(notifier.Line(m, loc), 1900)))
+	head := r.Parts(m, notifier.Markup{})
+	body := r.Parts(m, markup)
+	blocks := []slack.Block{slack.NewHeaderBlock(plain(notifier.Clip(head.Icon+" "+head.Title, 150)))}
+	lines := body.Lines
+	for len(lines) > 1 && utf8.RuneCountInString(strings.Join(lines, "\n")) > 2900 {
+		lines = append(lines[:len(lines)-2], "…")
 	}
-	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(notifier.Clip(header, 150))),
-	}
-	if text != nil || len(fields) > 0 {
-		blocks = append(blocks, slack.NewSectionBlock(text, fields, nil))
+	if len(lines) > 0 {
+		text := slack.NewTextBlockObject(slack.MarkdownType, notifier.Clip(strings.Join(lines, "\n"), 3000), false, false)
+		blocks = append(blocks, slack.NewSectionBlock(text, nil, nil))
 	}
 	if m.Actionable() {
 		var buttons []slack.BlockElement
 		if m.AckBy == "" {
-			ack := slack.NewButtonBlockElement("ack", bot.Action{Verb: "ack", Incident: m.Incident, Alert: m.Alert}.Encode(), plain("Acknowledge"))
+			ack := slack.NewButtonBlockElement("ack", bot.Action{Verb: "ack", Incident: m.Incident, Alert: m.Alert}.Encode(),
+				plain(r.Word(m.Lang, "button.ack")))
 			ack.Style = slack.StylePrimary
 			buttons = append(buttons, ack)
 		}
 		buttons = append(buttons, slack.NewButtonBlockElement("silence",
-			bot.Action{Verb: "silence", Incident: m.Incident, Alert: m.Alert, For: time.Hour}.Encode(), plain("Silence 1h")))
+			bot.Action{Verb: "silence", Incident: m.Incident, Alert: m.Alert, For: time.Hour}.Encode(), plain(r.Word(m.Lang, "button.silence"))))
 		block := fmt.Sprintf("incident-%d", m.Incident)
 		if m.Alert != 0 {
 			block = fmt.Sprintf("alert-%d", m.Alert)
@@ -164,15 +147,6 @@ func Blocks(m notifier.Message, loc *time.Location) []slack.Block {
 
 // userMention is a Slack mention of a user, the one markup let through.
 var userMention = regexp.MustCompile(`^<@[UW][A-Z0-9]+>$`)
-
-// mention renders "before who after" in mrkdwn: a Slack user shows as the
-// person, any other name (a Telegram user's) as plain text.
-func mention(before, who, after string) *slack.TextBlockObject {
-	if !userMention.MatchString(who) {
-		who = notifier.EscapeMarkup(who)
-	}
-	return slack.NewTextBlockObject(slack.MarkdownType, notifier.EscapeMarkup(before)+who+notifier.EscapeMarkup(after), false, false)
-}
 
 // classify turns a Web API error into the dispatcher's kinds.
 func classify(what string, err error) error {

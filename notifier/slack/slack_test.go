@@ -50,7 +50,7 @@ func buttons(t *testing.T, blocks string) map[string]string {
 func TestAlertUpdateAndThread(t *testing.T) {
 	api := slacktest.New(token)
 	defer api.Close()
-	s := slack.New(token, api.APIURL(), time.UTC)
+	s := slack.New(token, api.APIURL(), notifier.PlainRenderer(time.UTC))
 	ctx := context.Background()
 	down := notifier.Message{Kind: notifier.Down, Incident: 12, Check: "kim-shop/a<b>&", Start: start, Error: "refused"}
 	receipt, err := s.Send(ctx, "C0123", down)
@@ -110,7 +110,7 @@ func TestErrorsAreClassified(t *testing.T) {
 	api := slacktest.New(token)
 	defer api.Close()
 	api.Channels("C0123")
-	s := slack.New(token, api.APIURL(), time.UTC)
+	s := slack.New(token, api.APIURL(), notifier.PlainRenderer(time.UTC))
 	ctx := context.Background()
 	m := notifier.Message{Kind: notifier.Down, Incident: 1, Check: "a/b", Start: start}
 
@@ -127,7 +127,7 @@ func TestErrorsAreClassified(t *testing.T) {
 	if _, err := s.Send(ctx, "C9999", m); !notifier.IsPermanent(err) || !strings.Contains(err.Error(), "channel_not_found") {
 		t.Errorf("unknown channel: %v", err)
 	}
-	wrong := slack.New("xoxb-wrong", api.APIURL(), time.UTC)
+	wrong := slack.New("xoxb-wrong", api.APIURL(), notifier.PlainRenderer(time.UTC))
 	if _, err := wrong.Send(ctx, "C0123", m); err == nil || notifier.IsPermanent(err) || strings.Contains(err.Error(), "xoxb") {
 		t.Errorf("wrong token: %v", err)
 	}

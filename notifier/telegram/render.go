@@ -1,9 +1,7 @@
 package telegram
 
 import (
-	"fmt"
-	"strings"
-	"time"
+	"unicode/utf8"
 
 	"github.com/hostwatch/hostwatch/notifier"
 )
@@ -12,46 +10,21 @@ import (
 // &lt;, &gt; and &amp; (and &quot; in attributes).
 var escape = notifier.EscapeMarkup
 
-// Text renders m as a Telegram HTML message.
-func Text(m notifier.Message, loc *time.Location) string {
-	var b strings.Builder
-	if m.Group() || m.Provider != nil || (m.Kind != notifier.Down && m.Kind != notifier.Resolved) {
-		if m.Kind == notifier.DeliveryFailed {
-			return escape(notifier.Line(m, loc))
-		}
-		s := notifier.Summarize(m, loc)
-		fmt.Fprintf(&b, "%s <b>%s</b>", s.Icon, escape(s.Title))
-		for _, l := range s.Lines {
-			b.WriteString("\n" + escape(l))
-		}
-		if m.AckBy != "" {
-			fmt.Fprintf(&b, "\n👤 Acknowledged by %s at %s", escape(m.AckBy), m.AckAt.In(loc).Format("15:04 MST"))
-		}
-		return b.String()
+// markup is how a message's outside texts show in Telegram's HTML.
+var markup = notifier.Markup{
+	Text: escape,
+	Code: func(s string) string { return "<code>" + escape(s) + "</code>" },
+}
+
+// Text renders m as a Telegram HTML message, in its reader's language. A
+// message over Telegram's 4,096 characters loses its last facts, never
+// half a tag.
+func Text(r *notifier.Renderer, m notifier.Message) string {
+	p := r.Parts(m, markup)
+	text := r.Layout(m.Lang, "telegram", p)
+	for utf8.RuneCountInString(text) > 4000 && len(p.Lines) > 1 {
+		p.Lines = append(p.Lines[:len(p.Lines)-2], "…")
+		text = r.Layout(m.Lang, "telegram", p)
 	}
-	switch m.Kind {
-	case notifier.Down:
-		fmt.Fprintf(&b, "🔴 <b>DOWN</b> %s\n", escape(m.Check))
-		fmt.Fprintf(&b, "Incident #%d, down since %s", m.Incident, m.Start.In(loc).Format("Jan 2 15:04:05 MST"))
-		if m.Error != "" {
-			fmt.Fprintf(&b, "\n<code>%s</code>", escape(m.Error))
-		}
-		if m.AckBy != "" {
-			fmt.Fprintf(&b, "\n👤 Acknowledged by %s at %s", escape(m.AckBy), m.AckAt.In(loc).Format("15:04 MST"))
-		}
-		if m.Note != "" {
-			fmt.Fprintf(&b, "\n%s", escape(m.Note))
-		}
-	case notifier.Resolved:
-		if m.ResolvedBy != "" {
-			fmt.Fprintf(&b, "☑️ <b>CLOSED</b> %s\n", escape(m.Check))
-			fmt.Fprintf(&b, "Incident #%d resolved by %s: %s", m.Incident, escape(m.ResolvedBy), notifier.Span(m.Start, m.End, loc))
-			break
-		}
-		fmt.Fprintf(&b, "✅ <b>UP</b> %s\n", escape(m.Check))
-		fmt.Fprintf(&b, "Incident #%d resolved: %s", m.Incident, notifier.Span(m.Start, m.End, loc))
-	default:
-		b.WriteString(escape(notifier.Line(m, loc)))
-	}
-	return b.String()
+	return text
 }

@@ -17,21 +17,21 @@ import (
 
 // Telegram sends to chats; an address is a chat id.
 type Telegram struct {
-	api *tgbotapi.BotAPI
-	loc *time.Location
+	api    *tgbotapi.BotAPI
+	render *notifier.Renderer
 	// RetryWait is the first wait after a failed read of updates; it
 	// doubles up to a minute. Default one second.
 	RetryWait time.Duration
 }
 
 // New builds a Telegram notifier for the bot with token, talking to
-// endpoint (tgbotapi's format, "https://api.telegram.org/bot%s/%s"). It
-// makes no request: a Bot API that is down at start delays messages, it
-// does not stop the daemon.
-func New(token, endpoint string, loc *time.Location) *Telegram {
+// endpoint (tgbotapi's format, "https://api.telegram.org/bot%s/%s"),
+// putting messages into words with r. It makes no request: a Bot API that
+// is down at start delays messages, it does not stop the daemon.
+func New(token, endpoint string, r *notifier.Renderer) *Telegram {
 	api := &tgbotapi.BotAPI{Token: token, Client: &http.Client{Timeout: 30 * time.Second}, Buffer: 100}
 	api.SetAPIEndpoint(endpoint)
-	return &Telegram{api: api, loc: loc, RetryWait: time.Second}
+	return &Telegram{api: api, render: r, RetryWait: time.Second}
 }
 
 // Username asks the Bot API for the bot's username, for commands addressed
@@ -68,10 +68,10 @@ func (t *Telegram) Send(ctx context.Context, address string, m notifier.Message)
 	if err != nil {
 		return "", notifier.Permanent(fmt.Errorf("telegram: %q is not a chat id", address))
 	}
-	msg := tgbotapi.NewMessage(chat, Text(m, t.loc))
+	msg := tgbotapi.NewMessage(chat, Text(t.render, m))
 	msg.ParseMode = tgbotapi.ModeHTML
 	msg.DisableWebPagePreview = true
-	if kb := keyboard(m); kb != nil {
+	if kb := t.keyboard(m); kb != nil {
 		msg.ReplyMarkup = *kb
 	}
 	sent, err := t.with(ctx).Send(msg)
@@ -92,10 +92,10 @@ func (t *Telegram) Edit(ctx context.Context, address, receipt string, m notifier
 	if err != nil {
 		return notifier.Permanent(fmt.Errorf("telegram: %q is not a message id", receipt))
 	}
-	edit := tgbotapi.NewEditMessageText(chat, id, Text(m, t.loc))
+	edit := tgbotapi.NewEditMessageText(chat, id, Text(t.render, m))
 	edit.ParseMode = tgbotapi.ModeHTML
 	edit.DisableWebPagePreview = true
-	edit.ReplyMarkup = keyboard(m)
+	edit.ReplyMarkup = t.keyboard(m)
 	if _, err := t.with(ctx).Send(edit); err != nil {
 		if strings.Contains(err.Error(), "message is not modified") {
 			return nil // already says this: nothing to do
@@ -106,16 +106,17 @@ func (t *Telegram) Edit(ctx context.Context, address, receipt string, m notifier
 }
 
 // keyboard is the alert's buttons: Acknowledge (until someone did) and
-// Silence 1h while the incident is open, none after.
-func keyboard(m notifier.Message) *tgbotapi.InlineKeyboardMarkup {
+// Silence 1h while the incident is open, none after; labelled in the
+// reader's language.
+func (t *Telegram) keyboard(m notifier.Message) *tgbotapi.InlineKeyboardMarkup {
 	if !m.Actionable() {
 		return nil
 	}
 	var row []tgbotapi.InlineKeyboardButton
 	if m.AckBy == "" {
-		row = append(row, tgbotapi.NewInlineKeyboardButtonData("Acknowledge", bot.Action{Verb: "ack", Incident: m.Incident, Alert: m.Alert}.Encode()))
+		row = append(row, tgbotapi.NewInlineKeyboardButtonData(t.render.Word(m.Lang, "button.ack"), bot.Action{Verb: "ack", Incident: m.Incident, Alert: m.Alert}.Encode()))
 	}
-	row = append(row, tgbotapi.NewInlineKeyboardButtonData("Silence 1h", bot.Action{Verb: "silence", Incident: m.Incident, Alert: m.Alert, For: time.Hour}.Encode()))
+	row = append(row, tgbotapi.NewInlineKeyboardButtonData(t.render.Word(m.Lang, "button.silence"), bot.Action{Verb: "silence", Incident: m.Incident, Alert: m.Alert, For: time.Hour}.Encode()))
 	kb := tgbotapi.NewInlineKeyboardMarkup(row)
 	return &kb
 }

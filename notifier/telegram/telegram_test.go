@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +13,6 @@ import (
 	"github.com/hostwatch/hostwatch/notifier/telegram"
 	"github.com/hostwatch/hostwatch/notifier/telegram/telegramtest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 const token = "123456:TEST-token"
 
@@ -31,36 +26,13 @@ func seoul(t *testing.T) *time.Location {
 	return loc
 }
 
-func TestTextGolden(t *testing.T) {
-	loc := seoul(t)
-	msgs := []notifier.Message{
-		{Kind: notifier.Down, Incident: 12, Check: "kim-shop/a<b>&_*[x]", Start: start, Error: `status 502, want 2xx: <html>&nbsp;`},
-		{Kind: notifier.Resolved, Incident: 12, Check: "kim-shop/a<b>&_*[x]", Start: start, End: start.Add(3*time.Hour + 12*time.Minute + 30*time.Second)},
-	}
-	var b strings.Builder
-	for _, m := range msgs {
-		b.WriteString(telegram.Text(m, loc) + "\n---\n")
-	}
-	golden := filepath.Join("testdata", "text.golden")
-	if *update {
-		os.WriteFile(golden, []byte(b.String()), 0o644)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
-	}
-}
-
 // TestAlertWithButtonsThenEdit: a down alert arrives with both buttons and
 // a check name full of markup characters intact; the resolution edits it in
 // place and drops the buttons.
 func TestAlertWithButtonsThenEdit(t *testing.T) {
 	api := telegramtest.New(token)
 	defer api.Close()
-	tg := telegram.New(token, api.Endpoint(), seoul(t))
+	tg := telegram.New(token, api.Endpoint(), notifier.PlainRenderer(seoul(t)))
 	ctx := context.Background()
 	down := notifier.Message{Kind: notifier.Down, Incident: 12, Check: "kim-shop/a<b>&_*[x]", Start: start, Error: "refused"}
 	receipt, err := tg.Send(ctx, "111", down)
@@ -113,7 +85,7 @@ func TestErrorsAreClassified(t *testing.T) {
 	defer api.Close()
 	ctx := context.Background()
 	m := notifier.Message{Kind: notifier.Down, Incident: 1, Check: "a/b", Start: start}
-	tg := telegram.New(token, api.Endpoint(), time.UTC)
+	tg := telegram.New(token, api.Endpoint(), notifier.PlainRenderer(time.UTC))
 
 	api.FailNext(1, 429, 7)
 	_, err := tg.Send(ctx, "111", m)
@@ -133,7 +105,7 @@ func TestErrorsAreClassified(t *testing.T) {
 	if _, err := tg.Send(ctx, "333", m); !notifier.IsPermanent(err) || !strings.Contains(err.Error(), "chat not found") {
 		t.Errorf("unknown chat: %v", err)
 	}
-	wrong := telegram.New("999:wrong", api.Endpoint(), time.UTC)
+	wrong := telegram.New("999:wrong", api.Endpoint(), notifier.PlainRenderer(time.UTC))
 	_, err = wrong.Send(ctx, "111", m)
 	// A wrong token says nothing about the chat: retried, not dropped.
 	if err == nil || notifier.IsPermanent(err) || strings.Contains(err.Error(), "999:wrong") {

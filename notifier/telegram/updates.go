@@ -31,7 +31,7 @@ const pollTimeout = 25
 func (t *Telegram) Poll(ctx context.Context, h Handler, log *slog.Logger) error {
 	api := *t.api
 	api.Client = &http.Client{Timeout: (pollTimeout + 15) * time.Second}
-	poller := &Telegram{api: &api, loc: t.loc}
+	poller := &Telegram{api: &api, render: t.render}
 	offset, wait := 0, t.RetryWait
 	for ctx.Err() == nil {
 		cfg := tgbotapi.NewUpdate(offset)

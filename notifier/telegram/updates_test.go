@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hostwatch/hostwatch/bot"
+	"github.com/hostwatch/hostwatch/notifier"
 	"github.com/hostwatch/hostwatch/notifier/telegram"
 	"github.com/hostwatch/hostwatch/notifier/telegram/telegramtest"
 )
@@ -65,7 +66,7 @@ func (s *syncBuffer) String() string {
 func TestPollingSurvivesAnOutage(t *testing.T) {
 	api := telegramtest.New(token)
 	defer api.Close()
-	tg := telegram.New(token, api.Endpoint(), time.UTC)
+	tg := telegram.New(token, api.Endpoint(), notifier.PlainRenderer(time.UTC))
 	tg.RetryWait = 100 * time.Millisecond
 	h := &handler{}
 	var logs syncBuffer
@@ -126,7 +127,7 @@ func TestPollingThroughTenSecondsOf502(t *testing.T) {
 	t.Parallel()
 	api := telegramtest.New(token)
 	defer api.Close()
-	tg := telegram.New(token, api.Endpoint(), time.UTC)
+	tg := telegram.New(token, api.Endpoint(), notifier.PlainRenderer(time.UTC))
 	h := &handler{}
 	var logs syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
@@ -162,9 +163,9 @@ func TestPollingThroughTenSecondsOf502(t *testing.T) {
 func TestPollingRemovesAnOldWebhook(t *testing.T) {
 	api := telegramtest.New(token)
 	defer api.Close()
-	tg := telegram.New(token, api.Endpoint(), time.UTC)
+	tg := telegram.New(token, api.Endpoint(), notifier.PlainRenderer(time.UTC))
 	tg.RetryWait = 50 * time.Millisecond
-	setHook := telegram.New(token, api.Endpoint(), time.UTC)
+	setHook := telegram.New(token, api.Endpoint(), notifier.PlainRenderer(time.UTC))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	setHook.SetWebhook(ctx, "https://old.example/hook", "old", slog.New(slog.DiscardHandler))
@@ -191,7 +192,7 @@ func TestPollingRemovesAnOldWebhook(t *testing.T) {
 func TestWebhookSurvivesAnUpdateWithoutChat(t *testing.T) {
 	api := telegramtest.New(token)
 	defer api.Close()
-	tg := telegram.New(token, api.Endpoint(), time.UTC)
+	tg := telegram.New(token, api.Endpoint(), notifier.PlainRenderer(time.UTC))
 	h := &handler{}
 	srv := httptest.NewServer(tg.WebhookHandler(context.Background(), "sec", h, slog.New(slog.DiscardHandler)))
 	defer srv.Close()

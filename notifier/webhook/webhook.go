@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hostwatch/hostwatch/config"
+	"github.com/hostwatch/hostwatch/locale"
 	"github.com/hostwatch/hostwatch/notifier"
 )
 
@@ -54,9 +55,15 @@ type Body struct {
 	Of     int         `json:"of,omitempty"`
 	// Provider is the hosting provider's outage the checks are part of.
 	Provider *BodyProvider `json:"provider,omitempty"`
-	// Note says why the message goes out now (an escalation step, ...).
+	// Reason says why the message goes out now, as a code: escalated,
+	// ack_timeout.
+	Reason string `json:"reason,omitempty"`
+	// Note says it in words, in the contact's language.
 	Note string `json:"note,omitempty"`
-	// Text is the message as hostwatch would print it.
+	// Language is the language of Text and Note: en or ko.
+	Language string `json:"language"`
+	// Text is the message as hostwatch would print it, in the contact's
+	// language.
 	Text string `json:"text"`
 }
 
@@ -89,13 +96,14 @@ type Target struct {
 type Webhook struct {
 	client    *http.Client
 	targets   map[string]Target
-	loc       *time.Location
+	render    *notifier.Renderer
 	userAgent string
 	timeout   time.Duration
 }
 
-// New builds a Webhook for the contacts that have a webhook.
-func New(contacts []config.Contact, loc *time.Location, userAgent string) *Webhook {
+// New builds a Webhook for the contacts that have a webhook, putting
+// messages into words with r.
+func New(contacts []config.Contact, r *notifier.Renderer, userAgent string) *Webhook {
 	targets := map[string]Target{}
 	for _, c := range contacts {
 		if c.Webhook != "" {
@@ -105,7 +113,7 @@ func New(contacts []config.Contact, loc *time.Location, userAgent string) *Webho
 	return &Webhook{
 		client:    &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		targets:   targets,
-		loc:       loc,
+		render:    r,
 		userAgent: userAgent,
 		timeout:   10 * time.Second,
 	}
@@ -122,16 +130,20 @@ var events = map[notifier.Kind]string{
 }
 
 // Encode renders m as the body a webhook receives.
-func Encode(m notifier.Message, loc *time.Location) Body {
+func Encode(r *notifier.Renderer, m notifier.Message) Body {
+	loc := r.Location()
 	b := Body{
 		Version: Version, Delivery: strconv.FormatInt(m.ID, 10), Event: events[m.Kind],
 		Incident: m.Incident, Merchant: m.Merchant, Check: m.Check, Error: m.Error, FailedProbes: m.Failures,
-		Destination: m.Destination, Detail: m.Detail, Text: notifier.Line(m, loc),
+		Destination: m.Destination, Detail: m.Detail, Language: string(m.Lang.Or(locale.English)), Text: r.Line(m),
 	}
 	if !m.Start.IsZero() {
 		b.Start = m.Start.In(loc)
 	}
 	b.Alert, b.Of, b.Note = m.Alert, m.Of, m.Note
+	if m.Reason != nil {
+		b.Reason, b.Note = m.Reason.Code, r.Reason(m)
+	}
 	inLoc := func(t time.Time) *time.Time {
 		if t.IsZero() {
 			return nil
@@ -168,7 +180,7 @@ func (w *Webhook) Send(ctx context.Context, address string, m notifier.Message) 
 	if !ok {
 		return "", notifier.Permanent(fmt.Errorf("webhook %s: no such contact with a webhook", address))
 	}
-	b := Encode(m, w.loc)
+	b := Encode(w.render, m)
 	body, err := json.Marshal(b)
 	if err != nil {
 		return "", notifier.Permanent(fmt.Errorf("webhook %s: encode: %w", address, err))

@@ -22,7 +22,7 @@ func TestBodyAndSignature(t *testing.T) {
 	wh := webhook.New([]config.Contact{
 		{Name: "pager", Webhook: srv.URL + "/hook", WebhookSecret: "s3cret"},
 		{Name: "forged", Webhook: srv.URL + "/hook", WebhookSecret: "wrong"},
-	}, time.UTC, "hostwatch/test")
+	}, notifier.PlainRenderer(time.UTC), "hostwatch/test")
 	ctx := context.Background()
 	m := notifier.Message{Kind: notifier.Resolved, ID: 42, Incident: 12, Merchant: "kim-shop", Check: "kim-shop/web",
 		Start: start, End: start.Add(3*time.Hour + 12*time.Minute + 30*time.Second)}
@@ -36,7 +36,7 @@ func TestBodyAndSignature(t *testing.T) {
 	}
 	b := got[0].Body
 	if b.Event != "incident.resolved" || b.Incident != 12 || b.Check != "kim-shop/web" || *b.DowntimeSeconds != 11550 ||
-		!b.Start.Equal(start) || b.Text != "UP kim-shop/web: incident #12 resolved, 14:02–17:14, down 3h12m" {
+		!b.Start.Equal(start) || b.Text != "UP kim-shop/web is back: Incident #12 resolved: 14:02–17:14, down 3h12m" || b.Language != "en" {
 		t.Errorf("body = %+v", b)
 	}
 	// A wrong secret is refused by the receiver, for good.
@@ -50,7 +50,7 @@ func TestErrorsAreClassified(t *testing.T) {
 	srv := webhooktest.New("")
 	defer srv.Close()
 	const token = "T0KEN-in-the-path"
-	wh := webhook.New([]config.Contact{{Name: "ops", Webhook: srv.URL + "/" + token}}, time.UTC, "hostwatch/test")
+	wh := webhook.New([]config.Contact{{Name: "ops", Webhook: srv.URL + "/" + token}}, notifier.PlainRenderer(time.UTC), "hostwatch/test")
 	m := notifier.Message{Kind: notifier.Down, ID: 1, Incident: 1, Check: "a/b", Start: start}
 	tests := []struct {
 		name       string
