@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,8 +14,8 @@ import (
 	"github.com/hostwatch/hostwatch/checks"
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/incident"
+	"github.com/hostwatch/hostwatch/locale"
 	"github.com/hostwatch/hostwatch/monitor"
-	"github.com/hostwatch/hostwatch/notifier"
 	"github.com/hostwatch/hostwatch/report"
 	"github.com/hostwatch/hostwatch/store"
 )
@@ -48,24 +49,36 @@ type Request struct {
 	Text string
 }
 
-// access is what one caller may see.
+// access is what one caller may see, and the language they read.
 type access struct {
 	admin     bool
 	merchants []string
+	lang      locale.Lang
 }
 
-// Bot answers commands in one chat app, to the people allowed to ask.
+// Bot answers commands in one chat app, to the people allowed to ask, in
+// each one's language.
 type Bot struct {
 	backend Backend
-	loc     *time.Location
+	tmpl    *locale.Templates
+	names   locale.Names
+	lang    locale.Lang            // of callers the config does not know
 	name    atomic.Pointer[string] // the bot's username, for "/status@name"
 	prefix  string                 // how commands are written: "/" or "/hostwatch "
 	callers map[string]access
+	// strangers are contacts who may see nothing, by caller id: their
+	// refusals are in their language.
+	strangers map[string]locale.Lang
+	log       *slog.Logger
 }
 
-// New builds the bot of platform ("telegram" or "slack") for cfg.
-func New(cfg *config.Config, platform, botName string, backend Backend) *Bot {
-	b := &Bot{backend: backend, loc: cfg.Location, prefix: "/", callers: map[string]access{}}
+// New builds the bot of platform ("telegram" or "slack") for cfg; its
+// replies are put into words by tmpl.
+func New(cfg *config.Config, platform, botName string, backend Backend, tmpl *locale.Templates) *Bot {
+	b := &Bot{backend: backend, tmpl: tmpl, names: cfg.Names(), prefix: "/", callers: map[string]access{},
+		strangers: map[string]locale.Lang{}, log: slog.New(slog.DiscardHandler)}
+	b.lang, _ = locale.Parse(cfg.Defaults.Language)
+	b.lang = b.lang.Or(locale.English)
 	b.SetName(botName)
 	if platform == "slack" {
 		b.prefix = "/hostwatch "
@@ -83,10 +96,16 @@ func New(cfg *config.Config, platform, botName string, backend Backend) *Bot {
 	for _, c := range cfg.Contacts {
 		if v := id(c); v != "" {
 			ids[c.Name] = v
+			if _, seen := b.callers[v]; !seen {
+				lang, _ := locale.Parse(c.Language)
+				b.callers[v] = access{lang: lang.Or(b.lang)}
+			}
 		}
 	}
+	known := map[string]bool{}
 	for _, name := range cfg.Admins {
 		if v, ok := ids[name]; ok {
+			known[v] = true
 			a := b.callers[v]
 			a.admin = true
 			b.callers[v] = a
@@ -95,14 +114,57 @@ func New(cfg *config.Config, platform, botName string, backend Backend) *Bot {
 	for _, m := range cfg.Merchants {
 		for _, name := range m.Contacts {
 			if v, ok := ids[name]; ok {
+				known[v] = true
 				a := b.callers[v]
 				a.merchants = append(a.merchants, m.Name)
 				b.callers[v] = a
 			}
 		}
 	}
+	// A contact neither admin nor anyone's owner may see nothing: a
+	// stranger, but one whose language is known.
+	for v, a := range b.callers {
+		if !known[v] {
+			delete(b.callers, v)
+			b.strangers[v] = a.lang
+		}
+	}
 	return b
 }
+
+// SetLogger sets where templates of the operator's that fail are told of.
+func (b *Bot) SetLogger(log *slog.Logger) { b.log = log }
+
+// say renders the reply template name in lang; args are pairs of a name
+// and its value, and P, how commands are written, is always there.
+func (b *Bot) say(lang locale.Lang, name string, args ...any) string {
+	data := map[string]any{"P": b.prefix}
+	for i := 0; i+1 < len(args); i += 2 {
+		data[args[i].(string)] = args[i+1]
+	}
+	return b.render(lang, name, data)
+}
+
+func (b *Bot) render(lang locale.Lang, name string, data map[string]any) string {
+	text, err := b.tmpl.Exec(lang, name, data)
+	if err != nil {
+		b.log.Error("render a reply", "template", name, "lang", lang, "err", err)
+	}
+	return strings.TrimSpace(text)
+}
+
+// langOf is the language of a caller, known or not.
+func (b *Bot) langOf(caller string) locale.Lang {
+	if a, ok := b.callers[caller]; ok {
+		return a.lang
+	}
+	if l, ok := b.strangers[caller]; ok {
+		return l
+	}
+	return b.lang
+}
+
+func (b *Bot) checkName(id string) string { return b.names.CheckWithID(id) }
 
 func (a access) sees(check string) bool {
 	m, _, _ := strings.Cut(check, "/")
@@ -110,8 +172,7 @@ func (a access) sees(check string) bool {
 }
 
 func (b *Bot) refusal(caller string) string {
-	return fmt.Sprintf("Sorry, this chat is not registered with hostwatch, so I can show nothing here. "+
-		"Its id is %s: ask your hostwatch operator to add it to a contact in the configuration.", caller)
+	return b.say(b.langOf(caller), "bot.refusal", "Caller", caller)
 }
 
 // Reply is one answer to a command: a text, and with it a file to attach.
@@ -135,11 +196,13 @@ func (b *Bot) Command(ctx context.Context, r Request) []Reply {
 		return nil
 	}
 	a, known := b.callers[r.Caller]
+	lang := b.langOf(r.Caller)
 	if c.Name == "start" || c.Name == "help" {
+		help := b.say(lang, "bot.help", "Caller", r.Caller)
 		if !known {
-			return say(b.help(r.Caller) + "\n\n" + b.refusal(r.Caller))
+			return say(help + "\n\n" + b.refusal(r.Caller))
 		}
-		return say(b.help(r.Caller))
+		return say(help)
 	}
 	if !known {
 		return say(b.refusal(r.Caller))
@@ -149,21 +212,18 @@ func (b *Bot) Command(ctx context.Context, r Request) []Reply {
 		return say(b.status(a))
 	case "incidents":
 		return say(b.incidents(ctx, a, c.Args))
-	case "ack":
-		n, err := incidentArg(c.Args)
-		if err != nil {
-			return say(fmt.Sprintf("%s. Usage: %s, e.g. %sack 12", err, usageOf("ack", b.prefix), b.prefix))
+	case "ack", "resolve":
+		n, msg := b.incidentArg(lang, c.Name, c.Args)
+		if msg != "" {
+			return say(msg)
 		}
-		return say(b.ack(ctx, a, n, r.User))
-	case "resolve":
-		n, err := incidentArg(c.Args)
-		if err != nil {
-			return say(fmt.Sprintf("%s. Usage: %s, e.g. %sresolve 12", err, usageOf("resolve", b.prefix), b.prefix))
+		if c.Name == "ack" {
+			return say(b.ack(ctx, a, n, r.User))
 		}
 		return say(b.resolve(ctx, a, n, r.User))
 	case "check":
 		if len(c.Args) != 1 {
-			return say("Which check? Usage: " + usageOf("check", b.prefix) + ", e.g. " + b.prefix + "check kim-shop/storefront")
+			return say(b.say(lang, "bot.usage", "Name", "check"))
 		}
 		return say(b.check(ctx, a, c.Args[0]))
 	case "silence":
@@ -171,40 +231,40 @@ func (b *Bot) Command(ctx context.Context, r Request) []Reply {
 	case "silences":
 		return say(b.silences(ctx, a))
 	case "unsilence":
-		n, err := incidentArg(c.Args)
-		if err != nil {
-			return say(fmt.Sprintf("Which silence? Give its number, from %ssilences. Usage: %s", b.prefix, usageOf("unsilence", b.prefix)))
+		n, msg := b.incidentArg(lang, c.Name, c.Args)
+		if msg != "" {
+			return say(b.say(lang, "bot.which_silence", "Name", "unsilence"))
 		}
 		return say(b.unsilence(ctx, a, n, r.User))
 	case "report":
 		return b.report(ctx, a, c.Args)
 	}
-	return say(fmt.Sprintf("I don't know %s%s. Send %shelp for what I can do.", b.prefix, c.Name, b.prefix))
+	return say(b.say(lang, "bot.unknown_command", "Name", c.Name))
 }
 
 // Press answers a button; the answer is short, for the chat app's toast.
 func (b *Bot) Press(ctx context.Context, r Request, data string) string {
 	a, known := b.callers[r.Caller]
 	if !known {
-		return "This chat is not registered with hostwatch (id " + r.Caller + ")."
+		return b.say(b.langOf(r.Caller), "bot.refusal.press", "Caller", r.Caller)
 	}
 	act, err := DecodeAction(data)
 	if err != nil {
-		return "This button is not one of mine."
+		return b.say(a.lang, "bot.not_mine")
 	}
 	if act.Alert != 0 {
 		info, ok := b.backend.Alert(ctx, act.Alert)
 		if !ok || !a.seesAlert(info) {
-			return "This alert is over: nothing left to do."
+			return b.say(a.lang, "bot.alert_over")
 		}
 		if act.Verb == "ack" {
-			return b.ackAlert(ctx, info, r.User)
+			return b.ackAlert(ctx, a, info, r.User)
 		}
 		sl, err := b.backend.SilenceAlert(ctx, act.Alert, act.For, r.User)
 		if err != nil {
-			return "Sorry, I could not record that just now; try again in a moment."
+			return b.say(a.lang, "bot.sorry")
 		}
-		return b.silenced(sl)
+		return b.silenced(a, sl, false)
 	}
 	switch act.Verb {
 	case "ack":
@@ -212,13 +272,13 @@ func (b *Bot) Press(ctx context.Context, r Request, data string) string {
 	default:
 		in, err := b.backend.Incident(ctx, act.Incident)
 		if err != nil || !a.sees(in.Check) {
-			return fmt.Sprintf("There is no incident #%d among yours.", act.Incident)
+			return b.say(a.lang, "bot.no_incident", "N", act.Incident)
 		}
 		sl, err := b.backend.Silence(ctx, in.Check, act.For, "", r.User)
 		if err != nil {
-			return "Sorry, I could not record that just now; try again in a moment."
+			return b.say(a.lang, "bot.sorry")
 		}
-		return b.silenced(sl)
+		return b.silenced(a, sl, false)
 	}
 }
 
@@ -231,21 +291,21 @@ func (a access) seesAlert(info incident.AlertInfo) bool {
 	return a.admin || slices.Contains(a.merchants, info.Name)
 }
 
-func (b *Bot) ackAlert(ctx context.Context, info incident.AlertInfo, user string) string {
+func (b *Bot) ackAlert(ctx context.Context, a access, info incident.AlertInfo, user string) string {
 	_, err := b.backend.AcknowledgeAlert(ctx, info.ID, user)
-	what := info.Name
+	what := b.names.Merchant(info.Name)
 	if len(info.Checks) == 1 && info.Scope != store.ScopeProvider {
-		what = info.Checks[0]
+		what = b.checkName(info.Checks[0])
 	}
 	switch {
 	case errors.Is(err, store.ErrAcknowledged):
-		return fmt.Sprintf("%s was already acknowledged.", what)
+		return b.say(a.lang, "bot.alert_already_acked", "What", what)
 	case errors.Is(err, store.ErrNotFound):
-		return "This alert is over: nothing left to do."
+		return b.say(a.lang, "bot.alert_over")
 	case err != nil:
-		return "Sorry, I could not record that just now; try again in a moment."
+		return b.say(a.lang, "bot.sorry")
 	}
-	return fmt.Sprintf("%s acknowledged by %s.", what, user)
+	return b.say(a.lang, "bot.alert_acked", "What", what, "By", user)
 }
 
 // maxSilence bounds a silence: a forgotten one must not hide outages for
@@ -253,37 +313,48 @@ func (b *Bot) ackAlert(ctx context.Context, info incident.AlertInfo, user string
 const maxSilence = 90 * 24 * time.Hour
 
 func (b *Bot) silence(ctx context.Context, a access, args []string, user string) string {
-	usage := fmt.Sprintf("Usage: %s, e.g. %ssilence kim-shop/db 2h moving the database", usageOf("silence", b.prefix), b.prefix)
 	if len(args) < 2 {
-		return "What, and for how long? " + usage
+		return b.say(a.lang, "bot.silence_what", "Name", "silence")
 	}
 	target := args[0]
 	d, err := ParseDuration(args[1])
 	if err != nil {
-		return fmt.Sprintf("%q is not a duration: write 30m, 2h or 3d. %s", args[1], usage)
+		return b.say(a.lang, "bot.not_a_duration", "Name", "silence", "Arg", args[1])
 	}
 	if d <= 0 || d > maxSilence {
-		return fmt.Sprintf("A silence lasts from a minute to %d days. %s", maxSilence/(24*time.Hour), usage)
+		return b.say(a.lang, "bot.silence_range", "Name", "silence", "Days", int(maxSilence/(24*time.Hour)))
 	}
 	if strings.HasPrefix(target, "provider:") && !a.admin {
-		return "Only an admin can silence a whole provider."
+		return b.say(a.lang, "bot.provider_admins")
 	}
 	if !strings.HasPrefix(target, "provider:") && !a.sees(target) {
-		return fmt.Sprintf("There is no %q among yours. Send %sstatus for their names.", target, b.prefix)
+		return b.say(a.lang, "bot.no_target", "Target", target)
 	}
 	sl, err := b.backend.Silence(ctx, target, d, strings.Join(args[2:], " "), user)
 	switch {
 	case errors.Is(err, incident.ErrUnknownTarget):
-		return fmt.Sprintf("There is no %q among yours. Send %sstatus for their names.", target, b.prefix)
+		return b.say(a.lang, "bot.no_target", "Target", target)
 	case err != nil:
-		return "Sorry, I could not record that just now; try again in a moment."
+		return b.say(a.lang, "bot.sorry")
 	}
-	return b.silenced(sl) + fmt.Sprintf(" Lift it with %sunsilence %d.", b.prefix, sl.ID)
+	return b.silenced(a, sl, true)
 }
 
-func (b *Bot) silenced(sl store.Silence) string {
-	return fmt.Sprintf("🔕 %s silenced until %s (silence #%d). Its checks are still probed and recorded; "+
-		"an outage still going on then is announced then.", sl.Target, sl.End.In(b.loc).Format("Jan 2 15:04 MST"), sl.ID)
+// silenced says a silence is set; lift adds how to lift it.
+func (b *Bot) silenced(a access, sl store.Silence, lift bool) string {
+	data := map[string]any{"P": b.prefix, "Target": b.target(sl.Target), "Until": sl.End, "ID": sl.ID}
+	if !lift {
+		data["P"] = "" // the toast of a button is short: no how-to
+	}
+	return b.render(a.lang, "bot.silenced", data)
+}
+
+// target is a silence's target as a reply shows it.
+func (b *Bot) target(t string) string {
+	if strings.Contains(t, "/") {
+		return b.checkName(t)
+	}
+	return b.names.MerchantWithID(t)
 }
 
 // seesTarget reports whether a may see a silence's target.
@@ -297,33 +368,22 @@ func (a access) seesTarget(target string) bool {
 func (b *Bot) silences(ctx context.Context, a access) string {
 	all, err := b.backend.Silences(ctx)
 	if err != nil {
-		return "Sorry, I could not read the silences just now; try again in a moment."
+		return b.say(a.lang, "bot.sorry", "What", "silences")
 	}
-	var s strings.Builder
+	var shown []store.Silence
 	for _, sl := range all {
-		if !a.seesTarget(sl.Target) {
-			continue
+		if a.seesTarget(sl.Target) {
+			sl.Target = b.target(sl.Target)
+			shown = append(shown, sl)
 		}
-		if sl.ID == 0 {
-			fmt.Fprintf(&s, "(config) %s until %s", sl.Target, sl.End.In(b.loc).Format("Jan 2 15:04"))
-		} else {
-			fmt.Fprintf(&s, "#%d %s until %s, by %s", sl.ID, sl.Target, sl.End.In(b.loc).Format("Jan 2 15:04"), sl.By)
-		}
-		if sl.Reason != "" {
-			fmt.Fprintf(&s, ": %s", sl.Reason)
-		}
-		s.WriteString("\n")
 	}
-	if s.Len() == 0 {
-		return "No silences: every alert goes out."
-	}
-	return strings.TrimSpace(s.String())
+	return b.say(a.lang, "bot.silences", "Silences", shown)
 }
 
 func (b *Bot) unsilence(ctx context.Context, a access, n int64, user string) string {
 	all, err := b.backend.Silences(ctx)
 	if err != nil {
-		return "Sorry, I could not read the silences just now; try again in a moment."
+		return b.say(a.lang, "bot.sorry", "What", "silences")
 	}
 	var found *store.Silence
 	for _, sl := range all {
@@ -332,22 +392,22 @@ func (b *Bot) unsilence(ctx context.Context, a access, n int64, user string) str
 		}
 	}
 	if found == nil {
-		return fmt.Sprintf("There is no silence #%d among yours. Send %ssilences for them.", n, b.prefix)
+		return b.say(a.lang, "bot.no_silence", "N", n)
 	}
 	if _, err := b.backend.Unsilence(ctx, n, user); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Sprintf("Silence #%d is already over.", n)
+			return b.say(a.lang, "bot.silence_over", "N", n)
 		}
-		return "Sorry, I could not record that just now; try again in a moment."
+		return b.say(a.lang, "bot.sorry")
 	}
-	return fmt.Sprintf("🔔 Silence #%d of %s lifted by %s. An outage it held that is still going on is announced now.", n, found.Target, user)
+	return b.say(a.lang, "bot.unsilenced", "N", n, "Target", b.target(found.Target), "By", user)
 }
 
 // report answers with a summary of the caller's checks over the period
-// and the whole report as a CSV file.
+// and the whole report as a CSV file, in the caller's language.
 func (b *Bot) report(ctx context.Context, a access, args []string) []Reply {
 	if len(args) > 1 {
-		return say("Usage: " + usageOf("report", b.prefix) + ", e.g. " + b.prefix + "report 7d or " + b.prefix + "report 2026-11")
+		return say(b.say(a.lang, "bot.usage", "Name", "report"))
 	}
 	period := ""
 	if len(args) == 1 {
@@ -360,16 +420,21 @@ func (b *Bot) report(ctx context.Context, a access, args []string) []Reply {
 	r, err := b.backend.Report(ctx, merchants, period)
 	switch {
 	case errors.Is(err, report.ErrPeriod):
-		return say(fmt.Sprintf("%s. Usage: %s", err, usageOf("report", b.prefix)))
+		return say(b.say(a.lang, "bot.bad_period", "Name", "report", "Err", err.Error()))
 	case err != nil:
-		return say("Sorry, I could not read the record just now; try again in a moment.")
+		return say(b.say(a.lang, "bot.sorry", "What", "record"))
 	}
+	words := report.Words{Templates: b.tmpl, Lang: a.lang, Names: b.names}
 	var csv strings.Builder
-	if err := r.CSV(&csv, b.loc); err != nil {
-		return say("Sorry, I could not write the report just now; try again in a moment.")
+	if err := words.CSV(&csv, r, false); err != nil {
+		return say(b.say(a.lang, "bot.sorry", "What", "report"))
 	}
 	name := "hostwatch-report-" + r.Period.Label + ".csv"
-	return []Reply{{Text: r.Summary(b.loc), File: &File{Name: name, Data: []byte(csv.String())}}}
+	text, err := words.Summary(r)
+	if err != nil {
+		b.log.Error("render a report", "lang", a.lang, "err", err)
+	}
+	return []Reply{{Text: text, File: &File{Name: name, Data: []byte(csv.String())}}}
 }
 
 // ParseDuration reads a duration as people write it in a chat: Go's
@@ -385,56 +450,58 @@ func ParseDuration(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
-func incidentArg(args []string) (int64, error) {
+// incidentArg reads the number a command names; msg says what is wrong
+// with it, in lang, with the command's usage.
+func (b *Bot) incidentArg(lang locale.Lang, cmd string, args []string) (n int64, msg string) {
 	if len(args) != 1 {
-		return 0, errors.New("Which incident? Give its number")
+		return 0, b.say(lang, "bot.which_incident", "Name", cmd)
 	}
 	n, err := strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64)
 	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q is not an incident number", args[0])
+		return 0, b.say(lang, "bot.not_an_incident", "Name", cmd, "Arg", args[0])
 	}
-	return n, nil
+	return n, ""
 }
 
 func (b *Bot) ack(ctx context.Context, a access, n int64, user string) string {
 	in, err := b.backend.Incident(ctx, n)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !a.sees(in.Check)) {
-		return fmt.Sprintf("There is no incident #%d among yours.", n)
+		return b.say(a.lang, "bot.no_incident", "N", n)
 	}
 	if err != nil {
-		return "Sorry, I could not look that up just now; try again in a moment."
+		return b.say(a.lang, "bot.sorry", "What", "lookup")
 	}
 	in, err = b.backend.Acknowledge(ctx, n, user)
 	switch {
 	case errors.Is(err, store.ErrAcknowledged):
-		return fmt.Sprintf("Incident #%d was already acknowledged by %s at %s.", n, in.AckBy, in.AckAt.In(b.loc).Format("15:04"))
+		return b.say(a.lang, "bot.already_acked", "N", n, "By", in.AckBy, "At", in.AckAt)
 	case errors.Is(err, store.ErrNotFound):
-		return fmt.Sprintf("Incident #%d is already resolved.", n)
+		return b.say(a.lang, "bot.already_resolved", "N", n)
 	case err != nil:
-		return "Sorry, I could not record that just now; try again in a moment."
+		return b.say(a.lang, "bot.sorry")
 	}
-	return fmt.Sprintf("Incident #%d (%s) acknowledged by %s.", n, in.Check, user)
+	return b.say(a.lang, "bot.acked", "N", n, "Check", b.checkName(in.Check), "By", user)
 }
 
 func (b *Bot) resolve(ctx context.Context, a access, n int64, user string) string {
 	in, err := b.backend.Incident(ctx, n)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !a.sees(in.Check)) {
-		return fmt.Sprintf("There is no incident #%d among yours.", n)
+		return b.say(a.lang, "bot.no_incident", "N", n)
 	}
 	if err != nil {
-		return "Sorry, I could not look that up just now; try again in a moment."
+		return b.say(a.lang, "bot.sorry", "What", "lookup")
 	}
 	if !in.Open() {
-		return fmt.Sprintf("Incident #%d is already resolved.", n)
+		return b.say(a.lang, "bot.already_resolved", "N", n)
 	}
 	in, err = b.backend.Resolve(ctx, n, user)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return fmt.Sprintf("Incident #%d is already resolved.", n)
+		return b.say(a.lang, "bot.already_resolved", "N", n)
 	case err != nil:
-		return "Sorry, I could not record that just now; try again in a moment."
+		return b.say(a.lang, "bot.sorry")
 	}
-	return fmt.Sprintf("Incident #%d (%s) resolved by %s after %s.", n, in.Check, user, notifier.Duration(in.End.Sub(in.Start)))
+	return b.say(a.lang, "bot.resolved", "N", n, "Check", b.checkName(in.Check), "By", user, "After", in.End.Sub(in.Start))
 }
 
 func (b *Bot) check(ctx context.Context, a access, name string) string {
@@ -445,49 +512,58 @@ func (b *Bot) check(ctx context.Context, a access, name string) string {
 		}
 	}
 	if found == nil {
-		return fmt.Sprintf("There is no check %q among yours. Send %sstatus for their names.", name, b.prefix)
+		return b.say(a.lang, "bot.no_check", "Name", name)
 	}
 	r, err := b.backend.ProbeNow(ctx, name)
 	switch {
 	case err != nil:
-		return "Sorry, I could not probe that just now."
+		return b.say(a.lang, "bot.sorry", "What", "probe")
 	case r.OK:
-		return fmt.Sprintf("✅ %s is up: answered in %s (%s).", name, r.Latency.Round(time.Millisecond), r.Evidence)
+		return b.say(a.lang, "bot.probe_up", "Name", b.checkName(name), "Latency", r.Latency.Round(time.Millisecond).String(), "Evidence", r.Evidence)
 	}
-	return fmt.Sprintf("🔴 %s is down: %s.", name, r.Error)
+	return b.say(a.lang, "bot.probe_down", "Name", b.checkName(name), "Error", r.Error)
 }
 
-func (b *Bot) help(caller string) string {
-	var s strings.Builder
-	s.WriteString("hostwatch checks your shops from the outside and tells you here when one goes down and when it is back.\n\n")
-	for _, u := range usage {
-		fmt.Fprintf(&s, "%s — %s\n", usageOf(u.name, b.prefix), u.does)
-	}
-	fmt.Fprintf(&s, "\nThis chat's id is %s.", caller)
-	return s.String()
+// statusLine is one check in the answer to status.
+type statusLine struct {
+	Mark, Name, State string
+	Since             time.Time
+	Latency           string
 }
 
+// status lists the caller's checks: how many are down first, then the
+// ones that are, then the rest.
 func (b *Bot) status(a access) string {
-	var s strings.Builder
-	n := 0
+	var lines []statusLine
+	down := 0
 	for _, st := range b.backend.Statuses() {
 		if !a.sees(st.Check.ID) {
 			continue
 		}
-		n++
-		fmt.Fprintf(&s, "%s %s — %s", mark(st.State.State), st.Check.ID, st.State.State)
-		if !st.State.Since.IsZero() {
-			fmt.Fprintf(&s, " since %s", st.State.Since.In(b.loc).Format("Jan 2 15:04"))
-		}
+		l := statusLine{Mark: mark(st.State.State), Name: b.checkName(st.Check.ID), State: string(st.State.State), Since: st.State.Since}
 		if !st.LastAt.IsZero() {
-			fmt.Fprintf(&s, ", last probe %s", st.Last.Latency.Round(time.Millisecond))
+			l.Latency = st.Last.Latency.Round(time.Millisecond).String()
 		}
-		s.WriteString("\n")
+		if st.State.State == store.Down {
+			down++
+		}
+		lines = append(lines, l)
 	}
-	if n == 0 {
-		return "You have no checks yet."
+	slices.SortStableFunc(lines, func(x, y statusLine) int {
+		return cmpBool(y.State == string(store.Down), x.State == string(store.Down))
+	})
+	return b.say(a.lang, "bot.status", "Checks", lines, "Down", down)
+}
+
+// cmpBool orders true before false when used as cmpBool(y, x).
+func cmpBool(x, y bool) int {
+	switch {
+	case x == y:
+		return 0
+	case x:
+		return 1
 	}
-	return strings.TrimSpace(s.String())
+	return -1
 }
 
 func mark(s store.State) string {
@@ -500,6 +576,16 @@ func mark(s store.State) string {
 	return "⚪"
 }
 
+// incidentLine is one incident in the answer to incidents.
+type incidentLine struct {
+	ID    int64
+	Name  string
+	Open  bool
+	Start time.Time
+	Down  time.Duration
+	AckBy string
+}
+
 func (b *Bot) incidents(ctx context.Context, a access, args []string) string {
 	f := store.IncidentFilter{OpenOnly: true, Limit: 30}
 	if !a.admin {
@@ -510,37 +596,20 @@ func (b *Bot) incidents(ctx context.Context, a access, args []string) string {
 	case len(args) == 1 && args[0] == "all":
 		f.OpenOnly = false
 	default:
-		return "Usage: " + usageOf("incidents", b.prefix)
+		return b.say(a.lang, "bot.usage", "Name", "incidents")
 	}
 	all, err := b.backend.Incidents(ctx, f)
 	if err != nil {
-		return "Sorry, I could not look that up just now; try again in a moment."
+		return b.say(a.lang, "bot.sorry", "What", "lookup")
 	}
-	var s strings.Builder
-	n := 0
+	var lines []incidentLine
 	for _, in := range all {
-		if !a.sees(in.Check) {
-			continue
+		if a.sees(in.Check) {
+			lines = append(lines, incidentLine{ID: in.ID, Name: b.checkName(in.Check), Open: in.Open(), Start: in.Start,
+				Down: in.Downtime(time.Now()), AckBy: in.AckBy})
 		}
-		n++
-		state := "open"
-		if !in.Open() {
-			state = "resolved"
-		}
-		fmt.Fprintf(&s, "#%d %s — %s, %s, down %s", in.ID, in.Check, state,
-			in.Start.In(b.loc).Format("Jan 2 15:04"), notifier.Duration(in.Downtime(time.Now())))
-		if in.AckBy != "" {
-			fmt.Fprintf(&s, ", acknowledged by %s", in.AckBy)
-		}
-		s.WriteString("\n")
 	}
-	if n == 0 {
-		if f.OpenOnly {
-			return "No open incidents. All is well."
-		}
-		return "No incidents yet."
-	}
-	return strings.TrimSpace(s.String())
+	return b.say(a.lang, "bot.incidents", "Incidents", lines, "OpenOnly", f.OpenOnly)
 }
 
 // SetName tells the bot its username once it is known; until then it takes

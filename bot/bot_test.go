@@ -10,6 +10,7 @@ import (
 	"github.com/hostwatch/hostwatch/checks"
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/incident"
+	"github.com/hostwatch/hostwatch/locale"
 	"github.com/hostwatch/hostwatch/monitor"
 	"github.com/hostwatch/hostwatch/report"
 	"github.com/hostwatch/hostwatch/store"
@@ -151,7 +152,11 @@ merchants:
 	for _, c := range cfg.Checks() {
 		fb.statuses = append(fb.statuses, monitor.Status{Check: c, State: store.CheckState{State: store.Down, Since: t0}})
 	}
-	return New(cfg, "telegram", "hostwatch_bot", fb), fb
+	tmpl, err := locale.Load("", cfg.Location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(cfg, "telegram", "hostwatch_bot", fb, tmpl), fb
 }
 
 func TestCommands(t *testing.T) {
@@ -161,7 +166,7 @@ func TestCommands(t *testing.T) {
 		want               []string // each must appear in the answer
 		not                []string // none may
 	}{
-		{"owner status", "111", "/status", []string{"kim-shop/web — down since Nov 25 14:02"}, []string{"lee-shop"}},
+		{"owner status", "111", "/status", []string{"1 of 1 checks down\n🔴 kim-shop/web — down since Wed Nov 25 14:02 UTC"}, []string{"lee-shop"}},
 		{"addressed to us in a group", "111", "/status@hostwatch_bot", []string{"kim-shop/web"}, nil},
 		{"admin sees all", "-100999", "/status", []string{"kim-shop/web", "lee-shop/web"}, nil},
 		{"stranger refused", "333", "/status", []string{"not registered", "Its id is 333"}, []string{"kim-shop", "lee-shop"}},
@@ -174,16 +179,16 @@ func TestCommands(t *testing.T) {
 		{"ack unknown", "111", "/ack 99", []string{"There is no incident #99 among yours."}, nil},
 		{"ack", "111", "/ack 1", []string{"Incident #1 (kim-shop/web) acknowledged by @kim."}, nil},
 		{"ack again", "111", "/ack #1", []string{"already acknowledged by @kim"}, nil},
-		{"silence", "111", "/silence kim-shop/web 2h moving the database", []string{"kim-shop/web silenced until Nov 25 16:02 UTC (silence #1)", "/unsilence 1"}, nil},
-		{"silence for days", "111", "/silence kim-shop 3d", []string{"kim-shop silenced until Nov 28 14:02 UTC (silence #2)"}, nil},
+		{"silence", "111", "/silence kim-shop/web 2h moving the database", []string{"kim-shop/web silenced until Wed Nov 25 16:02 UTC (silence #1)", "/unsilence 1"}, nil},
+		{"silence for days", "111", "/silence kim-shop 3d", []string{"kim-shop silenced until Sat Nov 28 14:02 UTC (silence #2)"}, nil},
 		{"silence someone else's", "111", "/silence lee-shop 1h", []string{`There is no "lee-shop" among yours`}, nil},
 		{"silence a provider", "111", "/silence provider:examplehost 1h", []string{"Only an admin"}, nil},
 		{"admin silences an unknown provider", "-100999", "/silence provider:nowhere 1h", []string{`There is no "provider:nowhere"`}, nil},
 		{"silence without duration", "111", "/silence kim-shop", []string{"for how long?", "Usage: /silence TARGET DURATION [reason]"}, nil},
 		{"silence bad duration", "111", "/silence kim-shop forever", []string{`"forever" is not a duration`}, nil},
 		{"silence too long", "111", "/silence kim-shop 100d", []string{"from a minute to 90 days"}, nil},
-		{"silences", "111", "/silences", []string{"#1 kim-shop/web until Nov 25 16:02, by @kim: moving the database", "#2 kim-shop"}, []string{"lee-shop"}},
-		{"admin sees every silence", "-100999", "/silences", []string{"(config) lee-shop until Nov 25 15:02: planned move", "#1 kim-shop/web"}, nil},
+		{"silences", "111", "/silences", []string{"#1 kim-shop/web until Wed Nov 25 16:02 UTC, by @kim: moving the database", "#2 kim-shop"}, []string{"lee-shop"}},
+		{"admin sees every silence", "-100999", "/silences", []string{"(config) lee-shop until Wed Nov 25 15:02 UTC: planned move", "#1 kim-shop/web"}, nil},
 		{"unsilence someone else's", "222", "/unsilence 1", []string{"There is no silence #1 among yours"}, nil},
 		{"unsilence", "111", "/unsilence 1", []string{"Silence #1 of kim-shop/web lifted by @kim"}, nil},
 		{"unsilence again", "111", "/unsilence 1", []string{"There is no silence #1 among yours"}, nil},
@@ -247,7 +252,7 @@ func TestPress(t *testing.T) {
 		{"111", "ack:g8", "This alert is over"}, // a provider's: admins only
 		{"-100999", "ack:g8", "examplehost acknowledged"},
 		{"111", "ack:g9", "This alert is over"},
-		{"111", "silence:g7:1h0m0s", "kim-shop/web silenced until Nov 25 15:02 UTC"},
+		{"111", "silence:g7:1h0m0s", "kim-shop/web silenced until Wed Nov 25 15:02 UTC"},
 		{"111", "silence:1:1h0m0s", "kim-shop/web silenced until"},
 		{"111", "silence:2:1h0m0s", "There is no incident #2 among yours"},
 	}
@@ -277,4 +282,80 @@ func texts(rs []Reply) []string {
 		out = append(out, r.Text)
 	}
 	return out
+}
+
+// TestKoreanReplies: a contact with language: ko gets every reply in
+// Korean, with the display names and the ids to type, while an English
+// contact of the same merchant gets English.
+func TestKoreanReplies(t *testing.T) {
+	cfg, err := config.Parse("f.yaml", []byte(`
+timezone: Asia/Seoul
+contacts:
+  - {name: kim, telegram: 111, language: ko}
+  - {name: lee, telegram: 222}
+  - {name: park, telegram: 444, language: ko}
+merchants:
+  - name: kim-shop
+    display_name: 김씨네 가게
+    contacts: [kim, lee]
+    checks:
+      - {name: web, display_name: 쇼핑몰 메인, tcp: {address: "kim.example:443"}}
+`), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb := &fakeBackend{incidents: map[int64]*store.Incident{1: {ID: 1, Check: "kim-shop/web", Start: t0}}}
+	for _, c := range cfg.Checks() {
+		fb.statuses = append(fb.statuses, monitor.Status{Check: c, State: store.CheckState{State: store.Down, Since: t0}})
+	}
+	tmpl, err := locale.Load("", cfg.Location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(cfg, "telegram", "hostwatch_bot", fb, tmpl)
+	ctx := context.Background()
+	ask := func(caller, text string) string {
+		return strings.Join(texts(b.Command(ctx, Request{Caller: caller, User: "@kim", Text: text})), "\n")
+	}
+	tests := []struct{ caller, text, want string }{
+		{"111", "/status", "점검 1개 중 1개 장애\n🔴 김씨네 가게 / 쇼핑몰 메인 (kim-shop/web) — 장애, 11월 25일 (수) 23:02 KST부터"},
+		{"222", "/status", "1 of 1 checks down\n🔴 김씨네 가게 / 쇼핑몰 메인 (kim-shop/web) — down since Wed Nov 25 23:02 KST"},
+		{"111", "/incidents", "#1 김씨네 가게 / 쇼핑몰 메인 (kim-shop/web) — 진행 중, 11월 25일 (수) 23:02 KST"},
+		{"111", "/ack", "어느 장애인가요? 번호를 알려 주세요. 사용법: /ack 번호, 예: /ack 12"},
+		{"111", "/ack 1", "@kim 님이 장애 #1 (김씨네 가게 / 쇼핑몰 메인 (kim-shop/web))을(를) 확인했습니다."},
+		{"111", "/silence kim-shop 2h", "🔕 김씨네 가게 (kim-shop) 알림을 11월 26일 (목) 01:02 KST까지 중지했습니다 (알림 중지 #1)."},
+		{"111", "/silence kim-shop forever", `"forever"은(는) 기간이 아닙니다.`},
+		{"111", "/report 7d", "7d 보고서:"},
+		{"111", "/frobnicate", "/frobnicate 명령은 없습니다."},
+		{"444", "/status", "이 채팅은 hostwatch에 등록되지 않아"},
+		{"333", "/status", "Sorry, this chat is not registered"},
+	}
+	for _, tt := range tests {
+		if got := ask(tt.caller, tt.text); !strings.Contains(got, tt.want) {
+			t.Errorf("%s asks %s:\n%s\nwant %q", tt.caller, tt.text, got, tt.want)
+		}
+	}
+	replies := b.Command(ctx, Request{Caller: "111", Text: "/report 7d"})
+	if len(replies) != 1 || replies[0].File == nil || !strings.HasPrefix(string(replies[0].File.Data), "\uFEFF장애 번호,점검") {
+		t.Errorf("Korean report file: %+v", replies)
+	}
+	if got := b.Press(ctx, Request{Caller: "111", User: "@kim"}, "silence:g7:1h0m0s"); !strings.Contains(got, "알림을") || strings.Contains(got, "unsilence") {
+		t.Errorf("the Silence button's answer: %q", got)
+	}
+	// No English word but ids, commands and names in what a Korean reader
+	// gets.
+	for _, text := range []string{"/help", "/status", "/incidents all", "/silences", "/report 7d", "/check kim-shop/web", "/resolve 1"} {
+		got := ask("111", text)
+		rest := strings.NewReplacer("kim-shop/web", "", "kim-shop", "", "hostwatch", "", "KST", "", "@kim", "", "open|all", "",
+			"merchant/check", "", "merchant", "", "provider:", "", "MTTA", "", "MTTR", "", "connected to", "", "CSV", "").Replace(got)
+		for _, cmd := range []string{"status", "incidents", "ack", "resolve", "silences", "unsilence", "silence", "report", "check", "help"} {
+			rest = strings.ReplaceAll(rest, "/"+cmd, "")
+			rest = strings.ReplaceAll(rest, "7d", "")
+		}
+		for _, w := range strings.FieldsFunc(rest, func(r rune) bool { return r > 'z' || r < 'A' || (r > 'Z' && r < 'a') }) {
+			if len(w) > 1 && w != "ms" { // milliseconds, as Korean writes them too
+				t.Errorf("%s: English %q in\n%s", text, w, got)
+			}
+		}
+	}
 }

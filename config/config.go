@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/hostwatch/hostwatch/locale"
 )
 
 // Config is a whole hostwatch configuration after defaults were applied.
@@ -332,8 +334,8 @@ func (c *Config) Checks() []*Check {
 
 // Names are the display names of the merchants (by id) and checks (by
 // "merchant/check") that have one.
-func (c *Config) Names() map[string]string {
-	names := map[string]string{}
+func (c *Config) Names() locale.Names {
+	names := locale.Names{}
 	for _, m := range c.Merchants {
 		if m.DisplayName != "" {
 			names[m.Name] = m.DisplayName

@@ -128,6 +128,29 @@ func (l Lang) Duration(d time.Duration) string {
 	return fmt.Sprintf("%d%s%02d%s", big, units[0], small, units[1])
 }
 
+// Exact writes a length of time to the second, for the record: "1h0m0s"
+// (Go's form) or "1시간 2분 3초".
+func (l Lang) Exact(d time.Duration) string {
+	d = d.Round(time.Second)
+	if l != Korean {
+		return d.String()
+	}
+	if d <= 0 {
+		return "0초"
+	}
+	var parts []string
+	for _, u := range []struct {
+		d    time.Duration
+		name string
+	}{{time.Hour, "시간"}, {time.Minute, "분"}, {time.Second, "초"}} {
+		if n := d / u.d; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d%s", n, u.name))
+			d -= n * u.d
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
 // OneLine folds every run of white space in s, new lines included, into
 // one space.
 func OneLine(s string) string {

@@ -166,7 +166,16 @@ func (l Lang) funcs(loc *time.Location) template.FuncMap {
 		"clock":    func(t time.Time) string { return in(t).Format("15:04") + " " + Zone(in(t)) },
 		"between":  func(a, b time.Time) string { return l.Range(in(a), in(b)) },
 		"duration": l.Duration,
+		"exact":    l.Exact,
 		"join":     func(s []string, sep string) string { return strings.Join(s, sep) },
+		// iso is a moment as the record writes it: 2026-11-25 14:02:10.
+		"iso": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return in(t).Format("2006-01-02 15:04:05")
+		},
+		"zone": func(t time.Time) string { return Zone(in(t)) },
 	}
 }
 

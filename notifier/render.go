@@ -9,9 +9,8 @@ import (
 	"github.com/hostwatch/hostwatch/locale"
 )
 
-// Names are the names people know merchants and checks by: a merchant's
-// display_name by its id, a check's by "merchant/check".
-type Names map[string]string
+// Names are the names people know merchants and checks by.
+type Names = locale.Names
 
 // Renderer puts messages into words when they are delivered: in the
 // reader's language, with the names people know, through the templates.
@@ -211,34 +210,9 @@ func (r *Renderer) view(m Message, mk Markup) view {
 	return v
 }
 
-// merchant is the name to show of the merchant id.
-func (r *Renderer) merchant(id string) string {
-	if n, ok := r.names[id]; ok {
-		return n
-	}
-	return id
-}
+func (r *Renderer) merchant(id string) string { return r.names.Merchant(id) }
 
-// check is the name to show of check "merchant/check": "김씨네 가게 /
-// 메인" when either has a display name, else the id itself.
-func (r *Renderer) check(id string) string {
-	m, c, ok := strings.Cut(id, "/")
-	if !ok {
-		return id
-	}
-	mn, hasM := r.names[m]
-	cn, hasC := r.names[id]
-	if !hasM && !hasC {
-		return id
-	}
-	if !hasM {
-		mn = m
-	}
-	if !hasC {
-		cn = c
-	}
-	return mn + " / " + cn
-}
+func (r *Renderer) check(id string) string { return r.names.Check(id) }
 
 // Duration renders a length of time in English: 3h12m, 12m30s, 45s, 2d5h.
 func Duration(d time.Duration) string { return locale.English.Duration(d) }

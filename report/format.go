@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/hostwatch/hostwatch/store"
@@ -43,64 +42,6 @@ func at(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format(stamp)
 }
 
-// Text writes the report for people: the figures per check, then every
-// incident with its timeline and errors, then the maintenance windows.
-func (r *Report) Text(w io.Writer, loc *time.Location) error {
-	fmt.Fprintf(w, "hostwatch report %s: %s to %s %s\n\n", r.Period.Label, at(r.Period.From, loc), at(r.Until, loc), r.Until.In(loc).Format("MST"))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHECK\tUPTIME\tDOWNTIME\tINCIDENTS\tLONGEST\tMTTA\tMTTR\tIN MAINTENANCE")
-	dash := func(d time.Duration) string {
-		if d == 0 {
-			return "-"
-		}
-		return Exact(d)
-	}
-	for _, c := range r.Checks {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", c.Check, Uptime(c), Exact(c.Downtime), c.Incidents,
-			dash(c.Longest), dash(c.MTTA), dash(c.MTTR), dash(c.Maintenance))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(r.Incidents) > 0 {
-		fmt.Fprintln(w, "\nINCIDENTS")
-	}
-	for _, in := range r.Incidents {
-		end := "still open"
-		if !in.End.IsZero() {
-			end = at(in.End, loc)
-		}
-		fmt.Fprintf(w, "#%d %s: %s to %s, %s", in.ID, in.Check, at(in.Start, loc), end, Exact(in.Duration))
-		if in.Maintenance > 0 {
-			fmt.Fprintf(w, " (%s of it in maintenance)", Exact(in.Maintenance))
-		}
-		fmt.Fprintln(w)
-		var facts []string
-		if !in.Alerted.IsZero() {
-			facts = append(facts, "alerted "+at(in.Alerted, loc))
-		}
-		if !in.AckAt.IsZero() {
-			facts = append(facts, fmt.Sprintf("acknowledged by %s %s", in.AckBy, at(in.AckAt, loc)))
-		}
-		if in.ResolvedBy != "" && in.ResolvedBy != "recovery" {
-			facts = append(facts, "closed by "+in.ResolvedBy)
-		}
-		if len(facts) > 0 {
-			fmt.Fprintf(w, "    %s\n", strings.Join(facts, ", "))
-		}
-		for _, e := range in.Errors {
-			fmt.Fprintf(w, "    %s ×%d: first %s %q, last %s %q\n", e.Kind, e.Count, at(e.First, loc), e.FirstError, at(e.Last, loc), e.LastError)
-		}
-	}
-	if len(r.Maintenance) > 0 {
-		fmt.Fprintln(w, "\nMAINTENANCE (left out of the downtime)")
-	}
-	for _, m := range r.Maintenance {
-		fmt.Fprintf(w, "%s: %s to %s, %s\n", m.Name, at(m.Start, loc), at(m.End, loc), strings.Join(m.Targets, ", "))
-	}
-	return nil
-}
-
 // CSVHeader is the first row of the CSV: one row per incident follows.
 var CSVHeader = []string{"incident", "check", "start", "first_alert", "acknowledged_at", "acknowledged_by",
 	"end", "resolved_by", "duration_seconds", "downtime_seconds", "maintenance_seconds", "errors"}
@@ -129,10 +70,29 @@ func (r *Report) HideErrors() {
 	}
 }
 
+// CSVOptions shape the CSV for its reader.
+type CSVOptions struct {
+	// BOM starts the file with a UTF-8 byte-order mark, without which
+	// Excel in a Korean locale reads UTF-8 as mojibake.
+	BOM bool
+	// Header replaces CSVHeader, in the reader's language; it must have
+	// as many columns.
+	Header []string
+}
+
 // CSV writes one row per incident, with a header row, times in loc.
-func (r *Report) CSV(w io.Writer, loc *time.Location) error {
+func (r *Report) CSV(w io.Writer, loc *time.Location, o CSVOptions) error {
+	if o.BOM {
+		if _, err := io.WriteString(w, "\uFEFF"); err != nil {
+			return err
+		}
+	}
+	header := CSVHeader
+	if len(o.Header) == len(CSVHeader) {
+		header = o.Header
+	}
 	cw := csv.NewWriter(w)
-	cw.Write(CSVHeader)
+	cw.Write(header)
 	secs := func(d time.Duration) string { return strconv.FormatInt(int64(d.Round(time.Second)/time.Second), 10) }
 	for _, in := range r.Incidents {
 		var errs []string
@@ -249,29 +209,4 @@ func (r *Report) JSON(w io.Writer, loc *time.Location) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
-}
-
-// Summary is a few lines for a chat: the period, then per check its uptime
-// and downtime.
-func (r *Report) Summary(loc *time.Location) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Report %s: %s to %s\n", r.Period.Label, r.Period.From.In(loc).Format("Jan 2 15:04"), r.Until.In(loc).Format("Jan 2 15:04 MST"))
-	for _, c := range r.Checks {
-		if c.Since.IsZero() {
-			fmt.Fprintf(&b, "%s: no probe in this period\n", c.Check)
-			continue
-		}
-		fmt.Fprintf(&b, "%s %s up, down %s", c.Check, Percent(c.Uptime), Exact(c.Downtime))
-		if c.Incidents > 0 {
-			fmt.Fprintf(&b, " in %d incident(s), longest %s", c.Incidents, Exact(c.Longest))
-		}
-		if c.Maintenance > 0 {
-			fmt.Fprintf(&b, " (+%s in maintenance)", Exact(c.Maintenance))
-		}
-		b.WriteString("\n")
-	}
-	if len(r.Checks) == 0 {
-		b.WriteString("No checks.\n")
-	}
-	return strings.TrimSpace(b.String())
 }

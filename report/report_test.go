@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hostwatch/hostwatch/locale"
 	"github.com/hostwatch/hostwatch/report"
 	"github.com/hostwatch/hostwatch/store"
 	"github.com/hostwatch/hostwatch/store/sqlite"
@@ -131,22 +132,70 @@ func TestFiguresByHand(t *testing.T) {
 	if len(in.Errors) != 2 || in.Errors[0].Kind != "status" || in.Errors[0].Count != 2 || in.Errors[0].LastError != "status 503, want 2xx" {
 		t.Errorf("errors: %+v", in.Errors)
 	}
-	var text bytes.Buffer
 	seoul, _ := time.LoadLocation("Asia/Seoul")
-	if err := r.Text(&text, seoul); err != nil {
+	tmpl, err := locale.Load("", seoul)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"kim-shop/web  99.415%", "#2 kim-shop/web: 2026-11-25 23:02:10 to 2026-11-26 02:14:40, 3h12m30s",
-		"acknowledged by @kim 2026-11-25 23:06:10", "MAINTENANCE (left out of the downtime)", "(10m0s of it in maintenance)"} {
-		if !strings.Contains(text.String(), w) {
-			t.Errorf("text lacks %q:\n%s", w, text.String())
+	for _, tt := range []struct {
+		lang  locale.Lang
+		names locale.Names
+		want  []string
+	}{
+		{locale.English, nil, []string{"kim-shop/web  99.415%", "#2 kim-shop/web: 2026-11-25 23:02:10 to 2026-11-26 02:14:40, 3h12m30s",
+			"acknowledged by @kim 2026-11-25 23:06:10", "MAINTENANCE (left out of the downtime)", "(10m0s of it in maintenance)"}},
+		{locale.Korean, locale.Names{"kim-shop": "김씨네 가게", "kim-shop/web": "쇼핑몰 메인"}, []string{
+			"김씨네 가게 / 쇼핑몰 메인 (kim-shop/web)  99.415%", "#2 김씨네 가게 / 쇼핑몰 메인 (kim-shop/web): 2026-11-25 23:02:10 ~ 2026-11-26 02:14:40, 3시간 12분 30초",
+			"@kim 님 확인 2026-11-25 23:06:10", "점검 작업 (장애 시간에서 제외)", "(그중 점검 작업 10분)"}},
+	} {
+		var text bytes.Buffer
+		if err := (report.Words{Templates: tmpl, Lang: tt.lang, Names: tt.names}).Text(&text, r); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(text.String(), w) {
+				t.Errorf("%s text lacks %q:\n%s", tt.lang, w, text.String())
+			}
 		}
 	}
 }
 
-// TestCSVRoundTrip: the CSV has a header and a row per incident, and reads
-// back with encoding/csv as a spreadsheet would read it.
-func TestCSVRoundTrip(t *testing.T) {
+// TestKoreanCSVOpensInExcel: in Korean the CSV starts with a byte-order
+// mark, its header is Korean, and it reads back with encoding/csv.
+func TestKoreanCSVOpensInExcel(t *testing.T) {
+	r := november(t)
+	tmpl, err := locale.Load("", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		lang   locale.Lang
+		bom    bool
+		header string
+	}{
+		{locale.Korean, true, "장애 번호"},
+		{locale.English, false, "incident"},
+	} {
+		var b bytes.Buffer
+		if err := (report.Words{Templates: tmpl, Lang: tt.lang}).CSV(&b, r, false); err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.HasPrefix(b.Bytes(), []byte{0xEF, 0xBB, 0xBF}); got != tt.bom {
+			t.Errorf("%s: byte-order mark %v, want %v", tt.lang, got, tt.bom)
+		}
+		rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b.Bytes(), []byte{0xEF, 0xBB, 0xBF}))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 5 || rows[0][0] != tt.header || len(rows[0]) != len(report.CSVHeader) || rows[4][1] != "kim-shop/web" {
+			t.Errorf("%s rows: %q", tt.lang, rows)
+		}
+	}
+}
+
+// november is the fixture's report of November.
+func november(t *testing.T) *report.Report {
+	t.Helper()
 	db := fixture(t)
 	now := at("2026-12-05 00:00:00")
 	p, _ := report.ParsePeriod("2026-11", now, time.UTC)
@@ -154,8 +203,15 @@ func TestCSVRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+// TestCSVRoundTrip: the CSV has a header and a row per incident, and reads
+// back with encoding/csv as a spreadsheet would read it.
+func TestCSVRoundTrip(t *testing.T) {
+	r := november(t)
 	var b bytes.Buffer
-	if err := r.CSV(&b, time.UTC); err != nil {
+	if err := r.CSV(&b, time.UTC, report.CSVOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&b).ReadAll()
@@ -236,7 +292,7 @@ func TestCSVCellsAreNoFormulas(t *testing.T) {
 	r := &report.Report{Incidents: []report.Incident{{ID: 1, Check: "kim-shop/web", AckBy: "=HYPERLINK(\"http://x\")",
 		ResolvedBy: "@kim", Errors: []store.ErrorSummary{{Kind: "status", Count: 1, FirstError: "+1 status"}}}}}
 	var b bytes.Buffer
-	r.CSV(&b, time.UTC)
+	r.CSV(&b, time.UTC, report.CSVOptions{})
 	rows, _ := csv.NewReader(&b).ReadAll()
 	if got := rows[1][5]; got != `'=HYPERLINK("http://x")` {
 		t.Errorf("acknowledged_by %q", got)

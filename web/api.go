@@ -1,6 +1,9 @@
 package web
 
 import (
+	"github.com/hostwatch/hostwatch/locale"
+	"log/slog"
+
 	"bytes"
 	"context"
 	"crypto/subtle"
@@ -40,11 +43,19 @@ type StatusOptions struct {
 	// Members lists the live instances for /api/v1/cluster; nil leaves
 	// it out.
 	Members func() []store.Instance
+	// Words put the page into Lang (English when empty), with the names
+	// people know the merchants and checks by; the built-in templates
+	// when nil.
+	Words *locale.Templates
+	Lang  locale.Lang
+	Names locale.Names
 }
 
 // status serves the status page and the API.
 type status struct {
-	o StatusOptions
+	o     StatusOptions
+	words *locale.Templates
+	log   *slog.Logger
 }
 
 func (s *status) routes(mux *http.ServeMux) {
@@ -262,7 +273,7 @@ func (s *status) report(w http.ResponseWriter, r *http.Request) {
 	case "csv":
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="hostwatch-report.csv"`)
-		werr = rep.CSV(&body, s.o.Location)
+		werr = rep.CSV(&body, s.o.Location, report.CSVOptions{})
 	default:
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "format is json or csv"})
 		return

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"github.com/hostwatch/hostwatch/locale"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,9 +59,16 @@ func New(o Options) *Server {
 	s := &Server{o: o, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	if o.Status != nil {
-		st := &status{o: *o.Status}
+		st := &status{o: *o.Status, words: o.Status.Words, log: o.Logger}
 		if st.o.Location == nil {
 			st.o.Location = time.Local
+		}
+		if st.words == nil {
+			words, err := locale.Load("", st.o.Location)
+			if err != nil {
+				panic(err) // the built-in templates are tested to parse
+			}
+			st.words = words
 		}
 		st.routes(s.mux)
 	}

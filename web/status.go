@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hostwatch/hostwatch/locale"
 	"github.com/hostwatch/hostwatch/monitor"
-	"github.com/hostwatch/hostwatch/notifier"
 	"github.com/hostwatch/hostwatch/report"
 	"github.com/hostwatch/hostwatch/store"
 )
@@ -23,31 +23,35 @@ var statusTemplate = template.Must(template.New("status.html").ParseFS(pages, "s
 const barDays = 90
 
 type pageData struct {
+	Lang      string
 	Title     string
 	Heading   string
 	Back      bool
-	Now       string
 	AllUp     bool
-	Down      int
 	Merchants []merchantView
-	Open      []incidentView
-	Recent    []incidentView
+	Open      []string
+	Recent    []string
 	Token     string // carried in links when the page is not public
+	// Words are the page's fixed words, in its language.
+	Banner, Bar, DaysAgo, Today, OpenHeading, RecentHeading, Footer string
 }
 
 type merchantView struct {
+	ID     string
 	Name   string
 	Link   string
 	Checks []checkView
 }
 
 type checkView struct {
-	Name   string
-	State  string // up, down, unknown
-	Since  string
-	Uptime string
-	Days   []dayView
-	Error  string
+	ID        string // the check's name in the config, for data-check
+	Name      string // as people know it
+	State     string // up, down, unknown
+	StateText string
+	Since     string
+	Uptime    string
+	Days      []dayView
+	Error     string
 }
 
 type dayView struct {
@@ -55,14 +59,13 @@ type dayView struct {
 	Title string
 }
 
-type incidentView struct {
-	ID       int64
-	Check    string
-	Start    string
-	Span     string
-	Open     bool
-	AckBy    string
-	Downtime string
+// word renders the page's template name in its language.
+func (s *status) word(name string, data any) string {
+	text, err := s.words.Exec(s.o.Lang.Or(locale.English), name, data)
+	if err != nil {
+		s.log.Error("render the status page", "template", name, "err", err)
+	}
+	return text
 }
 
 func (s *status) page(w http.ResponseWriter, r *http.Request) {
@@ -110,26 +113,37 @@ func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 	for _, in := range rep.Incidents {
 		incidentsOf[in.Check] = append(incidentsOf[in.Check], in)
 	}
-	data := pageData{Title: s.o.Title, Heading: s.o.Title, Back: only != "", Now: now.In(loc).Format("Jan 2 15:04 MST"), AllUp: true}
+	data := pageData{Lang: string(s.o.Lang.Or(locale.English)), Title: s.o.Title, Heading: s.o.Title, Back: only != "", AllUp: true,
+		Bar: s.word("page.bar", nil), DaysAgo: s.word("page.days_ago", nil), Today: s.word("page.today", nil),
+		OpenHeading: s.word("page.open", nil), RecentHeading: s.word("page.recent", nil), Footer: s.word("page.footer", now)}
 	if !s.o.Public && r.URL.Query().Get("token") != "" {
 		data.Token = s.o.Token // carried in links only when it came in one
 	}
 	if only != "" {
-		data.Heading = only
+		data.Heading = s.o.Names.Merchant(only)
 	}
+	down := 0
 	first := now.In(loc).AddDate(0, 0, -barDays+1)
 	first = time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, loc)
 	for _, m := range merchants {
-		mv := merchantView{Name: m, Link: "/m/" + m}
+		mv := merchantView{ID: m, Name: s.o.Names.Merchant(m), Link: "/m/" + m}
 		for _, st := range checksOf[m] {
-			cv := checkView{Name: strings.TrimPrefix(st.Check.ID, m+"/"), State: string(st.State.State),
-				Uptime: report.Uptime(uptime[st.Check.ID])}
+			name := strings.TrimPrefix(st.Check.ID, m+"/")
+			cv := checkView{ID: name, Name: name, State: string(st.State.State), StateText: s.word("page.state", string(st.State.State))}
+			if n, ok := s.o.Names[st.Check.ID]; ok {
+				cv.Name = n
+			}
+			if c := uptime[st.Check.ID]; !c.Since.IsZero() {
+				cv.Uptime = s.word("page.uptime", report.Percent(c.Uptime))
+			} else {
+				cv.Uptime = s.word("page.uptime", "")
+			}
 			if !st.State.Since.IsZero() {
-				cv.Since = st.State.Since.In(loc).Format("Jan 2 15:04")
+				cv.Since = s.word("page.since", st.State.Since)
 			}
 			if st.State.State == store.Down {
 				data.AllUp = false
-				data.Down++
+				down++
 				if s.o.ShowErrors {
 					cv.Error = st.Last.Error
 				}
@@ -139,17 +153,17 @@ func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 		}
 		data.Merchants = append(data.Merchants, mv)
 	}
+	data.Banner = s.word("page.banner", map[string]int{"Down": down})
 	for i := len(rep.Incidents) - 1; i >= 0; i-- {
 		in := rep.Incidents[i]
-		iv := incidentView{ID: in.ID, Check: in.Check, Start: in.Start.In(loc).Format("Jan 2 15:04"), Open: in.End.IsZero(),
-			AckBy: in.AckBy, Downtime: notifier.Duration(in.Duration)}
-		if iv.Open {
-			data.Open = append(data.Open, iv)
+		iv := map[string]any{"ID": in.ID, "Name": s.o.Names.CheckWithID(in.Check), "Start": in.Start, "End": in.End,
+			"Down": in.Duration, "AckBy": in.AckBy}
+		if in.End.IsZero() {
+			data.Open = append(data.Open, s.word("page.open_incident", iv))
 			continue
 		}
-		iv.Span = notifier.Span(in.Start, in.End, loc)
 		if len(data.Recent) < 10 {
-			data.Recent = append(data.Recent, iv)
+			data.Recent = append(data.Recent, s.word("page.recent_incident", iv))
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -189,17 +203,16 @@ func (s *status) days(r *http.Request, check string, incidents []report.Incident
 	seen[barDays-1] = seen[barDays-1] || probed
 	out := make([]dayView, barDays)
 	for d := range barDays {
-		date := first.AddDate(0, 0, d).Format("Jan 2")
+		class := "major"
 		switch {
 		case down[d] == 0 && !seen[d]:
-			out[d] = dayView{Class: "none", Title: date + ": no data"}
+			class = "none"
 		case down[d] == 0:
-			out[d] = dayView{Class: "up", Title: date + ": no downtime"}
+			class = "up"
 		case down[d] < 15*time.Minute:
-			out[d] = dayView{Class: "minor", Title: date + ": down " + notifier.Duration(down[d])}
-		default:
-			out[d] = dayView{Class: "major", Title: date + ": down " + notifier.Duration(down[d])}
+			class = "minor"
 		}
+		out[d] = dayView{Class: class, Title: s.word("page.day", map[string]any{"Date": first.AddDate(0, 0, d), "Class": class, "Down": down[d]})}
 	}
 	return out
 }

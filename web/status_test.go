@@ -15,6 +15,7 @@ import (
 
 	"github.com/hostwatch/hostwatch/checks"
 	"github.com/hostwatch/hostwatch/config"
+	"github.com/hostwatch/hostwatch/locale"
 	"github.com/hostwatch/hostwatch/monitor"
 	"github.com/hostwatch/hostwatch/report"
 	"github.com/hostwatch/hostwatch/store"
@@ -235,5 +236,29 @@ func TestClusterAPI(t *testing.T) {
 	private := statusServer(t, StatusOptions{Token: "s3cret", Members: members})
 	if code, _ := get(t, private.URL+"/api/v1/cluster"); code != http.StatusUnauthorized {
 		t.Errorf("without the token: %d", code)
+	}
+}
+
+// TestStatusPageInKorean: with language ko the page says <html lang="ko">,
+// speaks Korean and shows the display names, while its data attributes
+// keep the ids.
+func TestStatusPageInKorean(t *testing.T) {
+	srv := statusServer(t, StatusOptions{Public: true, Lang: locale.Korean,
+		Names: locale.Names{"kim-shop": "김씨네 가게", "kim-shop/web": "쇼핑몰 메인"}})
+	_, page := get(t, srv.URL+"/")
+	for _, w := range []string{`<html lang="ko">`, `data-merchant="kim-shop"`, "김씨네 가게", `data-check="web" data-state="down"`,
+		"쇼핑몰 메인", "점검 1개 장애", "진행 중인 장애", "#2 김씨네 가게 / 쇼핑몰 메인 (kim-shop/web):", "최근 90일 가동 기록", "가동률 ", "hostwatch가 외부에서 점검"} {
+		if !strings.Contains(page, w) {
+			t.Errorf("page lacks %s", w)
+		}
+	}
+	for _, english := range []string{"checks are", "is down", "since", "days ago", "Open incidents", "no downtime", "no data"} {
+		if strings.Contains(page, english) {
+			t.Errorf("the Korean page says %q", english)
+		}
+	}
+	_, page = get(t, srv.URL+"/m/kim-shop")
+	if !strings.Contains(page, "<h1>김씨네 가게</h1>") {
+		t.Errorf("the merchant's page is not headed by its name:\n%s", page)
 	}
 }

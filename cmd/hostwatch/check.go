@@ -9,6 +9,7 @@ import (
 
 	"github.com/hostwatch/hostwatch/checks"
 	"github.com/hostwatch/hostwatch/config"
+	"github.com/hostwatch/hostwatch/locale"
 	"github.com/hostwatch/hostwatch/monitor"
 )
 
@@ -36,21 +37,39 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHECK\tRESULT\tLATENCY\tERROR")
+	tmpl, err := locale.Load(cfg.Templates, cfg.Location)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitError(2)
+	}
+	lang, _ := locale.Parse(cfg.Defaults.Language)
+	names := cfg.Names()
+	type row struct {
+		Name, Latency, Detail string
+		OK                    bool
+	}
+	var rows []row
 	down := 0
 	for i, c := range selected {
 		r := results[i]
-		verdict, detail := "ok", r.Evidence
+		detail := r.Evidence
 		if !r.OK {
-			verdict, detail = "down", r.Error
+			detail = r.Error
 			down++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, verdict, r.Latency.Round(time.Millisecond), strings.Join(strings.Fields(detail), " "))
+		rows = append(rows, row{Name: names.CheckWithID(c.ID), OK: r.OK, Latency: r.Latency.Round(time.Millisecond).String(),
+			Detail: locale.OneLine(detail)})
 	}
+	table, err := tmpl.Exec(lang, "check.table", map[string]any{"Rows": rows})
+	if err != nil {
+		fmt.Fprintln(stderr, "hostwatch check:", err)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	io.WriteString(tw, table)
 	tw.Flush()
 	if down > 0 {
-		fmt.Fprintf(stderr, "%d of %d checks down\n", down, len(selected))
+		summary, _ := tmpl.Exec(lang, "check.summary", map[string]any{"Down": down, "Of": len(selected)})
+		fmt.Fprintln(stderr, summary)
 		return exitError(1)
 	}
 	return nil

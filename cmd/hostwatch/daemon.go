@@ -179,7 +179,8 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	defer stopDispatch()
 	handlers := map[string]http.Handler{}
 	if sc := cfg.Slack; sc != nil {
-		slackBot := bot.New(cfg, "slack", "", backend{Engine: engine, Reporter: reporter(cfg, st), mon: mon, store: st})
+		slackBot := bot.New(cfg, "slack", "", backend{Engine: engine, Reporter: reporter(cfg, st), mon: mon, store: st}, tmpl)
+		slackBot.SetLogger(log)
 		in := slacknotifier.NewInbound(ctx, sc.SigningSecret.Value(), sc.APIURL, slackBot, log)
 		in.Files = sl
 		in.Replays = st
@@ -197,7 +198,8 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if tg != nil {
-		chatBot := bot.New(cfg, "telegram", "", backend{Engine: engine, Reporter: reporter(cfg, st), mon: mon, store: st})
+		chatBot := bot.New(cfg, "telegram", "", backend{Engine: engine, Reporter: reporter(cfg, st), mon: mon, store: st}, tmpl)
+		chatBot.SetLogger(log)
 		wg.Add(2)
 		go func() {
 			// Best effort, off the start-up path: a slow Bot API must not
@@ -242,7 +244,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	}()
 	go func() {
 		defer wg.Done()
-		status := statusOptions(cfg, mon, st)
+		status := statusOptions(cfg, mon, st, tmpl)
 		if status != nil {
 			status.Members = member.Members
 		}
@@ -352,13 +354,18 @@ type record struct {
 func (r record) Statuses() []monitor.Status { return statuses(r.mon, r.Store) }
 
 // statusOptions configures the status page and the API, nil when off.
-func statusOptions(cfg *config.Config, mon *monitor.Monitor, st store.Store) *web.StatusOptions {
+func statusOptions(cfg *config.Config, mon *monitor.Monitor, st store.Store, tmpl *locale.Templates) *web.StatusOptions {
 	sp := cfg.HTTP.StatusPage
 	if !sp.On() {
 		return nil
 	}
+	lang, _ := locale.Parse(sp.Language)
+	if lang == "" {
+		lang, _ = locale.Parse(cfg.Defaults.Language)
+	}
 	return &web.StatusOptions{Record: record{Store: st, Reporter: reporter(cfg, st), mon: mon}, Public: sp.Public,
-		Token: sp.Token.Value(), Title: sp.Title, ShowErrors: sp.ShowErrors, Merchants: sp.Merchants, Location: cfg.Location}
+		Token: sp.Token.Value(), Title: sp.Title, ShowErrors: sp.ShowErrors, Merchants: sp.Merchants, Location: cfg.Location,
+		Words: tmpl, Lang: lang, Names: cfg.Names()}
 }
 
 // pacing turns the delivery settings into the dispatcher's limits.

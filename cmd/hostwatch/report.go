@@ -7,6 +7,7 @@ import (
 
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/incident"
+	"github.com/hostwatch/hostwatch/locale"
 	"github.com/hostwatch/hostwatch/report"
 	"github.com/hostwatch/hostwatch/store"
 )
@@ -16,6 +17,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	since := fs.String("since", "30d", "the period: 30d, 24h back from now, or a month, 2026-11")
 	merchant := fs.String("merchant", "", "only this merchant's checks")
 	format := fs.String("format", "text", "text, csv or json")
+	bom := fs.Bool("bom", false, "start the CSV with a UTF-8 byte-order mark, for Excel (always with defaults.language: ko)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,13 +57,19 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tmpl, err := locale.Load(cfg.Templates, cfg.Location)
+	if err != nil {
+		return err
+	}
+	lang, _ := locale.Parse(cfg.Defaults.Language)
+	words := report.Words{Templates: tmpl, Lang: lang.Or(locale.English), Names: cfg.Names()}
 	switch *format {
 	case "csv":
-		return r.CSV(stdout, cfg.Location)
+		return words.CSV(stdout, r, *bom)
 	case "json":
 		return r.JSON(stdout, cfg.Location)
 	}
-	return r.Text(stdout, cfg.Location)
+	return words.Text(stdout, r)
 }
 
 // reporter builds reports of cfg's checks from st.
