@@ -653,6 +653,7 @@ func (p *pass) message(a *alert, told []*member, kind notifier.Kind) notifier.Me
 		pr, _ := p.e.rules.provider(prov.Name)
 		m.Provider = &notifier.ProviderOutage{Name: prov.Name, Down: p.e.downOf(pr), Of: len(pr.Checks), Since: prov.Since}
 	}
+	m.Silenced = p.silenced(told)
 	if len(told) == 1 {
 		t := told[0]
 		m.Incident, m.Check, m.Start, m.End, m.Error, m.Failures = t.incident, t.check, t.start, t.end, t.err, t.failures
@@ -673,8 +674,34 @@ func (p *pass) message(a *alert, told []*member, kind notifier.Kind) notifier.Me
 	return m
 }
 
+// silenced is the silence set by command that holds every open check of
+// told, the one that runs longest; with several, until the first of them
+// ends. Nil when a check is not silenced, or when the alert is closed.
+func (p *pass) silenced(told []*member) *notifier.Silenced {
+	var out *notifier.Silenced
+	for _, t := range told {
+		if !t.isOpen() {
+			continue
+		}
+		var best *store.Silence
+		for _, s := range p.e.silences {
+			if s.End.After(p.now) && !s.Start.After(p.now) && p.e.rules.Covers(s.Target, t.check) &&
+				(best == nil || s.End.After(best.End)) {
+				best = &s
+			}
+		}
+		if best == nil {
+			return nil
+		}
+		if out == nil || best.End.Before(out.Until) {
+			out = &notifier.Silenced{By: best.By, Until: best.End}
+		}
+	}
+	return out
+}
+
 // fingerprint says what a message says, in two parts: the checks and
-// their states, and who acknowledged.
+// their states, and who acknowledged or silenced them.
 func fingerprint(m notifier.Message) (state, ack string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %d %v", m.Kind, m.Incident, m.End.IsZero())
@@ -687,6 +714,9 @@ func fingerprint(m notifier.Message) (state, ack string) {
 	ack = m.AckBy
 	for _, it := range m.Items {
 		ack += "," + it.AckBy
+	}
+	if m.Silenced != nil {
+		ack += fmt.Sprintf(" silenced:%s:%d", m.Silenced.By, m.Silenced.Until.Unix())
 	}
 	return b.String(), ack
 }

@@ -153,6 +153,9 @@ func (w *world) sent() []string {
 		if m.Provider != nil && (m.Kind == notifier.Down || m.Kind == notifier.Resolved) {
 			s += " provider:" + m.Provider.Name
 		}
+		if m.Silenced != nil {
+			s += fmt.Sprintf(" silenced:%s until +%s", m.Silenced.By, m.Silenced.Until.Sub(t0))
+		}
 		out = append(out, s)
 	}
 	w.seen = len(items)
@@ -519,6 +522,7 @@ func TestSilenceHoldsMessagesNotProbes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.expect("the alert says who silenced it, and until when", "+1h0m0s edit telegram:111 down #1 silenced:@kim until +2h0m0s")
 	w.down("kim-shop/web")
 	w.expect("held by the merchant's silence")
 	if _, err := w.engine.Unsilence(ctx, s.ID, "@kim"); err != nil {
@@ -616,13 +620,16 @@ func TestSilencePausesEscalation(t *testing.T) {
 	for range 11 {
 		w.advance(5 * time.Minute)
 	}
-	w.expect("nothing but the first alert while silenced", "+0s send telegram:111 down #1")
+	w.expect("nothing but the first alert, and its edit, while silenced",
+		"+0s send telegram:111 down #1",
+		"+2m0s edit telegram:111 down #1 silenced:@kim until +1h2m0s")
 	w.advance(4 * time.Minute)
 	w.expect("still silenced at 1h01m")
 	w.advance(time.Minute) // 1h02m: the silence is over
 	w.expect("the steps that fell due, once each",
 		"+1h2m0s send telegram:222 down #1",
-		"+1h2m0s send telegram:111 down #1")
+		"+1h2m0s send telegram:111 down #1",
+		"+1h2m0s edit telegram:111 down #1")
 }
 
 // TestRecoveredWithAHeldCheckStaysQuiet: once the checks an alert told of

@@ -159,18 +159,24 @@ func (v view) icon() string {
 }
 
 func (r *Renderer) view(m Message, mk Markup) view {
-	esc := mk.Text
-	if esc == nil {
-		esc = func(s string) string { return s }
+	// Texts from outside may hold bytes that are not UTF-8 (an error
+	// quoting a page): no chat app takes those.
+	esc := func(s string) string {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+		if mk.Text == nil {
+			return s
+		}
+		return mk.Text(s)
 	}
 	code := func(s string) string {
 		if s == "" {
 			return ""
 		}
+		s = locale.OneLine(strings.ToValidUTF8(s, "\uFFFD"))
 		if mk.Code == nil {
-			return esc(locale.OneLine(s))
+			return esc(s)
 		}
-		return mk.Code(locale.OneLine(s))
+		return mk.Code(s)
 	}
 	v := view{Kind: string(m.Kind), Group: m.Group(), Merchant: esc(r.merchant(m.Merchant)), Incident: m.Incident,
 		Start: m.Start, End: m.End, Error: code(m.Error), Failures: m.Failures, ResolvedBy: esc(m.ResolvedBy),

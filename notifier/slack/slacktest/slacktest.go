@@ -5,7 +5,8 @@
 // files.completeUploadExternal), strict
 // the way Slack is: a wrong token is invalid_auth, an unknown method
 // unknown_method, a missing channel or empty message an error, an unknown
-// channel channel_not_found. It records every message and can answer 429
+// channel channel_not_found, blocks over Block Kit's limits invalid_blocks,
+// mrkdwn with a stray '<' or '&' invalid_arguments. It records every message and can answer 429
 // with Retry-After, 5xx, or slowly.
 package slacktest
 
@@ -50,6 +51,15 @@ type Server struct {
 	responses  []Response
 	uploads    map[string]*File // by file id, until completed
 	files      []File
+	refused    []string // why messages were refused as invalid
+}
+
+// Refused says why the fake refused each message it found invalid: the
+// Block Kit limit or the mrkdwn a test must not break.
+func (s *Server) Refused() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.refused...)
 }
 
 // File is a file uploaded and shared in a channel.
@@ -210,10 +220,14 @@ func (s *Server) method(method string, p url.Values) map[string]any {
 		return fail("no_text")
 	}
 	if b := p.Get("blocks"); b != "" {
-		var blocks []map[string]any
-		if err := json.Unmarshal([]byte(b), &blocks); err != nil || len(blocks) > 50 {
+		if err := CheckBlocks(b); err != nil {
+			s.refused = append(s.refused, err.Error())
 			return fail("invalid_blocks")
 		}
+	}
+	if err := CheckMrkdwn(p.Get("text")); err != nil {
+		s.refused = append(s.refused, "text: "+err.Error())
+		return fail("invalid_arguments")
 	}
 	switch method {
 	case "chat.postEphemeral":

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Call is one request the server answered.
@@ -543,20 +544,43 @@ func checkMarkup(markup string) error {
 	return nil
 }
 
-// checkParseMode refuses HTML with a stray '<' or '&', as Telegram does.
+// CheckHTML refuses text Telegram would not parse as parse_mode HTML.
+func CheckHTML(text string) error { return checkParseMode("HTML", text) }
+
+// checkParseMode refuses HTML as Telegram does: text not in UTF-8, a tag
+// it does not know, a tag closed out of order or never closed, and a stray
+// '<' or '&'.
 func checkParseMode(mode, text string) error {
+	if !utf8.ValidString(text) {
+		return fmt.Errorf("text must be encoded in UTF-8")
+	}
 	if mode != "HTML" {
 		return nil
 	}
-	allowed := []string{"b", "/b", "i", "/i", "code", "/code", "pre", "/pre", "u", "/u", "s", "/s"}
+	known := []string{"b", "i", "code", "pre", "u", "s"}
+	var open []string
 	for i := 0; i < len(text); i++ {
 		switch text[i] {
 		case '<':
 			end := strings.IndexByte(text[i:], '>')
-			if end < 0 || !slices.Contains(allowed, text[i+1:i+end]) {
-				return fmt.Errorf("unsupported start tag at byte offset %d", i)
+			if end < 0 {
+				return fmt.Errorf("unclosed start tag at byte offset %d", i)
+			}
+			tag := text[i+1 : i+end]
+			name, closing := strings.CutPrefix(tag, "/")
+			switch {
+			case !slices.Contains(known, name):
+				return fmt.Errorf("unsupported start tag %q at byte offset %d", tag, i)
+			case !closing:
+				open = append(open, name)
+			case len(open) == 0 || open[len(open)-1] != name:
+				return fmt.Errorf("unexpected end tag at byte offset %d", i)
+			default:
+				open = open[:len(open)-1]
 			}
 			i += end
+		case '>':
+			return fmt.Errorf("unexpected '>' at byte offset %d", i)
 		case '&':
 			end := strings.IndexByte(text[i:], ';')
 			if end < 0 || !(slices.Contains([]string{"lt", "gt", "amp", "quot"}, text[i+1:i+end]) || strings.HasPrefix(text[i+1:i+end], "#")) {
@@ -564,6 +588,9 @@ func checkParseMode(mode, text string) error {
 			}
 			i += end
 		}
+	}
+	if len(open) > 0 {
+		return fmt.Errorf("can't find end tag corresponding to start tag %q", open[len(open)-1])
 	}
 	return nil
 }
