@@ -124,7 +124,7 @@ func (v *validator) validate() {
 	if c.Templates != "" {
 		if _, err := locale.Load(c.Templates, loc); err != nil {
 			for _, e := range strings.Split(err.Error(), "\n") {
-				v.fail("templates", "%s", e)
+				v.errorf(v.line("templates"), "templates", "%s", e) // each file's error, not the first only
 			}
 		}
 	}

@@ -66,7 +66,7 @@ func Load(dir string, loc *time.Location) (*Templates, error) {
 		t.custom[l] = set
 	}
 	if entries, err := os.ReadDir(dir); err != nil {
-		errs = append(errs, fmt.Errorf("templates: %w", err))
+		errs = append(errs, fmt.Errorf("cannot read the directory: %w", err))
 	} else {
 		for _, e := range entries {
 			if _, ok := Parse(e.Name()); !ok {
@@ -91,7 +91,7 @@ func override(set, builtin *template.Template, file string, funcs template.FuncM
 	// "template: /etc/hostwatch/templates/ko/message.tmpl:12: ...".
 	parsed, err := template.New(file).Funcs(funcs).Parse(string(data))
 	if err != nil {
-		return err
+		return errors.New(strings.TrimPrefix(err.Error(), "template: "))
 	}
 	var errs []error
 	for _, d := range parsed.Templates() {

@@ -104,6 +104,45 @@ merchants:
 	}
 }
 
+// TestValidateTemplates: a template of the operator's that does not parse,
+// or that names nothing hostwatch renders, is an error with its file and
+// line; the built-in ones stand.
+func TestValidateTemplates(t *testing.T) {
+	dir := t.TempDir()
+	tmpl := filepath.Join(dir, "templates")
+	for path, body := range map[string]string{
+		"ko/message.tmpl": "{{define \"title\"}}{{.Merchant}} 장애\n{{if .Down}}x{{end}\n{{end}}\n",
+		"en/bot.tmpl":     "{{define \"bot.hepl\"}}help{{end}}",
+		"ja/message.tmpl": "{{define \"title\"}}x{{end}}",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(tmpl, path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tmpl, path), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := writeConfig(t, dir, fmt.Sprintf(`templates: %q
+merchants:
+  - name: kim-shop
+    checks:
+      - {name: web, tcp: {address: "kim.example:443"}}
+`, tmpl))
+	_, stderr, code := hostwatch(t, "validate", "-config", cfg)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, want := range []string{
+		cfg + ":1: templates: " + filepath.Join(tmpl, "ko", "message.tmpl") + ":2: bad character U+007D '}'",
+		cfg + ":1: templates: " + filepath.Join(tmpl, "en", "bot.tmpl") + `: "bot.hepl" is not a template hostwatch uses`,
+		cfg + ":1: templates: " + filepath.Join(tmpl, "ja") + ": not a language this hostwatch speaks (en, ko)",
+	} {
+		if !strings.Contains(stderr, want+"\n") {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
 func TestUsageAndVersion(t *testing.T) {
 	if out, _, code := hostwatch(t, "version"); code != 0 || !strings.HasPrefix(out, "hostwatch ") {
 		t.Errorf("version: %q exit %d", out, code)
