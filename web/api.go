@@ -141,6 +141,8 @@ func merchantOf(check string) string {
 type CheckJSON struct {
 	Check         string     `json:"check"`
 	Merchant      string     `json:"merchant"`
+	DisplayName   string     `json:"display_name,omitempty"`          // the check's, when it has one
+	MerchantName  string     `json:"merchant_display_name,omitempty"` // the merchant's, when it has one
 	Kind          string     `json:"kind"`
 	State         string     `json:"state"`
 	Since         *time.Time `json:"since"`
@@ -163,7 +165,8 @@ func (s *status) checks(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		c := CheckJSON{Check: st.Check.ID, Merchant: m, Kind: st.Check.Kind(), State: string(st.State.State),
-			Since: s.when(st.State.Since), LastProbe: s.when(st.LastAt), Incident: st.State.Incident}
+			Since: s.when(st.State.Since), LastProbe: s.when(st.LastAt), Incident: st.State.Incident,
+			DisplayName: s.o.Names[st.Check.ID], MerchantName: s.o.Names[m]}
 		if !st.LastAt.IsZero() {
 			ms := float64(st.Last.Latency.Microseconds()) / 1000
 			c.LastLatencyMS = &ms

@@ -261,4 +261,23 @@ func TestStatusPageInKorean(t *testing.T) {
 	if !strings.Contains(page, "<h1>김씨네 가게</h1>") {
 		t.Errorf("the merchant's page is not headed by its name:\n%s", page)
 	}
+	// The API names them too, beside the ids.
+	_, body := get(t, srv.URL+"/api/v1/checks")
+	var checks []CheckJSON
+	if err := json.Unmarshal([]byte(body), &checks); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range checks {
+		found = found || c.Check == "kim-shop/web"
+		if c.Check == "kim-shop/web" && (c.DisplayName != "쇼핑몰 메인" || c.MerchantName != "김씨네 가게") {
+			t.Errorf("the API's check: %+v", c)
+		}
+		if c.Check != "kim-shop/web" && c.DisplayName != "" {
+			t.Errorf("a check without a display name has one in the API: %+v", c)
+		}
+	}
+	if !found || len(checks) < 2 {
+		t.Errorf("the API lists %+v", checks)
+	}
 }
