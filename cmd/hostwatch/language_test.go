@@ -133,9 +133,43 @@ merchants:
 	if _, stderr := p.output(); strings.Contains(stderr, token) {
 		t.Error("the bot token reached the log")
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "hostwatch.yaml")); err != nil || !strings.Contains(string(b), "language: ko") {
-		t.Errorf("the configuration was not the Korean one: %v", err)
+	b, err := os.ReadFile(filepath.Join(dir, "hostwatch.yaml"))
+	if err != nil || !strings.Contains(string(b), "language: ko") {
+		t.Fatalf("the configuration was not the Korean one: %v", err)
 	}
+
+	// The CLI's report speaks defaults.language: its CSV for Korean starts
+	// with a byte-order mark, and for English only when asked with -bom.
+	bom := []byte("\xEF\xBB\xBF")
+	koConfig := filepath.Join(dir, "ko.yaml")
+	if err := os.WriteFile(koConfig, bytes.Replace(b, []byte("group_wait: 0s}"), []byte("group_wait: 0s, language: ko}"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		config string
+		args   []string
+		bom    bool
+		header string
+	}{
+		{koConfig, nil, true, "장애 번호"},
+		{filepath.Join(dir, "hostwatch.yaml"), nil, false, "incident"},
+		{filepath.Join(dir, "hostwatch.yaml"), []string{"-bom"}, true, "incident"},
+	} {
+		out, stderr, code := hostwatch(t, append([]string{"report", "-config", tc.config, "-since", "1h", "-format", "csv"}, tc.args...)...)
+		if code != 0 {
+			t.Fatalf("report %v: exit %d: %s", tc.args, code, stderr)
+		}
+		if bytes.HasPrefix([]byte(out), bom) != tc.bom {
+			t.Errorf("report %v with %s starts %q: byte-order mark %v expected", tc.args, filepath.Base(tc.config), out[:min(8, len(out))], tc.bom)
+		}
+		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(out, string(bom)))).ReadAll()
+		if err != nil || len(rows) != 2 || rows[0][0] != tc.header || rows[1][1] != "kim-shop/storefront" {
+			t.Errorf("report %v with %s reads back as %q, %v", tc.args, filepath.Base(tc.config), rows, err)
+		}
+	}
+	out, _, _ := hostwatch(t, "report", "-config", koConfig, "-since", "1h")
+	want(t, "the Korean text report", out, "김씨네 가게 / 쇼핑몰 메인")
+	noEnglish(t, regexp.MustCompile(`(?m)^.*(MTTA|MTTR).*$`).ReplaceAllString(out, ""))
 }
 
 func want(t *testing.T, what, got string, parts ...string) {
@@ -149,7 +183,7 @@ func want(t *testing.T, what, got string, parts ...string) {
 
 // allowedLatin is what a Korean reader may see in Latin letters: ids,
 // commands, the zone, who pressed, and the error as the check gave it.
-var allowedLatin = regexp.MustCompile(`<code>[^<]*</code>|kim-shop(/storefront)?|@user\d+|/[a-z]+|\bKST\b|hostwatch|CSV|\d+(h|ms)\b|</?b>|&[a-z]+;`)
+var allowedLatin = regexp.MustCompile(`<code>[^<]*</code>|"[^"]*"|kim-shop(/storefront)?|@user\d+|/[a-z]+|\bKST\b|hostwatch|CSV|\d+(h|ms)\b|</?b>|&[a-z]+;`)
 
 // noEnglish fails when text for a Korean reader holds an English word.
 func noEnglish(t *testing.T, text string) {
