@@ -26,12 +26,22 @@ type Config struct {
 	Silences    []Silence     `yaml:"silences"`
 	Delivery    Delivery      `yaml:"delivery"`
 	// Templates is a directory of templates that override the built-in
-	// ones (templates/ko/message.tmpl, ...); relative to the working
-	// directory.
+	// ones (templates/ko/message.tmpl, ...); relative to the file's
+	// directory, as is a SQLite storage.dsn.
 	Templates string `yaml:"templates"`
 
 	// Location is Timezone loaded; set by Load.
 	Location *time.Location `yaml:"-"`
+	// Env lists the environment variables the file's secrets are read
+	// from, and whether each was set; set by Load.
+	Env []EnvRef `yaml:"-"`
+}
+
+// EnvRef is a ${NAME} in a secret of the file: a token, a password.
+type EnvRef struct {
+	Name string // the variable
+	Key  string // where it stands: telegram.token
+	Set  bool
 }
 
 // Delivery tunes the outbox dispatcher: how long to go on delivering at

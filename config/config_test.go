@@ -2,7 +2,9 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -399,5 +401,74 @@ silences:
 	}
 	if want := time.Date(2026, 12, 1, 9, 0, 0, 0, seoul); !cfg.Silences[0].End.Equal(want) {
 		t.Errorf("silence ends %s, want %s", cfg.Silences[0].End, want)
+	}
+}
+
+// TestSecretsPerCommand: the daemon needs every secret; a command that
+// talks to no chat app needs only those it names, and the file says which
+// variables the daemon will read.
+func TestSecretsPerCommand(t *testing.T) {
+	doc := []byte(`storage: {driver: postgres, dsn: "postgres://hw:${PGPASSWORD}@db/hw"}
+telegram: {token: "${TG_TOKEN}"}
+contacts: [{name: kim, telegram: 111}]
+merchants: [{name: a, contacts: [kim], checks: [{name: web, tcp: {address: "a.example:443"}}]}]
+`)
+	only := func(set ...string) func(string) (string, bool) {
+		return func(name string) (string, bool) {
+			if slices.Contains(set, name) {
+				return "x", true
+			}
+			return "", false
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		o    Options
+		env  []string
+		want string // the error, "" for none
+	}{
+		{"run, all set", Options{}, []string{"PGPASSWORD", "TG_TOKEN"}, ""},
+		{"run, no token", Options{}, []string{"PGPASSWORD"}, "telegram.token: is empty: ${TG_TOKEN} is not set"},
+		{"report, no token", Options{Offline: true, Uses: []string{"storage.dsn"}}, []string{"PGPASSWORD"}, ""},
+		{"report, no password", Options{Offline: true, Uses: []string{"storage.dsn"}}, []string{"TG_TOKEN"}, "storage.dsn: ${PGPASSWORD} is not set"},
+		{"check, nothing set", Options{Offline: true}, nil, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.o.Lookup = only(tt.env...)
+			cfg, err := parse("f.yaml", doc, tt.o)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := []EnvRef{{"PGPASSWORD", "storage.dsn", slices.Contains(tt.env, "PGPASSWORD")}, {"TG_TOKEN", "telegram.token", slices.Contains(tt.env, "TG_TOKEN")}}
+				if !slices.Equal(cfg.Env, want) {
+					t.Errorf("Env = %+v, want %+v", cfg.Env, want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestPathsBesideTheFile: a relative SQLite file and templates directory
+// are the file's neighbours, wherever the command runs.
+func TestPathsBesideTheFile(t *testing.T) {
+	for _, tt := range []struct{ file, dsn, want string }{
+		{"/etc/hostwatch/shops.yaml", "shops.db", "/etc/hostwatch/shops.db"},
+		{"/etc/hostwatch/shops.yaml", "/var/lib/hostwatch/h.db", "/var/lib/hostwatch/h.db"},
+		{"conf/h.yaml", "data/h.db", "conf/data/h.db"},
+		{"h.yaml", "h.db", "h.db"},
+		{"/etc/h.yaml", "file:h.db?mode=ro", "file:h.db?mode=ro"},
+	} {
+		cfg, err := Parse(tt.file, []byte(fmt.Sprintf("storage: {dsn: %q}\nmerchants: [{name: a, checks: [{name: web, tcp: {address: \"a.example:443\"}}]}]\n", tt.dsn)), noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Storage.DSN.Value(); got != tt.want {
+			t.Errorf("%s with dsn %s: %s, want %s", tt.file, tt.dsn, got, tt.want)
+		}
 	}
 }

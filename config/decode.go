@@ -1,9 +1,11 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,6 +36,7 @@ type decoder struct {
 	bad    map[string]bool      // paths that could not be read
 	raw    map[string][2]string // path → the text as written and as expanded, where ${NAME} changed it
 	secret map[string]bool      // paths of Secret fields, which may be left empty
+	refs   map[string][]string  // path → every ${NAME} it holds
 	errs   Errors
 
 	// aliases counts alias expansions and depth the nesting, so that a
@@ -100,6 +103,7 @@ func (d *decoder) expand(s, path string) string {
 	}
 	return envRef.ReplaceAllStringFunc(s, func(ref string) string {
 		name := ref[2 : len(ref)-1]
+		d.refs[path] = append(d.refs[path], name)
 		v, ok := d.lookup(name)
 		if !ok {
 			d.unset[path] = append(d.unset[path], name)
@@ -321,4 +325,20 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// env lists the ${NAME}s the secrets of the file hold, by key.
+func (d *decoder) env() []EnvRef {
+	var out []EnvRef
+	for path, names := range d.refs {
+		if !d.secret[path] {
+			continue
+		}
+		for _, n := range names {
+			_, set := d.lookup(n)
+			out = append(out, EnvRef{Name: n, Key: path, Set: set})
+		}
+	}
+	slices.SortFunc(out, func(a, b EnvRef) int { return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Name, b.Name)) })
+	return out
 }

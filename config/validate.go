@@ -38,6 +38,8 @@ var BuiltinPolicy = Policy{Name: DefaultPolicy, Steps: []Step{{Notify: []string{
 type validator struct {
 	*decoder
 	cfg      *Config
+	offline  bool     // secrets not in uses may be left unset
+	uses     []string // the secrets the command reads
 	contacts map[string]bool
 	policies map[string]bool
 }
@@ -58,6 +60,9 @@ func (v *validator) required(path, value string) bool {
 		return true
 	}
 	if names := v.unset[path]; len(names) > 0 {
+		if v.offline && v.secret[path] && !slices.Contains(v.uses, path) {
+			return false // the daemon needs it; this command does not
+		}
 		v.fail(path, "is empty: ${%s} is not set in the environment", names[0])
 		delete(v.unset, path)
 	} else {
@@ -200,8 +205,11 @@ func (v *validator) validate() {
 	}
 	// A ${NAME} that is not set is a mistake wherever it stands, except in
 	// an optional secret, where empty means "not used" (slack.app_token).
+	// A secret only part of which is ${NAME} (a password in a URL) is not
+	// optional.
 	for path, names := range v.unset {
-		if !v.secret[path] {
+		partial := v.raw[path][1] != ""
+		if !v.secret[path] || (partial && (!v.offline || slices.Contains(v.uses, path))) {
 			v.fail(path, "${%s} is not set in the environment", names[0])
 		}
 	}

@@ -19,7 +19,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.LoadWith(*path, config.Options{Offline: true})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError(2)

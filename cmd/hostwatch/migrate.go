@@ -15,7 +15,7 @@ func runMigrate(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.LoadWith(*path, config.Options{Offline: true, Uses: []string{"storage.dsn"}})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError(1)

@@ -29,7 +29,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "hostwatch report: -format must be text, csv or json, not %q\n", *format)
 		return exitError(2)
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.LoadWith(*path, config.Options{Offline: true, Uses: []string{"storage.dsn"}})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError(1)

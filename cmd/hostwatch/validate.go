@@ -12,11 +12,19 @@ func runValidate(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.LoadWith(*path, config.Options{Offline: true})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError(1)
 	}
 	fmt.Fprintf(stdout, "%s: ok, %d merchants, %d checks\n", *path, len(cfg.Merchants), len(cfg.Checks()))
+	// What run will read from the environment, so that a deploy sets it.
+	for _, e := range cfg.Env {
+		state := "set"
+		if !e.Set {
+			state = "not set here"
+		}
+		fmt.Fprintf(stdout, "run needs ${%s} (%s): %s\n", e.Name, e.Key, state)
+	}
 	return nil
 }
