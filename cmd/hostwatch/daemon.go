@@ -9,6 +9,8 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -39,6 +41,7 @@ import (
 func runDaemon(args []string, stdout, stderr io.Writer) error {
 	fs, path := newFlags("run", stderr)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,7 +49,16 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var log *slog.Logger
+	switch opts := (&slog.HandlerOptions{Level: level}); *logFormat {
+	case "text":
+		log = slog.New(slog.NewTextHandler(stderr, opts))
+	case "json":
+		log = slog.New(slog.NewJSONHandler(stderr, opts))
+	default:
+		fmt.Fprintf(stderr, "hostwatch run: -log-format must be text or json, not %q\n", *logFormat)
+		return exitError(2)
+	}
 
 	cfg, err := config.Load(*path)
 	if err != nil {
@@ -73,7 +85,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoMetric())
 	clock := clockwork.NewRealClock()
 
 	// Several instances share a PostgreSQL database: the checks are shared
@@ -163,6 +175,9 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 
 	// Listen before the first probe: a check of the daemon's own /healthz
 	// must find it up.
+	if l := os.Getenv("HOSTWATCH_LISTEN"); l != "" {
+		cfg.HTTP.Listen = l // a container's address, whatever the file says
+	}
 	listener, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Listen, err)
@@ -394,4 +409,15 @@ func openStore(ctx context.Context, cfg *config.Config) (versioned, error) {
 type versioned interface {
 	store.Store
 	SchemaVersion(ctx context.Context) (int, error)
+}
+
+// buildInfoMetric is hostwatch_build_info: 1, labelled with what version
+// prints, as Prometheus's own build_info metrics are.
+func buildInfoMetric() prometheus.Collector {
+	rev, _, _ := vcs()
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "hostwatch_build_info",
+		Help:        "The version, VCS revision and Go version hostwatch was built with; always 1.",
+		ConstLabels: prometheus.Labels{"version": versionString(), "revision": rev, "goversion": runtime.Version()}})
+	g.Set(1)
+	return g
 }

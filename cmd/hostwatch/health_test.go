@@ -78,6 +78,9 @@ merchants:
 	p := startDaemon(t, dir, cfg)
 	healthz := "http://" + listen + "/healthz"
 	waitHTTP(t, healthz, `"status":"ok"`)
+	if out, stderr, code := hostwatch(t, "healthcheck", "-url", healthz); code != 0 {
+		t.Errorf("healthcheck of a healthy daemon: exit %d: %s%s", code, out, stderr)
+	}
 	down.Store(true)
 	p.waitLine(t, "DOWN kim-shop/storefront is down: Incident #1,")
 	before := failuresOf(t, db)
@@ -101,12 +104,18 @@ merchants:
 	if h.Status != "unhealthy" || h.Store != "refusing writes" || h.Reason != "database or disk is full" || h.Since == nil {
 		t.Errorf("healthz while full: %+v", h)
 	}
+	if _, stderr, code := hostwatch(t, "healthcheck", "-url", healthz); code != 1 || !strings.Contains(stderr, "refusing writes: database or disk is full") {
+		t.Errorf("healthcheck while the disk is full: exit %d: %s", code, stderr)
+	}
 
 	os.Remove(filepath.Join(disk, "fill"))
 	eventually(t, "a 200 again", func() bool { code, _ := healthOf(healthz); return code == http.StatusOK })
 	// Written again: the outage's failures keep being counted.
 	eventually(t, "failures recorded again", func() bool { return failuresOf(t, db) > before+2 })
 	p.stop(t)
+	if _, stderr, code := hostwatch(t, "healthcheck", "-url", healthz); code != 1 || !strings.Contains(stderr, "connection refused") {
+		t.Errorf("healthcheck of a stopped daemon: exit %d: %s", code, stderr)
+	}
 	st, err := sqlite.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)

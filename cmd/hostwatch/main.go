@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 
 	_ "time/tzdata" // timezone: works in a minimal image with no zoneinfo
@@ -27,7 +28,8 @@ Usage:
   hostwatch report   [-config hostwatch.yaml] [-since 30d|2026-11] [-merchant NAME] [-format text|csv|json]
                                                                  uptime, downtime and incidents over a period
   hostwatch migrate  [-config hostwatch.yaml]                    bring the store's schema up to date
-  hostwatch version                                              print the version
+  hostwatch healthcheck [-url http://127.0.0.1:8080/healthz]      exit 0 when the daemon answers healthy
+  hostwatch version                                              print the version, revision and Go version
 `
 
 // exitError carries the exit code a subcommand wants, after its message was
@@ -57,8 +59,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runReport(rest, stdout, stderr)
 	case "migrate":
 		err = runMigrate(rest, stdout, stderr)
+	case "healthcheck":
+		err = runHealthcheck(rest, stdout, stderr)
 	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "hostwatch", versionString())
+		fmt.Fprintln(stdout, buildInfo())
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -87,6 +91,43 @@ func versionString() string {
 		return info.Main.Version
 	}
 	return "dev"
+}
+
+// vcs is the revision the binary was built from, its time and whether the
+// tree had changes, as the go command stamps them.
+func vcs() (revision, at string, modified bool) {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "", "", false
+	}
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	return revision, at, modified
+}
+
+// buildInfo is what version prints: "hostwatch v1.2.0 (revision 92f72ee,
+// 2026-12-03T05:10:00Z) go1.26.8".
+func buildInfo() string {
+	b := "hostwatch " + versionString()
+	if rev, at, modified := vcs(); rev != "" {
+		b += " (revision " + rev[:min(12, len(rev))]
+		if at != "" {
+			b += ", " + at
+		}
+		if modified {
+			b += ", modified"
+		}
+		b += ")"
+	}
+	return b + " " + runtime.Version()
 }
 
 // newFlags makes a subcommand's flag set with the -config flag every one has.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -144,7 +145,7 @@ merchants:
 }
 
 func TestUsageAndVersion(t *testing.T) {
-	if out, _, code := hostwatch(t, "version"); code != 0 || !strings.HasPrefix(out, "hostwatch ") {
+	if out, _, code := hostwatch(t, "version"); code != 0 || !strings.HasPrefix(out, "hostwatch ") || !strings.HasSuffix(out, " "+runtime.Version()+"\n") {
 		t.Errorf("version: %q exit %d", out, code)
 	}
 	if _, stderr, code := hostwatch(t, "frobnicate"); code != 2 || !strings.Contains(stderr, `unknown command "frobnicate"`) {
@@ -227,9 +228,9 @@ type proc struct {
 	done   chan error
 }
 
-func startDaemon(t *testing.T, dir, cfg string) *proc {
+func startDaemon(t *testing.T, dir, cfg string, flags ...string) *proc {
 	t.Helper()
-	return startBinary(t, binary, dir, cfg)
+	return startBinary(t, binary, dir, cfg, flags...)
 }
 
 // plainBinary is hostwatch built without the race detector, for the tests
@@ -243,9 +244,9 @@ var plainBinary = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
-func startBinary(t *testing.T, bin, dir, cfg string) *proc {
+func startBinary(t *testing.T, bin, dir, cfg string, flags ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, "run", "-config", cfg), done: make(chan error, 1)}
+	p := &proc{cmd: exec.Command(bin, append([]string{"run", "-config", cfg}, flags...)...), done: make(chan error, 1)}
 	p.cmd.Dir = dir
 	p.cmd.Stderr = &syncWriter{w: &p.stderr, mu: &p.mu}
 	stdout, err := p.cmd.StdoutPipe()
@@ -383,6 +384,7 @@ merchants:
 		t.Errorf("down line: %q", line)
 	}
 	waitHTTP(t, "http://"+listen+"/metrics", `hostwatch_incidents_open 1`)
+	waitHTTP(t, "http://"+listen+"/metrics", `hostwatch_build_info{goversion="`+runtime.Version()+`",revision="`)
 	p.stop(t)
 
 	// Restart during the outage: the incident stays open, no second one.
