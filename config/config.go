@@ -80,6 +80,10 @@ type Cluster struct {
 type HTTP struct {
 	Listen     string     `yaml:"listen"`
 	StatusPage StatusPage `yaml:"status_page"`
+	// AdminToken lets a request from another machine call POST /-/reload
+	// (and read /metrics when Metrics.Protect), as a bearer token;
+	// without it only this machine may.
+	AdminToken Secret `yaml:"admin_token"`
 }
 
 // StatusPage configures the status page at / and the JSON API under

@@ -130,6 +130,10 @@ type Options struct {
 	// States are the saved states of the checks, by check ID, so that a
 	// restart remembers which were down.
 	States map[string]store.CheckState
+	// Resume says States are those of a monitor that ran in this process
+	// until now (a reload): runs of failures and successes go on, where a
+	// restart starts them over.
+	Resume bool
 	// Owner says which checks are this instance's to probe at a time,
 	// when instances share them; nil probes every check. State reads a
 	// check's saved state when this instance takes it over.
@@ -223,6 +227,9 @@ func New(o Options) (*Monitor, error) {
 		}
 		if s, ok := o.States[c.ID]; ok {
 			w.state = restored(s)
+			if o.Resume {
+				w.state = s
+			}
 		}
 		w.owned.Store(true)
 		m.watched = append(m.watched, w)

@@ -128,14 +128,23 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // Serve answers on l until ctx is done, then shuts down gracefully, giving
 // requests under way up to five seconds.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	return Serve(ctx, l, s, s.o.Logger)
+}
+
+// Serve answers on l with h until ctx is done, as Server.Serve does: for a
+// daemon that changes its handler on a reload and keeps its listener.
+func Serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	srv := &http.Server{
-		Handler:           s,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.o.Logger.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	done := make(chan error, 1)
 	go func() {

@@ -10,9 +10,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -39,6 +42,11 @@ import (
 )
 
 func runDaemon(args []string, stdout, stderr io.Writer) error {
+	// SIGHUP reloads; Go's default would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	fs, path := newFlags("run", stderr)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
@@ -65,6 +73,9 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, err)
 		return exitError(1)
 	}
+	if l := os.Getenv("HOSTWATCH_LISTEN"); l != "" {
+		cfg.HTTP.Listen = l // a container's address, whatever the file says
+	}
 	ctx, cancel := signalContext()
 	defer cancel()
 
@@ -86,45 +97,211 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	}()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoMetric())
-	clock := clockwork.NewRealClock()
+	reloads := newReloadMetrics(reg)
 
 	// Several instances share a PostgreSQL database: the checks are shared
 	// out, and one at a time takes the decisions and polls Telegram.
 	shared := cfg.Storage.Driver == "postgres"
-	var engine *incident.Engine
-	var mon *monitor.Monitor
+	var cur atomic.Pointer[generation]
 	member := cluster.New(cluster.Options{Store: st, Name: cfg.Cluster.Instance, Location: cfg.Cluster.Location,
 		Shared: shared, Logger: log, Registry: reg,
 		Report: func() (string, int) {
-			if engine == nil || mon == nil {
+			g := cur.Load()
+			if g == nil {
 				return "starting", 0
 			}
-			return role(engine), mon.Assigned()
+			return role(g.engine), g.mon.Assigned()
 		}})
 	if err := member.Join(ctx); err != nil {
 		return err
 	}
+	// Listen before the first probe: a check of the daemon's own /healthz
+	// must find it up.
+	listener, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Listen, err)
+	}
+	d := &daemon{path: *path, stdout: stdout, log: log, st: st, reg: reg, member: member, shared: shared,
+		clock: clockwork.NewRealClock(), reloads: make(chan reloadRequest)}
+	front := &frontDoor{current: func() http.Handler {
+		if g := cur.Load(); g != nil {
+			return g.handler
+		}
+		return http.NotFoundHandler()
+	}, reload: d.reloads, adminToken: func() string { return d.cfg.Load().HTTP.AdminToken.Value() }}
+	d.cfg.Store(cfg)
+
+	var wg sync.WaitGroup
+	var webErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := member.Run(ctx); err != nil {
+			log.Warn("instance did not leave the membership; its lease ends by itself", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if webErr = web.Serve(ctx, listener, front, log); webErr != nil {
+			cancel()
+		}
+	}()
+	defer wg.Wait()
+
+	var states map[string]store.CheckState // a reload hands the monitor's states on
+	for {
+		g, err := d.start(ctx, cfg, states)
+		if err != nil {
+			cancel()
+			return err
+		}
+		cur.Store(g)
+		if states == nil {
+			log.Info("hostwatch started", "version", versionString(), "config", *path, "checks", len(cfg.Checks()),
+				"merchants", len(cfg.Merchants), "listen", listener.Addr().String(), "store", cfg.Storage.Driver)
+		} else {
+			log.Info("configuration reloaded", "config", *path, "checks", len(cfg.Checks()), "merchants", len(cfg.Merchants))
+		}
+		next, req := d.waitReload(ctx, hup, cfg, reloads)
+		if next == nil {
+			err := g.stop()
+			cancel()
+			wg.Wait()
+			log.Info("hostwatch stopped")
+			return errors.Join(err, webErr)
+		}
+		// The running parts stop and start again on the new file; what
+		// they were doing is in the store (incidents, alerts,
+		// acknowledgements, silences, the outbox), and the checks' runs of
+		// probes are handed on.
+		states = map[string]store.CheckState{}
+		for _, s := range g.mon.Statuses() {
+			states[s.Check.ID] = s.State
+		}
+		if err := g.stop(); err != nil {
+			log.Error("stop for the reload", "err", err)
+		}
+		cfg = next
+		d.cfg.Store(cfg)
+		reloads.succeeded()
+		if req.done != nil {
+			req.done <- nil
+		}
+	}
+}
+
+// daemon is what outlives a reload: the store, the listener's front door,
+// the membership, the process's metrics.
+type daemon struct {
+	path    string
+	stdout  io.Writer
+	log     *slog.Logger
+	st      versioned
+	reg     *prometheus.Registry
+	member  *cluster.Member
+	shared  bool
+	clock   clockwork.Clock
+	cfg     atomic.Pointer[config.Config]
+	reloads chan reloadRequest
+}
+
+// generation is the daemon's running parts on one configuration: the
+// monitor, the incident engine, the dispatcher, the chat bots and the HTTP
+// handlers. A reload stops one and starts the next.
+type generation struct {
+	mon     *monitor.Monitor
+	engine  *incident.Engine
+	handler http.Handler
+	stop    func() error
+}
+
+// waitReload waits for the end (nil) or a valid configuration to reload
+// to. A file that does not load is refused, with every error logged and
+// answered, and the running configuration goes on.
+func (d *daemon) waitReload(ctx context.Context, hup <-chan os.Signal, running *config.Config, m *reloadMetrics) (*config.Config, reloadRequest) {
+	for {
+		var req reloadRequest
+		select {
+		case <-ctx.Done():
+			return nil, req
+		case <-hup:
+			d.log.Info("SIGHUP: reloading the configuration", "config", d.path)
+		case req = <-d.reloads:
+			d.log.Info("reloading the configuration on request", "config", d.path)
+		}
+		next, err := config.Load(d.path)
+		if err != nil {
+			m.failed()
+			if es, ok := config.AsErrors(err); ok {
+				for _, e := range es {
+					d.log.Error("reload refused: the configuration has an error; the running one goes on", "error", e.Error())
+				}
+			} else {
+				d.log.Error("reload refused; the running configuration goes on", "err", err)
+			}
+			if req.done != nil {
+				req.done <- err
+			}
+			continue
+		}
+		keepFixed(d.log, running, next)
+		return next, req
+	}
+}
+
+// keepFixed keeps what a reload cannot change in a running process: the
+// store, the address and the instance's name. A change to them is logged,
+// for the next start.
+func keepFixed(log *slog.Logger, running, next *config.Config) {
+	if running.Storage.Driver != next.Storage.Driver || running.Storage.DSN.Value() != next.Storage.DSN.Value() {
+		log.Warn("storage changed in the file: it takes effect at the next start")
+	}
+	if running.Cluster != next.Cluster {
+		log.Warn("cluster changed in the file: it takes effect at the next start")
+	}
+	if os.Getenv("HOSTWATCH_LISTEN") == "" && running.HTTP.Listen != next.HTTP.Listen {
+		log.Warn("http.listen changed in the file: it takes effect at the next start", "listening", running.HTTP.Listen)
+	}
+	next.Storage, next.Cluster, next.HTTP.Listen = running.Storage, running.Cluster, running.HTTP.Listen
+}
+
+// start builds and starts a generation on cfg. states are the checks'
+// states a reload hands on, nil at the start of the process.
+func (d *daemon) start(parent context.Context, cfg *config.Config, states map[string]store.CheckState) (*generation, error) {
+	ctx, cancel := context.WithCancel(parent)
+	ok := false
+	defer func() {
+		if !ok {
+			cancel()
+		}
+	}()
+	log, st, member, shared, clock := d.log, d.st, d.member, d.shared, d.clock
+	// The parts' metrics start again with them; the process's go on.
+	reg := prometheus.NewRegistry()
 	all := cfg.Checks()
 	ids := make([]string, len(all))
 	for i, c := range all {
 		ids[i] = c.ID
 	}
 	if err := st.Register(ctx, ids); err != nil {
-		return err
+		return nil, err
 	}
-	states, err := st.CheckStates(ctx)
-	if err != nil {
-		return err
+	resume := states != nil
+	if !resume {
+		var err error
+		if states, err = st.CheckStates(ctx); err != nil {
+			return nil, err
+		}
 	}
 
 	tmpl, err := locale.Load(cfg.Templates, cfg.Location)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	words := notifier.NewRenderer(tmpl, cfg.Names(), log)
 	ua := "hostwatch/" + versionString()
 	notifiers := map[string]notifier.Notifier{
-		"console": console.New(stdout, words),
+		"console": console.New(d.stdout, words),
 		"webhook": webhook.New(cfg.Contacts, words, ua),
 	}
 	var editable []string
@@ -139,8 +316,8 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		tg = telegram.New(t.Token.Value(), t.APIEndpoint, words)
 		notifiers["telegram"] = tg
 		editable = append(editable, "telegram")
-
 	}
+	var engine *incident.Engine
 	router := incident.NewRouter(cfg, slices.Collect(maps.Keys(notifiers)), editable)
 	dispatcher, err := notifier.NewDispatcher(notifier.DispatcherOptions{
 		Outbox: st, Notifiers: notifiers, Pacing: pacing(cfg.Delivery), Language: router.Language,
@@ -151,7 +328,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		Clock:         clock, Logger: log, Registry: reg,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	engine, err = incident.New(ctx, incident.Options{
 		Store: st, Router: router, Rules: incident.RulesFrom(cfg),
@@ -159,39 +336,26 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		Clock: clock, Logger: log, Registry: reg,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	env := checks.NewEnv(checks.EnvOptions{UserAgent: ua})
-	defer env.Close()
-	mo := monitor.Options{Checks: all, Env: env, Sink: engine, States: states, State: st.CheckState,
+	mo := monitor.Options{Checks: all, Env: env, Sink: engine, States: states, Resume: resume, State: st.CheckState,
 		Clock: clock, Logger: log, Registry: reg}
 	if shared {
 		mo.Owner = member
 	}
-	mon, err = monitor.New(mo)
+	mon, err := monitor.New(mo)
 	if err != nil {
-		return err
+		env.Close()
+		return nil, err
 	}
-
-	// Listen before the first probe: a check of the daemon's own /healthz
-	// must find it up.
-	if l := os.Getenv("HOSTWATCH_LISTEN"); l != "" {
-		cfg.HTTP.Listen = l // a container's address, whatever the file says
-	}
-	listener, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Listen, err)
-	}
-	log.Info("hostwatch started", "version", versionString(), "config", *path, "checks", len(all),
-		"merchants", len(cfg.Merchants), "listen", listener.Addr().String(), "store", cfg.Storage.Driver)
 
 	var wg sync.WaitGroup
-	var webErr, engineErr, dispatchErr error
+	var engineErr, dispatchErr error
 	engineDone := make(chan struct{})
 	// The dispatcher outlives the engine, so that what the engine writes
 	// last is still delivered (within the drain timeout).
 	dispatchCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopDispatch()
 	handlers := map[string]http.Handler{}
 	if sc := cfg.Slack; sc != nil {
 		slackBot := bot.New(cfg, "slack", "", backend{Engine: engine, Reporter: reporter(cfg, st), mon: mon, store: st}, tmpl)
@@ -250,27 +414,15 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 			}()
 		}
 	}
-	wg.Add(4)
-	go func() {
-		defer wg.Done()
-		if err := member.Run(ctx); err != nil {
-			log.Warn("instance did not leave the membership; its lease ends by itself", "err", err)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		status := statusOptions(cfg, mon, st, tmpl)
-		if status != nil {
-			status.Members = member.Members
-		}
-		webErr = web.New(web.Options{Store: st, Gatherer: reg, Logger: log, Handlers: handlers, Status: status,
-			Self: func() web.Self {
-				return web.Self{Instance: member.Name(), Location: member.Location(), Role: role(engine), Fenced: member.Fenced()}
-			}}).Serve(ctx, listener)
-		if webErr != nil {
-			cancel()
-		}
-	}()
+	status := statusOptions(cfg, mon, st, tmpl)
+	if status != nil {
+		status.Members = member.Members
+	}
+	handler := web.New(web.Options{Store: st, Gatherer: prometheus.Gatherers{d.reg, reg}, Logger: log, Handlers: handlers, Status: status,
+		Self: func() web.Self {
+			return web.Self{Instance: member.Name(), Location: member.Location(), Role: role(engine), Fenced: member.Fenced()}
+		}})
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		defer close(engineDone)
@@ -280,17 +432,22 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		defer wg.Done()
 		dispatchErr = dispatcher.Run(dispatchCtx)
 	}()
+	monDone := make(chan error, 1)
+	go func() { monDone <- mon.Run(ctx) }()
 
-	// The order of shutdown: probes stop, the record is written, what is
-	// queued is delivered for a bounded time, the store closes (deferred
-	// above).
-	monErr := mon.Run(ctx)
-	engine.Close()
-	<-engineDone
-	stopDispatch()
-	wg.Wait()
-	log.Info("hostwatch stopped")
-	return errors.Join(monErr, engineErr, dispatchErr, webErr)
+	ok = true
+	return &generation{mon: mon, engine: engine, handler: handler, stop: func() error {
+		// The order of shutdown: probes stop, the record is written, what
+		// is queued is delivered for a bounded time.
+		cancel()
+		monErr := <-monDone
+		engine.Close()
+		<-engineDone
+		stopDispatch()
+		wg.Wait()
+		env.Close()
+		return errors.Join(monErr, engineErr, dispatchErr)
+	}}, nil
 }
 
 // role says what an instance does besides probing its share of the

@@ -196,7 +196,9 @@ merchants:
 	eventually(t, "a 503", func() bool {
 		var code int
 		code, h = healthOf(healthz)
-		return code == http.StatusServiceUnavailable && h.Store == "refusing writes"
+		// The connections cut to take the setting answer "shutting
+		// down" first; the reason that stays is the read-only one.
+		return code == http.StatusServiceUnavailable && h.Store == "refusing writes" && h.Reason == "the database is read-only (a standby?)"
 	})
 	if took := time.Since(began); took > 10*time.Second {
 		t.Errorf("503 came %v after the database turned read-only", took)
