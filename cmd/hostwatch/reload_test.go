@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,40 +13,11 @@ import (
 	"github.com/hostwatch/hostwatch/notifier/telegram/telegramtest"
 )
 
-// paths is a site whose pages count their requests and can each be down.
-type paths struct {
-	mu   sync.Mutex
-	hits map[string]int
-	down map[string]bool
-}
-
-func newPaths(t *testing.T) (*httptest.Server, *paths) {
-	p := &paths{hits: map[string]int{}, down: map[string]bool{}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.mu.Lock()
-		p.hits[r.URL.Path]++
-		down := p.down[r.URL.Path]
-		p.mu.Unlock()
-		if down {
-			http.Error(w, "bad gateway", http.StatusBadGateway)
-			return
-		}
-		w.Write([]byte("cart"))
-	}))
-	t.Cleanup(srv.Close)
-	return srv, p
-}
-
-func (p *paths) count(path string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.hits[path]
-}
-
-func (p *paths) setDown(path string, down bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down[path] = down
+// count is how many requests path has had.
+func (h *hits) count(path string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.at[path])
 }
 
 // TestReload: SIGHUP applies a file that adds a check, removes one and
@@ -61,7 +30,8 @@ func TestReload(t *testing.T) {
 	const token = "424242:hostwatch-test"
 	api := telegramtest.New(token)
 	defer api.Close()
-	site, hits := newPaths(t)
+	site := newHits(t)
+	hits := site
 	dir := t.TempDir()
 	listen := freeAddr(t)
 	config := func(contact, checks string) string {
