@@ -32,9 +32,11 @@ type pageData struct {
 	Single    bool
 	AllUp     bool
 	Merchants []merchantView
-	Open      []string
-	Recent    []string
-	Token     string // carried in links when the page is not public
+	// Outages are the banners of the providers that look down.
+	Outages []string
+	Open    []string
+	Recent  []string
+	Token   string // carried in links when the page is not public
 	// Words are the page's fixed words, in its language.
 	Banner, Bar, DaysAgo, Today, OpenHeading, RecentHeading, Footer string
 }
@@ -119,9 +121,11 @@ func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 		data.Heading = s.o.Names.Merchant(only)
 	}
 	down := 0
+	shown := map[string]bool{}
 	for _, m := range merchants {
 		mv := merchantView{ID: m, Name: s.o.Names.Merchant(m), Link: "/m/" + m}
 		for _, st := range checksOf[m] {
+			shown[st.Check.ID] = true
 			cv := s.checkView(r, st, figures[st.Check.ID], incidentsOf[st.Check.ID], now)
 			if cv.down() {
 				data.AllUp = false
@@ -137,6 +141,7 @@ func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 		return downFirst(slices.ContainsFunc(a.Checks, checkView.down), slices.ContainsFunc(b.Checks, checkView.down))
 	})
 	data.Banner = s.word("page.banner", map[string]int{"Down": down})
+	data.Outages = s.outages(r, shown)
 	for i := len(rep.Incidents) - 1; i >= 0; i-- {
 		in := rep.Incidents[i]
 		name := s.o.Names.CheckWithID(in.Check)
@@ -220,6 +225,26 @@ func (s *status) checkName(id string) string {
 		return n
 	}
 	return strings.TrimPrefix(id, merchantOf(id)+"/")
+}
+
+// outages are the banners of the providers that look down, of those with
+// a check on the page.
+func (s *status) outages(r *http.Request, shown map[string]bool) []string {
+	if s.o.Outages == nil {
+		return nil
+	}
+	outages, err := s.o.Outages(r.Context())
+	if err != nil {
+		s.log.Warn("status page: providers' outages cannot be read", "err", err)
+		return nil
+	}
+	var out []string
+	for _, o := range outages {
+		if slices.ContainsFunc(o.Checks, func(c string) bool { return shown[c] }) {
+			out = append(out, s.word("page.provider", o))
+		}
+	}
+	return out
 }
 
 // days is a check's uptime bar: one cell per day, oldest first, by the

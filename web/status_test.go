@@ -435,6 +435,44 @@ func TestStatusPageStates(t *testing.T) {
 	}
 }
 
+// TestProviderOutageBanner: a provider's outage in progress is a banner
+// naming it and its count, in the page's language, on the pages that show
+// one of its checks, and on no other.
+func TestProviderOutageBanner(t *testing.T) {
+	outages := func(context.Context) ([]ProviderOutage, error) {
+		return []ProviderOutage{{Name: "examplehost", Down: 37, Of: 40, Checks: []string{"kim-shop/web", "elsewhere/web"}}}, nil
+	}
+	tests := []struct {
+		name    string
+		o       StatusOptions
+		path    string
+		want    string // "" for no banner
+		nothing string
+	}{
+		{"English", StatusOptions{Public: true, Outages: outages}, "/", "examplehost looks down: 37 of 40", ""},
+		{"Korean", StatusOptions{Public: true, Outages: outages, Lang: locale.Korean}, "/",
+			"examplehost 호스팅 전체 장애 의심: 점검 40개 중 37개 응답 없음", ""},
+		{"its merchant's page", StatusOptions{Public: true, Outages: outages}, "/m/kim-shop", "examplehost looks down: 37 of 40", ""},
+		{"another merchant's page", StatusOptions{Public: true, Outages: outages}, "/m/lee-shop", "", "examplehost"},
+		{"no outage", StatusOptions{Public: true, Outages: func(context.Context) ([]ProviderOutage, error) { return nil, nil }}, "/", "", "provider"},
+		{"outages unreadable", StatusOptions{Public: true, Outages: func(context.Context) ([]ProviderOutage, error) {
+			return nil, context.DeadlineExceeded
+		}}, "/", "", "provider"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, page := get(t, statusServer(t, tt.o).URL+tt.path)
+			banner := `<div class="banner bad provider">` + tt.want
+			if tt.want != "" && (code != 200 || !strings.Contains(page, banner)) {
+				t.Errorf("%d, the page lacks %s:\n%s", code, banner, page)
+			}
+			if tt.nothing != "" && (code != 200 || strings.Contains(page, tt.nothing)) {
+				t.Errorf("%d, the page shows %q:\n%s", code, tt.nothing, page)
+			}
+		})
+	}
+}
+
 // TestMerchantPageNamesItOnce: a merchant's page says its name once, as
 // its heading: not again over its checks, nor in its incidents.
 func TestMerchantPageNamesItOnce(t *testing.T) {
