@@ -298,7 +298,8 @@ func (r storeRecord) Statuses() []monitor.Status { return r.statuses }
 
 // newShop is a record at t0+48m: new-shop/web down since its first probe
 // at t0 (14:02:10), new-shop/db up from t0 and down for the last five
-// minutes, new-shop/api never probed, and calm-shop/web up for days.
+// minutes, new-shop/api never probed, new-shop/cart failing its first
+// probe a minute ago, and calm-shop/web up for days.
 func newShop(t *testing.T) (storeRecord, time.Time) {
 	t.Helper()
 	ctx := context.Background()
@@ -308,7 +309,7 @@ func newShop(t *testing.T) (storeRecord, time.Time) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ids := []string{"calm-shop/web", "new-shop/db", "new-shop/api", "new-shop/web"}
+	ids := []string{"calm-shop/web", "new-shop/db", "new-shop/api", "new-shop/cart", "new-shop/web"}
 	if err := db.Register(ctx, ids); err != nil {
 		t.Fatal(err)
 	}
@@ -317,6 +318,7 @@ func newShop(t *testing.T) (storeRecord, time.Time) {
 		"calm-shop/web": {State: store.Up, Since: t0.Add(-48 * time.Hour), First: t0.Add(-48 * time.Hour), Probed: now},
 		"new-shop/db":   {State: store.Down, Since: dbDown, First: t0, Probed: now},
 		"new-shop/api":  {State: store.Unknown},
+		"new-shop/cart": {State: store.Unknown, FailStreak: 1, StreakSince: now.Add(-time.Minute), First: now.Add(-time.Minute), Probed: now.Add(-time.Minute)},
 		"new-shop/web":  {State: store.Down, Since: t0, First: t0, Probed: now},
 	}
 	changes := []store.Change{
@@ -351,9 +353,7 @@ func newShop(t *testing.T) (storeRecord, time.Time) {
 	for _, id := range ids {
 		c := &config.Check{ID: id, HTTP: &config.HTTPCheck{URL: "http://" + id}}
 		st := monitor.Status{Check: c, State: states[id]}
-		if st.State.State != store.Unknown {
-			st.LastAt = now
-		}
+		st.LastAt = st.State.Probed
 		rec.statuses = append(rec.statuses, st)
 	}
 	return rec, now
@@ -400,12 +400,12 @@ func TestStatusPageStates(t *testing.T) {
 		_, page := get(t, srv.URL+"/")
 		srv.Close()
 		blocks, order := checkBlocks(page)
-		if want := []string{"new-shop/db", "new-shop/web", "new-shop/api", "calm-shop/web"}; !slices.Equal(order, want) {
+		if want := []string{"new-shop/db", "new-shop/web", "new-shop/api", "new-shop/cart", "calm-shop/web"}; !slices.Equal(order, want) {
 			t.Errorf("%s: checks in the order %v, want %v", lang, order, want)
 		}
 		words := map[locale.Lang]map[string]string{
-			locale.English: {"0%": "0.000% up", "db": "89.583% up", "none": "no data", "never": "not probed yet", "up": "100.000% up"},
-			locale.Korean:  {"0%": "가동률 0.000%", "db": "가동률 89.583%", "none": "데이터 없음", "never": "점검 전", "up": "가동률 100.000%"},
+			locale.English: {"0%": "0.000% up", "db": "89.583% up", "none": "no data", "never": "not probed yet", "up": "100.000% up", "checking": "checking"},
+			locale.Korean:  {"0%": "가동률 0.000%", "db": "가동률 89.583%", "none": "데이터 없음", "never": "점검 전", "up": "가동률 100.000%", "checking": "확인 중"},
 		}[lang]
 		tests := []struct {
 			check, state, uptime, today string
@@ -414,6 +414,7 @@ func TestStatusPageStates(t *testing.T) {
 			{"new-shop/web", "down", words["0%"], "major", false},
 			{"new-shop/db", "down", words["db"], "major", false},
 			{"new-shop/api", "unknown", words["none"], "none", true},
+			{"new-shop/cart", "unknown", words["up"], "up", false},
 			{"calm-shop/web", "up", words["up"], "up", false},
 		}
 		for _, tt := range tests {
@@ -431,6 +432,9 @@ func TestStatusPageStates(t *testing.T) {
 		}
 		if api := blocks["new-shop/api"]; !strings.Contains(api, words["never"]) || strings.Contains(api, "no data up") || strings.Contains(api, "가동률 데이터") {
 			t.Errorf("%s: the check never probed:\n%s", lang, api)
+		}
+		if cart := blocks["new-shop/cart"]; !strings.Contains(cart, `<span class="state unknown">`+words["checking"]) {
+			t.Errorf("%s: the check probed, neither up nor down yet:\n%s", lang, cart)
 		}
 	}
 }
