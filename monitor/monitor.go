@@ -89,6 +89,9 @@ type watched struct {
 // apply counts one probe against down_after and up_after.
 func (w *watched) apply(at time.Time, ok bool) (*Change, bool) {
 	s := &w.state
+	if s.First.IsZero() {
+		s.First = at
+	}
 	hadFailures := s.FailStreak > 0
 	from := s.State
 	if ok {
@@ -260,7 +263,7 @@ func New(o Options) (*Monitor, error) {
 // before the stop and after it are not consecutive, and joining them would
 // date an outage back to before the daemon stopped.
 func restored(s store.CheckState) store.CheckState {
-	w := store.CheckState{Check: s.Check, State: s.State, Since: s.Since}
+	w := store.CheckState{Check: s.Check, State: s.State, Since: s.Since, First: s.First}
 	if s.State == store.Down {
 		w.FailStreak, w.StreakSince = s.FailStreak, s.StreakSince
 	}

@@ -53,6 +53,9 @@ func TestThresholds(t *testing.T) {
 			if string(got) != tt.want {
 				t.Errorf("states %s, want %s", got, tt.want)
 			}
+			if !w.state.First.Equal(t0) {
+				t.Errorf("first probe %v, want the first of the run", w.state.First)
+			}
 		})
 	}
 }

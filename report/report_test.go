@@ -301,3 +301,62 @@ func TestCSVCellsAreNoFormulas(t *testing.T) {
 		t.Errorf("a username was changed: %q", got)
 	}
 }
+
+// edges is a Source with one check's first probe and incidents.
+type edges struct {
+	first     time.Time // zero: never probed
+	incidents []store.Incident
+}
+
+func (e edges) Incidents(context.Context, store.IncidentFilter) ([]store.Incident, error) {
+	return e.incidents, nil
+}
+
+func (edges) Windows(context.Context, time.Time, time.Time) ([]store.Window, error) { return nil, nil }
+
+func (e edges) FirstSeen(context.Context) (map[string]time.Time, error) {
+	if e.first.IsZero() {
+		return map[string]time.Time{}, nil
+	}
+	return map[string]time.Time{"shop/web": e.first}, nil
+}
+
+// TestPeriodEdges: a check is measured from its first probe, to the
+// second, when it came during the period; from the period's start when it
+// came before; and has no figures when it came at the end or never.
+func TestPeriodEdges(t *testing.T) {
+	now := at("2026-11-25 15:00:00")
+	p, err := report.ParsePeriod("1d", now, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := func(from string) []store.Incident {
+		return []store.Incident{{ID: 1, Check: "shop/web", Start: at(from)}}
+	}
+	tests := []struct {
+		name   string
+		src    edges
+		since  time.Time // zero: no figures
+		uptime string
+	}{
+		{"down since a first probe mid-hour", edges{at("2026-11-25 14:02:10"), down("2026-11-25 14:02:10")}, at("2026-11-25 14:02:10"), "0.000%"},
+		{"down since a first probe at 14:59:59", edges{at("2026-11-25 14:59:59"), down("2026-11-25 14:59:59")}, at("2026-11-25 14:59:59"), "0.000%"},
+		{"up a minute, then down 30 s", edges{at("2026-11-25 14:59:00"), down("2026-11-25 14:59:30")}, at("2026-11-25 14:59:00"), "50.000%"},
+		{"an incident before the first probe known", edges{at("2026-11-25 14:30:00"), down("2026-11-25 14:00:00")}, at("2026-11-25 14:00:00"), "0.000%"},
+		{"probed before the period", edges{at("2026-11-01 00:00:00"), down("2026-11-25 14:48:00")}, p.From, "99.166%"},
+		{"first probed as the period ends", edges{first: now}, time.Time{}, "no data"},
+		{"never probed", edges{}, time.Time{}, "no data"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := report.Build(context.Background(), tt.src, []string{"shop/web"}, p, now, covers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := r.Checks[0]
+			if !c.Since.Equal(tt.since) || report.Uptime(c) != tt.uptime {
+				t.Errorf("since %v, %s; want since %v, %s", c.Since, report.Uptime(c), tt.since, tt.uptime)
+			}
+		})
+	}
+}

@@ -33,6 +33,10 @@ type CheckState struct {
 	// than the one stored (a probe that outlasted the handover of its
 	// check to another instance) is not saved over it.
 	Probed time.Time
+	// First is the time of the check's first probe: a report measures the
+	// check from then, not from the hour its first aggregate counts. The
+	// store keeps the earliest it is given; zero for a check never probed.
+	First time.Time
 	// Incident is the open incident of the check, 0 if none; the store
 	// knows it, and ignores it on save.
 	Incident int64
@@ -241,7 +245,8 @@ type Store interface {
 	// StateChanges lists every check's state changes at or after since,
 	// oldest first.
 	StateChanges(ctx context.Context, since time.Time) ([]StateChange, error)
-	// FirstSeen returns when each check was first probed, by name.
+	// FirstSeen returns when each check was first probed, to the
+	// millisecond, by name; a check never probed is not in it.
 	FirstSeen(ctx context.Context) (map[string]time.Time, error)
 	// Flapping returns the checks that are flapping, with since when.
 	Flapping(ctx context.Context) (map[string]time.Time, error)

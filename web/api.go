@@ -43,12 +43,25 @@ type StatusOptions struct {
 	// Members lists the live instances for /api/v1/cluster; nil leaves
 	// it out.
 	Members func() []store.Instance
+	// Outages lists the providers' outages in progress, each shown as a
+	// banner on the pages it touches; nil shows none.
+	Outages func(ctx context.Context) ([]ProviderOutage, error)
 	// Words put the page into Lang (English when empty), with the names
 	// people know the merchants and checks by; the built-in templates
 	// when nil.
 	Words *locale.Templates
 	Lang  locale.Lang
 	Names locale.Names
+}
+
+// ProviderOutage is a hosting provider that looks down: Down of its Of
+// checks are.
+type ProviderOutage struct {
+	Name     string
+	Down, Of int
+	// Checks are the provider's checks: the banner shows on a page with
+	// one of them.
+	Checks []string
 }
 
 // status serves the status page and the API.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,15 +24,19 @@ var statusTemplate = template.Must(template.New("status.html").ParseFS(pages, "s
 const barDays = 90
 
 type pageData struct {
-	Lang      string
-	Title     string
-	Heading   string
-	Back      bool
+	Lang    string
+	Title   string
+	Heading string
+	Back    bool
+	// Single is a merchant's own page: its name heads the page, once.
+	Single    bool
 	AllUp     bool
 	Merchants []merchantView
-	Open      []string
-	Recent    []string
-	Token     string // carried in links when the page is not public
+	// Outages are the banners of the providers that look down.
+	Outages []string
+	Open    []string
+	Recent  []string
+	Token   string // carried in links when the page is not public
 	// Words are the page's fixed words, in its language.
 	Banner, Bar, DaysAgo, Today, OpenHeading, RecentHeading, Footer string
 }
@@ -53,6 +58,9 @@ type checkView struct {
 	Days      []dayView
 	Error     string
 }
+
+// down reports whether the check is down now.
+func (c checkView) down() bool { return c.State == string(store.Down) }
 
 type dayView struct {
 	Class string // up, minor, major, none
@@ -87,33 +95,23 @@ func (s *status) merchantPage(w http.ResponseWriter, r *http.Request) {
 
 // render draws the page of every shown merchant, or of one.
 func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
-	loc, now := s.o.Location, s.now()
-	merchants := []string{} // never nil, which would mean all
-	checksOf := map[string][]monitor.Status{}
-	for _, st := range s.o.Record.Statuses() {
-		m := merchantOf(st.Check.ID)
-		if !s.shown(m) || (only != "" && m != only) {
-			continue
-		}
-		if _, seen := checksOf[m]; !seen {
-			merchants = append(merchants, m)
-		}
-		checksOf[m] = append(checksOf[m], st)
-	}
+	now := s.now()
+	merchants, checksOf := s.shownChecks(only)
 	rep, err := s.o.Record.Report(r.Context(), merchants, fmt.Sprintf("%dd", barDays))
 	if err != nil {
 		http.Error(w, "the record cannot be read just now", http.StatusServiceUnavailable)
 		return
 	}
-	uptime := map[string]report.Check{}
+	figures := map[string]report.Check{}
 	for _, c := range rep.Checks {
-		uptime[c.Check] = c
+		figures[c.Check] = c
 	}
 	incidentsOf := map[string][]report.Incident{}
 	for _, in := range rep.Incidents {
 		incidentsOf[in.Check] = append(incidentsOf[in.Check], in)
 	}
-	data := pageData{Lang: string(s.o.Lang.Or(locale.English)), Title: s.o.Title, Heading: s.o.Title, Back: only != "", AllUp: true,
+	data := pageData{Lang: string(s.o.Lang.Or(locale.English)), Title: s.o.Title, Heading: s.o.Title, Back: only != "",
+		Single: only != "", AllUp: true,
 		Bar: s.word("page.bar", nil), DaysAgo: s.word("page.days_ago", nil), Today: s.word("page.today", nil),
 		OpenHeading: s.word("page.open", nil), RecentHeading: s.word("page.recent", nil), Footer: s.word("page.footer", now)}
 	if !s.o.Public && r.URL.Query().Get("token") != "" {
@@ -123,40 +121,34 @@ func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 		data.Heading = s.o.Names.Merchant(only)
 	}
 	down := 0
-	first := now.In(loc).AddDate(0, 0, -barDays+1)
-	first = time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, loc)
+	shown := map[string]bool{}
 	for _, m := range merchants {
 		mv := merchantView{ID: m, Name: s.o.Names.Merchant(m), Link: "/m/" + m}
 		for _, st := range checksOf[m] {
-			name := strings.TrimPrefix(st.Check.ID, m+"/")
-			cv := checkView{ID: name, Name: name, State: string(st.State.State), StateText: s.word("page.state", string(st.State.State))}
-			if n, ok := s.o.Names[st.Check.ID]; ok {
-				cv.Name = n
-			}
-			if c := uptime[st.Check.ID]; !c.Since.IsZero() {
-				cv.Uptime = s.word("page.uptime", report.Percent(c.Uptime))
-			} else {
-				cv.Uptime = s.word("page.uptime", "")
-			}
-			if !st.State.Since.IsZero() {
-				cv.Since = s.word("page.since", st.State.Since)
-			}
-			if st.State.State == store.Down {
+			shown[st.Check.ID] = true
+			cv := s.checkView(r, st, figures[st.Check.ID], incidentsOf[st.Check.ID], now)
+			if cv.down() {
 				data.AllUp = false
 				down++
-				if s.o.ShowErrors {
-					cv.Error = st.Last.Error
-				}
 			}
-			cv.Days = s.days(r, st.Check.ID, incidentsOf[st.Check.ID], first, now, !st.LastAt.IsZero())
 			mv.Checks = append(mv.Checks, cv)
 		}
+		// What is down comes first, and in the order of the config.
+		slices.SortStableFunc(mv.Checks, func(a, b checkView) int { return downFirst(a.down(), b.down()) })
 		data.Merchants = append(data.Merchants, mv)
 	}
+	slices.SortStableFunc(data.Merchants, func(a, b merchantView) int {
+		return downFirst(slices.ContainsFunc(a.Checks, checkView.down), slices.ContainsFunc(b.Checks, checkView.down))
+	})
 	data.Banner = s.word("page.banner", map[string]int{"Down": down})
+	data.Outages = s.outages(r, shown)
 	for i := len(rep.Incidents) - 1; i >= 0; i-- {
 		in := rep.Incidents[i]
-		iv := map[string]any{"ID": in.ID, "Name": s.o.Names.CheckWithID(in.Check), "Start": in.Start, "End": in.End,
+		name := s.o.Names.CheckWithID(in.Check)
+		if only != "" {
+			name = s.checkName(in.Check) // the heading names the merchant
+		}
+		iv := map[string]any{"ID": in.ID, "Name": name, "Start": in.Start, "End": in.End,
 			"Down": in.Duration, "AckBy": in.AckBy}
 		if in.End.IsZero() {
 			data.Open = append(data.Open, s.word("page.open_incident", iv))
@@ -172,10 +164,106 @@ func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 	}
 }
 
+// shownChecks lists the merchants the page shows, in the config's order,
+// with their checks: every shown merchant's, or only's.
+func (s *status) shownChecks(only string) ([]string, map[string][]monitor.Status) {
+	merchants := []string{} // never nil, which would mean all
+	checksOf := map[string][]monitor.Status{}
+	for _, st := range s.o.Record.Statuses() {
+		m := merchantOf(st.Check.ID)
+		if !s.shown(m) || (only != "" && m != only) {
+			continue
+		}
+		if _, seen := checksOf[m]; !seen {
+			merchants = append(merchants, m)
+		}
+		checksOf[m] = append(checksOf[m], st)
+	}
+	return merchants, checksOf
+}
+
+// downFirst orders what is down before what is not.
+func downFirst(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return -1
+	}
+	return 1
+}
+
+// checkView is one check's line: its state, its uptime over the bar's
+// days and the bar. A check never probed has no figure and a grey bar,
+// whatever else the record holds; one down now is red today.
+func (s *status) checkView(r *http.Request, st monitor.Status, fig report.Check, incidents []report.Incident, now time.Time) checkView {
+	state := st.State.State
+	probed := !st.LastAt.IsZero() || !st.State.First.IsZero() || !st.State.Probed.IsZero() || state != store.Unknown
+	shown := string(state)
+	if state == store.Unknown && probed {
+		shown = "pending" // probed, not yet down or up
+	}
+	cv := checkView{ID: strings.TrimPrefix(st.Check.ID, merchantOf(st.Check.ID)+"/"), Name: s.checkName(st.Check.ID),
+		State: string(state), StateText: s.word("page.state", shown), Uptime: s.word("page.uptime", "")}
+	if probed && !fig.Since.IsZero() {
+		cv.Uptime = s.word("page.uptime", report.Percent(fig.Uptime))
+	}
+	if !st.State.Since.IsZero() {
+		cv.Since = s.word("page.since", st.State.Since)
+	}
+	if state == store.Down && s.o.ShowErrors {
+		cv.Error = st.Last.Error
+	}
+	cv.Days = s.days(r, st, incidents, now, probed)
+	return cv
+}
+
+// checkName is a check's own name under its merchant's: its display name,
+// or its id's part after the merchant's.
+func (s *status) checkName(id string) string {
+	if n, ok := s.o.Names[id]; ok {
+		return n
+	}
+	return strings.TrimPrefix(id, merchantOf(id)+"/")
+}
+
+// outages are the banners of the providers that look down, of those with
+// a check on the page.
+func (s *status) outages(r *http.Request, shown map[string]bool) []string {
+	if s.o.Outages == nil {
+		return nil
+	}
+	outages, err := s.o.Outages(r.Context())
+	if err != nil {
+		s.log.Warn("status page: providers' outages cannot be read", "err", err)
+		return nil
+	}
+	var out []string
+	for _, o := range outages {
+		if slices.ContainsFunc(o.Checks, func(c string) bool { return shown[c] }) {
+			out = append(out, s.word("page.provider", o))
+		}
+	}
+	return out
+}
+
 // days is a check's uptime bar: one cell per day, oldest first, by the
-// downtime of its incidents that day; days with no probe are blank.
-func (s *status) days(r *http.Request, check string, incidents []report.Incident, first, now time.Time, probed bool) []dayView {
+// downtime of its incidents that day; days with no probe are blank, and so
+// is every day of a check never probed. A check down now is red today,
+// whatever the record says: its incident may be in maintenance, or not
+// yet read.
+func (s *status) days(r *http.Request, st monitor.Status, incidents []report.Incident, now time.Time, probed bool) []dayView {
 	loc := s.o.Location
+	first := now.In(loc).AddDate(0, 0, -barDays+1)
+	first = time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, loc)
+	today := first.AddDate(0, 0, barDays-1)
+	out := make([]dayView, barDays)
+	if !probed {
+		for d := range barDays {
+			out[d] = s.day(first.AddDate(0, 0, d), "none", 0)
+		}
+		return out
+	}
 	down := make([]time.Duration, barDays)
 	for _, in := range incidents {
 		if in.Downtime == 0 {
@@ -194,17 +282,22 @@ func (s *status) days(r *http.Request, check string, incidents []report.Incident
 		}
 	}
 	seen := make([]bool, barDays)
-	stats, _ := s.o.Record.Stats(r.Context(), check, first, now)
-	for _, st := range stats {
-		if d := int(st.Period.In(loc).Sub(first) / (24 * time.Hour)); d >= 0 && d < barDays {
+	stats, _ := s.o.Record.Stats(r.Context(), st.Check.ID, first, now)
+	for _, stat := range stats {
+		if d := int(stat.Period.In(loc).Sub(first) / (24 * time.Hour)); d >= 0 && d < barDays {
 			seen[d] = true
 		}
 	}
-	seen[barDays-1] = seen[barDays-1] || probed
-	out := make([]dayView, barDays)
+	last := st.LastAt
+	if last.IsZero() {
+		last = st.State.Probed // another instance probes it
+	}
+	seen[barDays-1] = seen[barDays-1] || !last.Before(today)
 	for d := range barDays {
 		class := "major"
 		switch {
+		case d == barDays-1 && st.State.State == store.Down:
+			down[d] = max(down[d], now.Sub(later(st.State.Since, today)))
 		case down[d] == 0 && !seen[d]:
 			class = "none"
 		case down[d] == 0:
@@ -212,9 +305,14 @@ func (s *status) days(r *http.Request, check string, incidents []report.Incident
 		case down[d] < 15*time.Minute:
 			class = "minor"
 		}
-		out[d] = dayView{Class: class, Title: s.word("page.day", map[string]any{"Date": first.AddDate(0, 0, d), "Class": class, "Down": down[d]})}
+		out[d] = s.day(first.AddDate(0, 0, d), class, down[d])
 	}
 	return out
+}
+
+// day is one cell of the bar.
+func (s *status) day(date time.Time, class string, down time.Duration) dayView {
+	return dayView{Class: class, Title: s.word("page.day", map[string]any{"Date": date, "Class": class, "Down": down})}
 }
 
 func later(a, b time.Time) time.Time {

@@ -7,6 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +22,7 @@ import (
 	"github.com/hostwatch/hostwatch/monitor"
 	"github.com/hostwatch/hostwatch/report"
 	"github.com/hostwatch/hostwatch/store"
+	"github.com/hostwatch/hostwatch/store/sqlite"
 )
 
 var t0 = time.Date(2026, 11, 25, 14, 2, 10, 0, time.UTC)
@@ -279,5 +283,213 @@ func TestStatusPageInKorean(t *testing.T) {
 	}
 	if !found || len(checks) < 2 {
 		t.Errorf("the API lists %+v", checks)
+	}
+}
+
+// storeRecord is the record as the daemon reads it: a store, the report of
+// its checks, and the monitor's statuses.
+type storeRecord struct {
+	*sqlite.DB
+	*report.Reporter
+	statuses []monitor.Status
+}
+
+func (r storeRecord) Statuses() []monitor.Status { return r.statuses }
+
+// newShop is a record at t0+48m: new-shop/web down since its first probe
+// at t0 (14:02:10), new-shop/db up from t0 and down for the last five
+// minutes, new-shop/api never probed, new-shop/cart failing its first
+// probe a minute ago, and calm-shop/web up for days.
+func newShop(t *testing.T) (storeRecord, time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	now := t0.Add(48 * time.Minute)
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ids := []string{"calm-shop/web", "new-shop/db", "new-shop/api", "new-shop/cart", "new-shop/web"}
+	if err := db.Register(ctx, ids); err != nil {
+		t.Fatal(err)
+	}
+	dbDown := now.Add(-5 * time.Minute)
+	states := map[string]store.CheckState{
+		"calm-shop/web": {State: store.Up, Since: t0.Add(-48 * time.Hour), First: t0.Add(-48 * time.Hour), Probed: now},
+		"new-shop/db":   {State: store.Down, Since: dbDown, First: t0, Probed: now},
+		"new-shop/api":  {State: store.Unknown},
+		"new-shop/cart": {State: store.Unknown, FailStreak: 1, StreakSince: now.Add(-time.Minute), First: now.Add(-time.Minute), Probed: now.Add(-time.Minute)},
+		"new-shop/web":  {State: store.Down, Since: t0, First: t0, Probed: now},
+	}
+	changes := []store.Change{
+		{Check: "calm-shop/web", From: store.Unknown, To: store.Up, Since: t0.Add(-48 * time.Hour)},
+		{Check: "new-shop/db", From: store.Unknown, To: store.Up, Since: t0},
+		{Check: "new-shop/db", From: store.Up, To: store.Down, Since: dbDown},
+		{Check: "new-shop/web", From: store.Unknown, To: store.Down, Since: t0},
+	}
+	err = db.Update(ctx, func(tx store.Tx) error {
+		for _, c := range changes {
+			c.Confirmed, c.Now = c.Since, c.Since
+			if err := tx.RecordChange(ctx, c); err != nil {
+				return err
+			}
+		}
+		for id, s := range states {
+			s.Check = id
+			if err := tx.SaveCheckState(ctx, s); err != nil {
+				return err
+			}
+		}
+		// The hour's aggregates start at 14:00, before any probe of new-shop.
+		return tx.AddStats(ctx, []store.Stat{{Check: "new-shop/web", Period: t0.Truncate(time.Hour), Failed: 48},
+			{Check: "new-shop/db", Period: t0.Truncate(time.Hour), OK: 43, Failed: 5},
+			{Check: "calm-shop/web", Period: t0.Truncate(time.Hour), OK: 48}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := storeRecord{DB: db, Reporter: &report.Reporter{Source: db, Checks: ids, Location: time.UTC,
+		Covers: func(string, string) bool { return false }, Now: func() time.Time { return now }}}
+	for _, id := range ids {
+		c := &config.Check{ID: id, HTTP: &config.HTTPCheck{URL: "http://" + id}}
+		st := monitor.Status{Check: c, State: states[id]}
+		st.LastAt = st.State.Probed
+		rec.statuses = append(rec.statuses, st)
+	}
+	return rec, now
+}
+
+// checkBlocks cuts a page into its checks' blocks, "merchant/check" to
+// its HTML, and lists them in the page's order.
+func checkBlocks(page string) (map[string]string, []string) {
+	blocks := map[string]string{}
+	var order []string
+	for _, section := range strings.Split(page, `<section class="merchant" data-merchant="`)[1:] {
+		merchant, _, _ := strings.Cut(section, `"`)
+		section, _, _ = strings.Cut(section, "</section>")
+		for _, block := range strings.Split(section, `<div class="check" data-check="`)[1:] {
+			name, _, _ := strings.Cut(block, `"`)
+			blocks[merchant+"/"+name] = block
+			order = append(order, merchant+"/"+name)
+		}
+	}
+	return blocks, order
+}
+
+var dayClass = regexp.MustCompile(`<span class="(\w+)" title=`)
+
+// days are the classes of a check's bar, oldest first.
+func days(block string) []string {
+	var out []string
+	for _, m := range dayClass.FindAllStringSubmatch(block, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// TestStatusPageStates: a check down since its first probe is 0% up, not
+// measured from the hour before it; one down now is red today however
+// short its outage; one never probed is grey throughout with no figure;
+// and what is down is listed first, merchants and checks alike.
+func TestStatusPageStates(t *testing.T) {
+	rec, now := newShop(t)
+	for _, lang := range []locale.Lang{locale.English, locale.Korean} {
+		o := &StatusOptions{Record: rec, Public: true, Title: "Shops", Location: time.UTC, Lang: lang,
+			Now: func() time.Time { return now }}
+		srv := httptest.NewServer(New(Options{Store: pinger{}, Gatherer: prometheus.NewRegistry(), Status: o}))
+		_, page := get(t, srv.URL+"/")
+		srv.Close()
+		blocks, order := checkBlocks(page)
+		if want := []string{"new-shop/db", "new-shop/web", "new-shop/api", "new-shop/cart", "calm-shop/web"}; !slices.Equal(order, want) {
+			t.Errorf("%s: checks in the order %v, want %v", lang, order, want)
+		}
+		words := map[locale.Lang]map[string]string{
+			locale.English: {"0%": "0.000% up", "db": "89.583% up", "none": "no data", "never": "not probed yet", "up": "100.000% up", "checking": "checking"},
+			locale.Korean:  {"0%": "가동률 0.000%", "db": "가동률 89.583%", "none": "데이터 없음", "never": "점검 전", "up": "가동률 100.000%", "checking": "확인 중"},
+		}[lang]
+		tests := []struct {
+			check, state, uptime, today string
+			grey                        bool // every day of the bar
+		}{
+			{"new-shop/web", "down", words["0%"], "major", false},
+			{"new-shop/db", "down", words["db"], "major", false},
+			{"new-shop/api", "unknown", words["none"], "none", true},
+			{"new-shop/cart", "unknown", words["up"], "up", false},
+			{"calm-shop/web", "up", words["up"], "up", false},
+		}
+		for _, tt := range tests {
+			b := blocks[tt.check]
+			d := days(b)
+			if len(d) != barDays {
+				t.Fatalf("%s %s: %d days in the bar:\n%s", lang, tt.check, len(d), b)
+			}
+			if !strings.Contains(b, `data-state="`+tt.state+`"`) || !strings.Contains(b, "<span>"+tt.uptime+"</span>") || d[barDays-1] != tt.today {
+				t.Errorf("%s %s: want %s, %q, today %s:\n%s", lang, tt.check, tt.state, tt.uptime, tt.today, b)
+			}
+			if grey := !slices.ContainsFunc(d, func(c string) bool { return c != "none" }); grey != tt.grey {
+				t.Errorf("%s %s: all grey %v, want %v: %v", lang, tt.check, grey, tt.grey, d)
+			}
+		}
+		if api := blocks["new-shop/api"]; !strings.Contains(api, words["never"]) || strings.Contains(api, "no data up") || strings.Contains(api, "가동률 데이터") {
+			t.Errorf("%s: the check never probed:\n%s", lang, api)
+		}
+		if cart := blocks["new-shop/cart"]; !strings.Contains(cart, `<span class="state unknown">`+words["checking"]) {
+			t.Errorf("%s: the check probed, neither up nor down yet:\n%s", lang, cart)
+		}
+	}
+}
+
+// TestProviderOutageBanner: a provider's outage in progress is a banner
+// naming it and its count, in the page's language, on the pages that show
+// one of its checks, and on no other.
+func TestProviderOutageBanner(t *testing.T) {
+	outages := func(context.Context) ([]ProviderOutage, error) {
+		return []ProviderOutage{{Name: "examplehost", Down: 37, Of: 40, Checks: []string{"kim-shop/web", "elsewhere/web"}}}, nil
+	}
+	tests := []struct {
+		name    string
+		o       StatusOptions
+		path    string
+		want    string // "" for no banner
+		nothing string
+	}{
+		{"English", StatusOptions{Public: true, Outages: outages}, "/", "examplehost looks down: 37 of 40", ""},
+		{"Korean", StatusOptions{Public: true, Outages: outages, Lang: locale.Korean}, "/",
+			"examplehost 호스팅 전체 장애 의심: 점검 40개 중 37개 응답 없음", ""},
+		{"its merchant's page", StatusOptions{Public: true, Outages: outages}, "/m/kim-shop", "examplehost looks down: 37 of 40", ""},
+		{"another merchant's page", StatusOptions{Public: true, Outages: outages}, "/m/lee-shop", "", "examplehost"},
+		{"no outage", StatusOptions{Public: true, Outages: func(context.Context) ([]ProviderOutage, error) { return nil, nil }}, "/", "", "provider"},
+		{"outages unreadable", StatusOptions{Public: true, Outages: func(context.Context) ([]ProviderOutage, error) {
+			return nil, context.DeadlineExceeded
+		}}, "/", "", "provider"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, page := get(t, statusServer(t, tt.o).URL+tt.path)
+			banner := `<div class="banner bad provider">` + tt.want
+			if tt.want != "" && (code != 200 || !strings.Contains(page, banner)) {
+				t.Errorf("%d, the page lacks %s:\n%s", code, banner, page)
+			}
+			if tt.nothing != "" && (code != 200 || strings.Contains(page, tt.nothing)) {
+				t.Errorf("%d, the page shows %q:\n%s", code, tt.nothing, page)
+			}
+		})
+	}
+}
+
+// TestMerchantPageNamesItOnce: a merchant's page says its name once, as
+// its heading: not again over its checks, nor in its incidents.
+func TestMerchantPageNamesItOnce(t *testing.T) {
+	names := locale.Names{"kim-shop": "김씨네 가게", "kim-shop/web": "쇼핑몰 메인"}
+	for _, lang := range []locale.Lang{locale.English, locale.Korean} {
+		srv := statusServer(t, StatusOptions{Public: true, Lang: lang, Names: names})
+		_, page := get(t, srv.URL+"/m/kim-shop")
+		_, body, _ := strings.Cut(page, "<body>")
+		if n := strings.Count(body, "김씨네 가게"); n != 1 || !strings.Contains(body, "<h1>김씨네 가게</h1>") {
+			t.Errorf("%s: the merchant's name %d times:\n%s", lang, n, body)
+		}
+		if !strings.Contains(body, "#2 쇼핑몰 메인:") {
+			t.Errorf("%s: the open incident is not named by its check:\n%s", lang, body)
+		}
 	}
 }

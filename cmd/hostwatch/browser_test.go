@@ -14,7 +14,8 @@ import (
 
 // TestStatusPageInChromium loads the status page of the real binary in
 // headless Chromium while a shop is down: the page shows that check as
-// down, and a phone-sized screenshot is saved under the test's temp dir.
+// down, and its provider's outage (any one check down makes one here) as a
+// banner, and a phone-sized screenshot is saved under the test's temp dir.
 // .ci/run installs Debian's chromium and sets HOSTWATCH_BROWSER=required,
 // so that in CI a missing browser fails the test instead of skipping it.
 func TestStatusPageInChromium(t *testing.T) {
@@ -40,13 +41,16 @@ defaults: {schedule: "@every 1s", down_after: 1, up_after: 1, timeout: 2s, group
 merchants:
   - name: kim-shop
     checks:
-      - {name: storefront, http: {url: "%s/", contains: cart}}
-      - {name: api, http: {url: "%s/", contains: cart}}
+      - {name: storefront, http: {url: "%s/", contains: cart}, labels: {provider: examplehost}}
+      - {name: api, http: {url: "%s/", contains: cart}, labels: {provider: examplehost}}
+providers:
+  - {name: examplehost, match: {provider: examplehost}, outage_when: {min_down: 1}}
 `, filepath.Join(dir, "h.db"), listen, shop.URL, other.URL))
 	p := startDaemon(t, dir, cfg)
 	defer p.stop(t)
 	waitHTTP(t, "http://"+listen+"/api/v1/checks", `"state": "down"`)
 	waitHTTP(t, "http://"+listen+"/api/v1/checks", `"state": "up"`)
+	waitHTTP(t, "http://"+listen+"/", "examplehost looks down: 1 of 2")
 
 	run := func(args ...string) []byte {
 		t.Helper()
@@ -70,6 +74,7 @@ merchants:
 		`<span class="state down">down`,
 		`data-check="api" data-state="up"`,
 		`1 check is down`,
+		`<div class="banner bad provider">examplehost looks down: 1 of 2 checks not answering</div>`,
 		`Example shops`,
 	} {
 		if !strings.Contains(dom, want) {

@@ -537,7 +537,21 @@ func statusOptions(cfg *config.Config, mon *monitor.Monitor, st store.Store, tmp
 	}
 	return &web.StatusOptions{Record: record{Store: st, Reporter: reporter(cfg, st), mon: mon}, Public: sp.Public,
 		Token: sp.Token.Value(), Title: sp.Title, ShowErrors: sp.ShowErrors, Merchants: sp.Merchants, Location: cfg.Location,
-		Words: tmpl, Lang: lang, Names: cfg.Names()}
+		Words: tmpl, Lang: lang, Names: cfg.Names(), Outages: outages(cfg, st)}
+}
+
+// outages are the providers' outages in progress for the status page, as
+// the store has them: every instance shows them, not only the leader.
+func outages(cfg *config.Config, st store.Store) func(ctx context.Context) ([]web.ProviderOutage, error) {
+	rules := incident.RulesFrom(cfg)
+	return func(ctx context.Context) ([]web.ProviderOutage, error) {
+		found, err := rules.Outages(ctx, st)
+		out := make([]web.ProviderOutage, len(found))
+		for i, o := range found {
+			out[i] = web.ProviderOutage{Name: o.Provider, Down: o.Down, Of: o.Of, Checks: o.Checks}
+		}
+		return out, err
+	}
 }
 
 // pacing turns the delivery settings into the dispatcher's limits.

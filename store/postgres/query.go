@@ -21,14 +21,14 @@ func at(t *time.Time) time.Time {
 }
 
 const checkStateColumns = `c.name, c.state, c.since, c.fail_streak, c.ok_streak, c.streak_since, c.probed_at,
-	coalesce(i.id, 0) FROM checks c LEFT JOIN incidents i ON i.check_id = c.id AND i.resolved_at IS NULL`
+	c.first_probed_at, coalesce(i.id, 0) FROM checks c LEFT JOIN incidents i ON i.check_id = c.id AND i.resolved_at IS NULL`
 
 func scanCheckState(row pgx.Row) (store.CheckState, error) {
 	var s store.CheckState
 	var state string
-	var since, streakSince, probed *time.Time
-	err := row.Scan(&s.Check, &state, &since, &s.FailStreak, &s.OKStreak, &streakSince, &probed, &s.Incident)
-	s.State, s.Since, s.StreakSince, s.Probed = store.State(state), at(since), at(streakSince), at(probed)
+	var since, streakSince, probed, first *time.Time
+	err := row.Scan(&s.Check, &state, &since, &s.FailStreak, &s.OKStreak, &streakSince, &probed, &first, &s.Incident)
+	s.State, s.Since, s.StreakSince, s.Probed, s.First = store.State(state), at(since), at(streakSince), at(probed), at(first)
 	return s, err
 }
 
@@ -225,13 +225,14 @@ func (db *DB) StateChanges(ctx context.Context, since time.Time) ([]store.StateC
 	return out, nil
 }
 
-// FirstSeen returns when each check was first probed, as far as the record
-// tells: its first change of state, or its first hour of counted probes.
+// FirstSeen returns when each check was first probed: the first probe its
+// state was saved with, or its first change of state when that is earlier
+// (a change is dated by a probe too). Never the hour of an aggregate,
+// which would count the minutes before the first probe as up.
 func (db *DB) FirstSeen(ctx context.Context) (map[string]time.Time, error) {
-	rows, err := db.pool.Query(ctx, `SELECT c.name, min(f.at) FROM (
-			SELECT check_id, min(at) AS at FROM state_changes GROUP BY check_id
-			UNION ALL SELECT check_id, min(period) FROM probe_stats GROUP BY check_id
-		) f JOIN checks c ON c.id = f.check_id GROUP BY c.name`)
+	rows, err := db.pool.Query(ctx, `SELECT c.name, least(c.first_probed_at, s.at)
+		FROM checks c LEFT JOIN (SELECT check_id, min(at) AS at FROM state_changes GROUP BY check_id) s ON s.check_id = c.id
+		WHERE c.first_probed_at IS NOT NULL OR s.at IS NOT NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("first probes: %w", err)
 	}

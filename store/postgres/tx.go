@@ -104,10 +104,14 @@ func (t *tx) SaveCheckState(ctx context.Context, s store.CheckState) error {
 	if err != nil {
 		return err
 	}
-	// A state is not saved over one that follows a later probe.
+	// A state is not saved over one that follows a later probe. The
+	// first probe is the earliest given; a state refused as stale leaves
+	// it, but its change of state, if it made one, keeps the time: see
+	// FirstSeen.
 	t.queue("save state of "+s.Check, `UPDATE checks SET state = $1, since = $2, fail_streak = $3, ok_streak = $4,
-		streak_since = $5, probed_at = $6 WHERE id = $7 AND (probed_at IS NULL OR $6::timestamptz IS NULL OR probed_at <= $6)`,
-		string(s.State), ts(s.Since), s.FailStreak, s.OKStreak, ts(s.StreakSince), ts(s.Probed), id)
+		streak_since = $5, probed_at = $6, first_probed_at = least(first_probed_at, $8)
+		WHERE id = $7 AND (probed_at IS NULL OR $6::timestamptz IS NULL OR probed_at <= $6)`,
+		string(s.State), ts(s.Since), s.FailStreak, s.OKStreak, ts(s.StreakSince), ts(s.Probed), id, ts(s.First))
 	return nil
 }
 

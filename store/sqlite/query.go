@@ -12,15 +12,16 @@ import (
 	"github.com/hostwatch/hostwatch/store"
 )
 
-const checkStateColumns = `c.name, c.state, c.since, c.fail_streak, c.ok_streak, c.streak_since, c.probed_at,
+const checkStateColumns = `c.name, c.state, c.since, c.fail_streak, c.ok_streak, c.streak_since, c.probed_at, c.first_probed_at,
 	coalesce((SELECT i.id FROM incidents i WHERE i.check_id = c.id AND i.resolved_at IS NULL), 0)`
 
 func scanCheckState(sc interface{ Scan(...any) error }) (store.CheckState, error) {
 	var s store.CheckState
 	var state string
-	var since, streakSince, probed sql.NullInt64
-	err := sc.Scan(&s.Check, &state, &since, &s.FailStreak, &s.OKStreak, &streakSince, &probed, &s.Incident)
+	var since, streakSince, probed, first sql.NullInt64
+	err := sc.Scan(&s.Check, &state, &since, &s.FailStreak, &s.OKStreak, &streakSince, &probed, &first, &s.Incident)
 	s.State, s.Since, s.StreakSince, s.Probed = store.State(state), fromMS(since), fromMS(streakSince), fromMS(probed)
+	s.First = fromMS(first)
 	return s, err
 }
 
@@ -260,13 +261,14 @@ func (db *DB) StateChanges(ctx context.Context, since time.Time) ([]store.StateC
 	return out, rows.Err()
 }
 
-// FirstSeen returns when each check was first probed, as far as the record
-// tells: its first change of state, or its first hour of counted probes.
+// FirstSeen returns when each check was first probed: the first probe its
+// state was saved with, or its first change of state when that is earlier
+// (a change is dated by a probe too). Never the hour of an aggregate,
+// which would count the minutes before the first probe as up.
 func (db *DB) FirstSeen(ctx context.Context) (map[string]time.Time, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT c.name, min(f.at) FROM (
-			SELECT check_id, min(at) AS at FROM state_changes GROUP BY check_id
-			UNION ALL SELECT check_id, min(period) FROM probe_stats GROUP BY check_id
-		) f JOIN checks c ON c.id = f.check_id GROUP BY c.name`)
+	rows, err := db.r.QueryContext(ctx, `SELECT c.name, min(coalesce(c.first_probed_at, s.at), coalesce(s.at, c.first_probed_at))
+		FROM checks c LEFT JOIN (SELECT check_id, min(at) AS at FROM state_changes GROUP BY check_id) s ON s.check_id = c.id
+		WHERE c.first_probed_at IS NOT NULL OR s.at IS NOT NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("first probes: %w", err)
 	}

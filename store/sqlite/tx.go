@@ -35,8 +35,12 @@ const (
 		ON CONFLICT (check_id, period) DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed,
 		latency_sum_us = latency_sum_us + excluded.latency_sum_us,
 		latency_max_us = max(latency_max_us, excluded.latency_max_us)`
-	// A state is not saved over one that follows a later probe.
-	qSaveState = `UPDATE checks SET state = ?, since = ?, fail_streak = ?, ok_streak = ?, streak_since = ?, probed_at = ?
+	// A state is not saved over one that follows a later probe. The
+	// first probe is the earliest given (SQLite's min is NULL when an
+	// argument is); a state refused as stale leaves it, but its change of
+	// state, if it made one, keeps the time: see FirstSeen.
+	qSaveState = `UPDATE checks SET state = ?, since = ?, fail_streak = ?, ok_streak = ?, streak_since = ?, probed_at = ?,
+		first_probed_at = coalesce(min(first_probed_at, ?), first_probed_at, ?)
 		WHERE id = ? AND (probed_at IS NULL OR ? IS NULL OR probed_at <= ?)`
 )
 
@@ -57,7 +61,8 @@ func (t *tx) SaveCheckState(ctx context.Context, s store.CheckState) error {
 		return err
 	}
 	_, err = t.exec(ctx, qSaveState,
-		string(s.State), ms(s.Since), s.FailStreak, s.OKStreak, ms(s.StreakSince), ms(s.Probed), id, ms(s.Probed), ms(s.Probed))
+		string(s.State), ms(s.Since), s.FailStreak, s.OKStreak, ms(s.StreakSince), ms(s.Probed), ms(s.First), ms(s.First),
+		id, ms(s.Probed), ms(s.Probed))
 	if err != nil {
 		return fmt.Errorf("save state of %s: %w", s.Check, err)
 	}

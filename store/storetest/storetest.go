@@ -29,6 +29,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"IncidentsByMerchant", testIncidentsByMerchant},
 		{"Acknowledge", testAcknowledge},
 		{"StateChangesAndFirstSeen", testStateChangesAndFirstSeen},
+		{"PeriodEdges", testPeriodEdges},
+		{"FirstProbeKept", testFirstProbeKept},
 		{"Flapping", testFlapping},
 		{"AlertsSilencesWindows", testAlertsSilencesWindows},
 		{"Outbox", testOutbox},
