@@ -35,6 +35,9 @@ type Config struct {
 	// Env lists the environment variables the file's secrets are read
 	// from, and whether each was set; set by Load.
 	Env []EnvRef `yaml:"-"`
+	// Warnings are what is allowed but most likely a mistake, in line
+	// order; set by Load.
+	Warnings Errors `yaml:"-"`
 }
 
 // EnvRef is a ${NAME} in a secret of the file: a token, a password.

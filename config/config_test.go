@@ -472,3 +472,60 @@ func TestPathsBesideTheFile(t *testing.T) {
 		}
 	}
 }
+
+// TestSyntaxSlips: a tab and an unquoted @ or * are told on their own
+// lines with the fix, and the rest of the file is still checked.
+func TestSyntaxSlips(t *testing.T) {
+	doc := "timezone: UTC\nmerchants:\n  - name: kim-shop\n    checks:\n      - name: web\n\thttp: {url: \"https://kim.example/\"}\n" +
+		"        schedule: @every 30s\n      - name: cron\n        tcp: {address: \"kim.example:443\"}\n        schedule: */5 * * * *\n" +
+		"        shedule: \"@every 1m\"\n"
+	_, err := Parse("f.yaml", []byte(doc), noEnv)
+	want := []string{
+		`f.yaml:6: a tab in the indentation: YAML indents with spaces only`,
+		`f.yaml:7: a value starting with @ must be quoted: schedule: "@every 30s"`,
+		`f.yaml:10: a value starting with * must be quoted (an unquoted * refers to an anchor): schedule: "*/5 * * * *"`,
+		`f.yaml:11: merchants[0].checks[1].shedule: unknown key (did you mean "schedule"?)`,
+	}
+	if err == nil || err.Error() != strings.Join(want, "\n") {
+		t.Errorf("got:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
+	}
+	// What is not one of those slips is told as YAML tells it.
+	if _, err := Parse("f.yaml", []byte("a: [1, 2\n"), noEnv); err == nil || err.Error() != "f.yaml:1: did not find expected ',' or ']'" {
+		t.Errorf("an unclosed list: %v", err)
+	}
+}
+
+// TestWarnings: what validates but will not do what its author expects.
+func TestWarnings(t *testing.T) {
+	doc := `timezone: UTC
+contacts:
+  - {name: kim, telegram: 111}
+  - {name: hook, webhook: "https://hooks.example/x"}
+merchants:
+  - name: kim-shop
+    contacts: [kim]
+    checks:
+      - {name: web, http: {url: "https://kim.example"}}
+      - {name: cert, tls: {address: "kim.example:443"}, schedule: "@every 30m", down_after: 3}
+  - name: lee-shop
+    contacts: [hook]
+    checks:
+      - {name: web, http: {url: "https://KIM.example/"}, down_after: 2, schedule: "@every 30m"}
+  - name: park-shop
+    checks:
+      - {name: web, tcp: {address: "park.example:443"}}
+`
+	cfg, err := Parse("f.yaml", []byte(doc), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"f.yaml:7: warning: merchants[0].contacts: no contact of kim-shop has an address on a configured app (kim has a telegram chat, and there is no telegram section): its alerts go only to standard output",
+		"f.yaml:10: warning: merchants[0].checks[1]: an outage of kim-shop/cert is confirmed only after down_after 3 × 30m00s = 1h30m: its alerts come that late",
+		"f.yaml:14: warning: merchants[1].checks[0].http.url: lee-shop/web probes the same URL as kim-shop/web",
+		"f.yaml:15: warning: merchants[2]: park-shop has no contacts: its alerts go only to standard output",
+	}
+	if got := cfg.Warnings.Error(); got != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}

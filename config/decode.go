@@ -37,7 +37,9 @@ type decoder struct {
 	raw    map[string][2]string // path → the text as written and as expanded, where ${NAME} changed it
 	secret map[string]bool      // paths of Secret fields, which may be left empty
 	refs   map[string][]string  // path → every ${NAME} it holds
-	errs   Errors
+
+	warnings Errors
+	errs     Errors
 
 	// aliases counts alias expansions and depth the nesting, so that a
 	// file of nested aliases (a "billion laughs") or a cyclic one is

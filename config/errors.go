@@ -13,6 +13,8 @@ type Error struct {
 	Line int
 	Path string
 	Msg  string
+	// Warning marks what is allowed but most likely a mistake.
+	Warning bool
 }
 
 func (e *Error) Error() string {
@@ -20,6 +22,9 @@ func (e *Error) Error() string {
 	b.WriteString(e.File)
 	if e.Line > 0 {
 		b.WriteString(":" + strconv.Itoa(e.Line))
+	}
+	if e.Warning {
+		b.WriteString(": warning")
 	}
 	if e.Path != "" {
 		b.WriteString(": " + e.Path)

@@ -57,12 +57,7 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 func parse(file string, data []byte, o Options) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		e := &Error{File: file, Msg: err.Error()}
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			e.Line, _ = strconv.Atoi(m[1])
-			e.Msg = m[2]
-		}
-		return nil, Errors{e}
+		return nil, syntaxErrors(file, data, err, o)
 	}
 	d := &decoder{file: file, lookup: o.Lookup, lines: map[string]int{}, unset: map[string][]string{}, bad: map[string]bool{},
 		raw: map[string][2]string{}, secret: map[string]bool{}, refs: map[string][]string{}}
@@ -76,7 +71,9 @@ func parse(file string, data []byte, o Options) (*Config, error) {
 	resolvePaths(&cfg, filepath.Dir(file))
 	v := validator{decoder: d, cfg: &cfg, offline: o.Offline, uses: o.Uses}
 	v.validate()
+	v.mistakes()
 	cfg.Env = d.env()
+	cfg.Warnings = d.warnings.sorted()
 	if len(d.errs) > 0 {
 		return nil, d.errs.sorted()
 	}
@@ -106,4 +103,73 @@ func resolvePaths(cfg *Config, dir string) {
 		cfg.Storage.DSN = Secret(rel(dsn))
 	}
 	cfg.Templates = rel(cfg.Templates)
+}
+
+// syntaxErrors explains a file YAML cannot read. The usual slips (a tab
+// in the indentation, a value starting with @, * or & left unquoted) are
+// found by line and told with their fix; the file with them fixed is then
+// read on, so that every other mistake shows too.
+func syntaxErrors(file string, data []byte, err error, o Options) error {
+	slips, fixed := findSlips(file, data)
+	if len(slips) > 0 {
+		var root yaml.Node
+		if yaml.Unmarshal(fixed, &root) == nil {
+			_, rest := parse(file, fixed, o)
+			if es, ok := AsErrors(rest); ok {
+				slips = append(slips, es...)
+			}
+			return slips.sorted()
+		}
+	}
+	e := &Error{File: file, Msg: err.Error()}
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Msg = m[2]
+	}
+	return append(slips, e).sorted()
+}
+
+// unquoted finds a value that starts with a character YAML reserves:
+// "key: @every 30s", "- *foo".
+var unquoted = regexp.MustCompile(`^(\s*(?:-\s+)?(?:[^\s'"#{}\[\],:][^#'"]*?:\s+|-\s+))([@*&` + "`" + `])(.*)$`)
+
+// findSlips lists the usual slips line by line, and returns the file with
+// them fixed: a line indented with tabs aligned under the line before,
+// reserved starts quoted.
+func findSlips(file string, data []byte) (Errors, []byte) {
+	var slips Errors
+	lines := strings.Split(string(data), "\n")
+	column := 0 // where the keys of the last line's block start
+	for i, line := range lines {
+		indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
+		if strings.Contains(indent, "\t") {
+			slips = append(slips, &Error{File: file, Line: i + 1,
+				Msg: "a tab in the indentation: YAML indents with spaces only"})
+			line = strings.Repeat(" ", column) + line[len(indent):]
+			indent = line[:column]
+		}
+		if content := strings.TrimSpace(line); content != "" && !strings.HasPrefix(content, "#") {
+			column = len(indent)
+			if strings.HasPrefix(content, "- ") {
+				column += 2
+			}
+			if strings.HasSuffix(content, ":") {
+				column += 2
+			}
+		}
+		if m := unquoted.FindStringSubmatch(line); m != nil {
+			value := strings.TrimSpace(m[2] + m[3])
+			hint := "a value starting with " + m[2] + " must be quoted"
+			switch m[2] {
+			case "*":
+				hint += " (an unquoted * refers to an anchor)"
+			case "&":
+				hint += " (an unquoted & names an anchor)"
+			}
+			slips = append(slips, &Error{File: file, Line: i + 1, Msg: fmt.Sprintf("%s: %s%q", hint, strings.TrimLeft(m[1], " -"), value)})
+			line = m[1] + strconv.Quote(value)
+		}
+		lines[i] = line
+	}
+	return slips, []byte(strings.Join(lines, "\n"))
 }

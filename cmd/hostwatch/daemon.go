@@ -156,6 +156,9 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		cur.Store(g)
+		for _, w := range cfg.Warnings {
+			log.Warn("the configuration has a likely mistake", "warning", w.Error())
+		}
 		if states == nil {
 			log.Info("hostwatch started", "version", versionString(), "config", *path, "checks", len(cfg.Checks()),
 				"merchants", len(cfg.Merchants), "listen", listener.Addr().String(), "store", cfg.Storage.Driver)

@@ -105,6 +105,34 @@ merchants:
 	}
 }
 
+// TestValidateSlipsAndWarnings: a tab, an unquoted @every and an unknown
+// key are all reported with their lines (exit 1); what is only likely a
+// mistake is a warning, and the file is valid (exit 0).
+func TestValidateSlipsAndWarnings(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeConfig(t, dir, "merchants:\n  - name: kim-shop\n    checks:\n      - name: web\n\thttp: {url: \"https://kim.example/\"}\n"+
+		"        schedule: @every 30s\n        timeot: 5s\n")
+	_, stderr, code := hostwatch(t, "validate", "-config", bad)
+	want := bad + ":5: a tab in the indentation: YAML indents with spaces only\n" +
+		bad + ":6: a value starting with @ must be quoted: schedule: \"@every 30s\"\n" +
+		bad + ":7: merchants[0].checks[0].timeot: unknown key (did you mean \"timeout\"?)\n"
+	if code != 1 || stderr != want {
+		t.Errorf("exit %d, stderr:\n%s\nwant:\n%s", code, stderr, want)
+	}
+	warned := writeConfig(t, dir, `contacts: [{name: kim, telegram: 111}]
+merchants:
+  - name: kim-shop
+    contacts: [kim]
+    checks:
+      - {name: web, tcp: {address: "kim.example:443"}}
+`)
+	out, stderr, code := hostwatch(t, "validate", "-config", warned)
+	if code != 0 || !strings.Contains(out, ": ok, 1 merchants, 1 checks") ||
+		!strings.HasPrefix(stderr, warned+":4: warning: merchants[0].contacts: no contact of kim-shop has an address on a configured app") {
+		t.Errorf("exit %d\n%s%s", code, out, stderr)
+	}
+}
+
 // TestValidateTemplates: a template of the operator's that does not parse,
 // or that names nothing hostwatch renders, is an error with its file and
 // line; the built-in ones stand.

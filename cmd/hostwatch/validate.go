@@ -17,6 +17,9 @@ func runValidate(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, err)
 		return exitError(1)
 	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(stderr, w)
+	}
 	fmt.Fprintf(stdout, "%s: ok, %d merchants, %d checks\n", *path, len(cfg.Merchants), len(cfg.Checks()))
 	// What run will read from the environment, so that a deploy sets it.
 	for _, e := range cfg.Env {

@@ -1,0 +1,111 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hostwatch/hostwatch/locale"
+)
+
+// warn notes what is allowed but most likely a mistake: it does not stop
+// the daemon, and validate shows it.
+func (v *validator) warn(path, format string, args ...any) {
+	v.warnings = append(v.warnings, &Error{File: v.file, Line: v.line(path), Path: path, Msg: fmt.Sprintf(format, args...), Warning: true})
+}
+
+// mistakes looks for what validates but will not do what the operator
+// expects: a merchant nobody hears of, an outage confirmed hours late, the
+// same page probed twice.
+func (v *validator) mistakes() {
+	c := v.cfg
+	contacts := map[string]Contact{}
+	for _, ct := range c.Contacts {
+		contacts[ct.Name] = ct
+	}
+	firstURL := map[string]string{}
+	for i, m := range c.Merchants {
+		mp := index("merchants", i)
+		var why []string
+		reached := false
+		for _, name := range m.Contacts {
+			ct, ok := contacts[name]
+			if !ok {
+				continue // an error already
+			}
+			r, w := reaches(c, ct)
+			reached = reached || r
+			why = append(why, w...)
+		}
+		switch {
+		case len(m.Contacts) == 0:
+			v.warn(mp, "%s has no contacts: its alerts go only to standard output", m.Name)
+		case !reached:
+			v.warn(mp+".contacts", "no contact of %s has an address on a configured app (%s): its alerts go only to standard output",
+				m.Name, strings.Join(why, "; "))
+		}
+		for j, ch := range m.Checks {
+			cp := index(mp+".checks", j)
+			if ch.Cron != nil && ch.DownAfter > 0 {
+				if every := interval(ch.Cron, c.Location); every > 0 && time.Duration(ch.DownAfter)*every > time.Hour {
+					d := locale.English.Duration
+					v.warn(cp, "an outage of %s/%s is confirmed only after down_after %d × %s = %s: its alerts come that late",
+						m.Name, ch.Name, ch.DownAfter, d(every), d(time.Duration(ch.DownAfter)*every))
+				}
+			}
+			if ch.HTTP == nil {
+				continue
+			}
+			u := normalURL(ch.HTTP.URL)
+			if first, ok := firstURL[u]; ok {
+				v.warn(cp+".http.url", "%s/%s probes the same URL as %s", m.Name, ch.Name, first)
+				continue
+			}
+			firstURL[u] = m.Name + "/" + ch.Name
+		}
+	}
+}
+
+// reaches says whether a message to ct goes to a chat app or webhook, and
+// if not, why.
+func reaches(c *Config, ct Contact) (bool, []string) {
+	var why []string
+	switch {
+	case ct.Webhook != "":
+		return true, nil
+	case ct.Telegram != 0 && c.Telegram != nil, ct.Slack != "" && c.Slack != nil:
+		return true, nil
+	}
+	if ct.Telegram != 0 {
+		why = append(why, ct.Name+" has a telegram chat, and there is no telegram section")
+	}
+	if ct.Slack != "" {
+		why = append(why, ct.Name+" has a slack channel, and there is no slack section")
+	}
+	return false, why
+}
+
+// interval is the time between two runs of a schedule, taken from a
+// Monday at midnight: exact for @every, the usual gap for cron times.
+func interval(s interface{ Next(time.Time) time.Time }, loc *time.Location) time.Duration {
+	if loc == nil {
+		loc = time.UTC
+	}
+	first := s.Next(time.Date(2026, 1, 5, 0, 0, 0, 0, loc))
+	return s.Next(first).Sub(first)
+}
+
+// normalURL is a URL as a probe reaches it: scheme and host in lower
+// case, an empty path as "/".
+func normalURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u.String()
+}
