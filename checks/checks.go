@@ -29,6 +29,9 @@ type Result struct {
 	// Evidence is what the probe saw: a status line, addresses, a
 	// certificate's expiry.
 	Evidence string
+	// Expires is when the certificate a TLS probe was shown expires; zero
+	// for other probes.
+	Expires time.Time
 }
 
 // Checker runs one probe. Check honours ctx's deadline: a target that never

@@ -267,6 +267,9 @@ func TestTLS(t *testing.T) {
 			if r.OK && !strings.Contains(r.Evidence, "days left") {
 				t.Errorf("evidence = %q", r.Evidence)
 			}
+			if r.OK && !r.Expires.Equal(cert.NotAfter) {
+				t.Errorf("expires %v, the certificate %v", r.Expires, cert.NotAfter)
+			}
 		})
 	}
 	// Untrusted: the certificate verification error, not a generic one.

@@ -55,6 +55,7 @@ func (p *tlsProbe) Check(ctx context.Context) Result {
 	r := Result{
 		OK:      true,
 		Latency: latency,
+		Expires: leaf.NotAfter,
 		Evidence: fmt.Sprintf("certificate for %s from %s expires %s (%d days left)",
 			leaf.Subject.CommonName, leaf.Issuer.CommonName, leaf.NotAfter.UTC().Format(time.DateOnly), days),
 	}

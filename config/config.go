@@ -86,8 +86,22 @@ type HTTP struct {
 	// AdminToken lets a request from another machine call POST /-/reload
 	// (and read /metrics when Metrics.Protect), as a bearer token;
 	// without it only this machine may.
-	AdminToken Secret `yaml:"admin_token"`
+	AdminToken Secret   `yaml:"admin_token"`
+	Metrics    Metrics  `yaml:"metrics"`
 }
+
+// Metrics configures /metrics.
+type Metrics struct {
+	// PerCheck serves the series labelled by check (probes, up,
+	// certificate expiry); default true. Off for very large installations.
+	PerCheck *bool `yaml:"per_check"`
+	// Protect asks for AdminToken as a bearer token: the series name every
+	// merchant and check.
+	Protect bool `yaml:"protect"`
+}
+
+// PerCheckOn reports whether the series labelled by check are served.
+func (m Metrics) PerCheckOn() bool { return m.PerCheck == nil || *m.PerCheck }
 
 // StatusPage configures the status page at / and the JSON API under
 // /api/v1.

@@ -126,6 +126,9 @@ func (v *validator) validate() {
 	if l := c.HTTP.StatusPage.Language; l != "" {
 		v.language("http.status_page.language", l)
 	}
+	if c.HTTP.Metrics.Protect && c.HTTP.AdminToken == "" && len(v.unset["http.admin_token"]) == 0 {
+		v.fail("http.metrics.protect", "needs http.admin_token, the token a scrape must carry")
+	}
 	if c.Templates != "" {
 		if _, err := locale.Load(c.Templates, loc); err != nil {
 			for _, e := range strings.Split(err.Error(), "\n") {

@@ -145,6 +145,9 @@ type Options struct {
 	Clock    clockwork.Clock
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
+	// Aggregate leaves out every series labelled by check, for very large
+	// installations: probes are counted by result only.
+	Aggregate bool
 }
 
 // Owner says whether this instance probes a check in its slot at a time.
@@ -183,12 +186,22 @@ func New(o Options) (*Monitor, error) {
 		o.Build = o.Env.New
 	}
 	m := &Monitor{clock: o.Clock, log: o.Logger, sink: o.Sink, byID: map[string]*watched{}, owner: o.Owner, state: o.State}
+	byCheck := []string{"check"} // the series' first label, unless aggregated
+	if o.Aggregate {
+		byCheck = nil
+	}
 	probes := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "hostwatch_probes_total", Help: "Probes run, by check and result (ok or fail).",
-	}, []string{"check", "result"})
+		Name: "hostwatch_probes_total", Help: "Probes run, by check (unless http.metrics.per_check is off) and result (ok or fail).",
+	}, append(byCheck, "result"))
 	skips := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hostwatch_scheduler_skipped_total", Help: "Probes skipped because the check's previous probe was still running.",
-	}, []string{"check"})
+	}, byCheck)
+	of := func(vec *prometheus.CounterVec, check string, labels ...string) prometheus.Counter {
+		if o.Aggregate {
+			return vec.WithLabelValues(labels...)
+		}
+		return vec.WithLabelValues(append([]string{check}, labels...)...)
+	}
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "hostwatch_probe_duration_seconds", Help: "How long probes took, by kind.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
@@ -204,7 +217,11 @@ func New(o Options) (*Monitor, error) {
 	assigned := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hostwatch_checks_assigned", Help: "Checks this instance probes.",
 	}, func() float64 { return float64(m.Assigned()) })
-	for _, c := range []prometheus.Collector{probes, skips, m.latency, m.lateness, down, assigned} {
+	collectors := []prometheus.Collector{probes, skips, m.latency, m.lateness, down, assigned}
+	if !o.Aggregate {
+		collectors = append(collectors, checkCollector{m})
+	}
+	for _, c := range collectors {
 		if err := o.Registry.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
@@ -223,9 +240,9 @@ func New(o Options) (*Monitor, error) {
 		w := &watched{
 			cfg: c, checker: checker,
 			state:        store.CheckState{Check: c.ID, State: store.Unknown},
-			okProbes:     probes.WithLabelValues(c.ID, "ok"),
-			failedProbes: probes.WithLabelValues(c.ID, "fail"),
-			skips:        skips.WithLabelValues(c.ID),
+			okProbes:     of(probes, c.ID, "ok"),
+			failedProbes: of(probes, c.ID, "fail"),
+			skips:        of(skips, c.ID),
 			latency:      m.latency.WithLabelValues(c.Kind()),
 		}
 		if s, ok := o.States[c.ID]; ok {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/subtle"
 	"github.com/hostwatch/hostwatch/locale"
 
 	"context"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +37,9 @@ type Options struct {
 	Status *StatusOptions
 	// Self says which instance answers, for /healthz; nil leaves it out.
 	Self func() Self
+	// MetricsToken, when set, is the bearer token /metrics asks for: its
+	// series name every merchant and check.
+	MetricsToken string
 }
 
 // Self is the instance that answers: its name, where it probes from, what
@@ -75,7 +80,11 @@ func New(o Options) *Server {
 	for pattern, h := range o.Handlers {
 		s.mux.Handle(pattern, h)
 	}
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelError)}))
+	metrics := promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelError)})
+	if o.MetricsToken != "" {
+		metrics = bearer(o.MetricsToken, metrics)
+	}
+	s.mux.Handle("GET /metrics", metrics)
 	return s
 }
 
@@ -157,4 +166,17 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger
 		return err
 	}
 	return <-done
+}
+
+// bearer lets through only requests that carry token as a bearer token.
+func bearer(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="hostwatch"`)
+			http.Error(w, "this needs http.admin_token as a bearer token", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -343,7 +343,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	}
 	env := checks.NewEnv(checks.EnvOptions{UserAgent: ua})
 	mo := monitor.Options{Checks: all, Env: env, Sink: engine, States: states, Resume: resume, State: st.CheckState,
-		Clock: clock, Logger: log, Registry: reg}
+		Clock: clock, Logger: log, Registry: reg, Aggregate: !cfg.HTTP.Metrics.PerCheckOn()}
 	if shared {
 		mo.Owner = member
 	}
@@ -421,7 +421,12 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	if status != nil {
 		status.Members = member.Members
 	}
+	var metricsToken string
+	if cfg.HTTP.Metrics.Protect {
+		metricsToken = cfg.HTTP.AdminToken.Value()
+	}
 	handler := web.New(web.Options{Store: st, Gatherer: prometheus.Gatherers{d.reg, reg}, Logger: log, Handlers: handlers, Status: status,
+		MetricsToken: metricsToken,
 		Self: func() web.Self {
 			return web.Self{Instance: member.Name(), Location: member.Location(), Role: role(engine), Fenced: member.Fenced()}
 		}})

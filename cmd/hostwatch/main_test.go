@@ -412,6 +412,7 @@ merchants:
 		t.Errorf("down line: %q", line)
 	}
 	waitHTTP(t, "http://"+listen+"/metrics", `hostwatch_incidents_open 1`)
+	waitHTTP(t, "http://"+listen+"/metrics", `hostwatch_check_up{check="kim-shop/storefront"} 0`)
 	waitHTTP(t, "http://"+listen+"/metrics", `hostwatch_build_info{goversion="`+runtime.Version()+`",revision="`)
 	p.stop(t)
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -152,6 +153,32 @@ merchants:
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a reload through a proxy: %v %v", resp, err)
 	}
+
+	// /metrics behind the admin token, without the series per check.
+	b := strings.Replace(string(must(os.ReadFile(config("lee", `      - {name: db, http: {url: "`+site.URL+`/db", contains: cart}}`)))),
+		"http: {listen: ", `http: {admin_token: "s3cret", metrics: {per_check: false, protect: true}, listen: `, 1)
+	if err := os.WriteFile(cfg, []byte(b), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, stderr, code := hostwatch(t, "reload", "-config", cfg); code != 0 {
+		t.Fatalf("reload: exit %d: %s%s", code, out, stderr)
+	}
+	resp, err = http.Get("http://" + listen + "/metrics")
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/metrics without the token: %v %v", resp, err)
+	}
+	req, _ = http.NewRequest(http.MethodGet, "http://"+listen+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer s3cret")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics with the token: %v %v", resp, err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(body), `check="`) || !strings.Contains(string(body), `hostwatch_probes_total{result="ok"}`) {
+		t.Errorf("/metrics with per_check off:\n%s", body)
+	}
+
 	_, stderr := p.output()
 	if strings.Contains(stderr, token) {
 		t.Error("the bot token reached the log")
