@@ -9,6 +9,8 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"encoding/json"
+	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -42,6 +44,7 @@ type Server struct {
 	retryAfter string        // with status 429
 	delay      time.Duration // before answering
 	lag        time.Duration // after taking a delivery, before answering
+	echo       bool          // failure pages name the URL asked for
 	limits     []limit       // rate limits to enforce
 	limited    int           // requests refused by the limits
 	sent       map[string][]time.Time
@@ -78,6 +81,14 @@ func (s *Server) Slow(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.delay = d
+}
+
+// EchoURL makes the failures' pages name the URL asked for, whole and
+// HTML-escaped, as some servers' error pages do.
+func (s *Server) EchoURL() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.echo = true
 }
 
 // SlowAnswer makes the server take a delivery at once and answer d later,
@@ -204,7 +215,12 @@ func (s *Server) take(w http.ResponseWriter, r *http.Request, b webhook.Body, st
 		if status == http.StatusTooManyRequests && retryAfter != "" {
 			w.Header().Set("Retry-After", retryAfter)
 		}
-		http.Error(w, http.StatusText(status), status)
+		page := http.StatusText(status)
+		if s.echo {
+			asked := "http://" + r.Host + r.URL.RequestURI()
+			page = fmt.Sprintf("<h1>%s</h1>\n<p>POST %s failed. <a href=\"%s\">Try again</a></p>", page, asked, html.EscapeString(asked))
+		}
+		http.Error(w, page, status)
 		return false
 	}
 	now := time.Now()
