@@ -1,12 +1,15 @@
 package notifier_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +37,7 @@ type rig struct {
 
 	mu            sync.Mutex
 	undeliverable []store.OutboxItem
+	reasons       []string // the errors of undeliverable, as given
 }
 
 // newRig runs a dispatcher over a fresh store, delivering to webhooks.
@@ -52,9 +56,10 @@ func newRig(t *testing.T, contacts []config.Contact, o notifier.DispatcherOption
 func (r *rig) start(contacts []config.Contact, o notifier.DispatcherOptions) {
 	o.Outbox = r.db
 	o.Notifiers = map[string]notifier.Notifier{"webhook": webhook.New(contacts, notifier.PlainRenderer(time.UTC), "hostwatch/test")}
-	o.Undeliverable = func(_ context.Context, it store.OutboxItem, _ error) {
+	o.Undeliverable = func(_ context.Context, it store.OutboxItem, err error) {
 		r.mu.Lock()
 		r.undeliverable = append(r.undeliverable, it)
+		r.reasons = append(r.reasons, err.Error())
 		r.mu.Unlock()
 	}
 	d, err := notifier.NewDispatcher(o)
@@ -555,5 +560,75 @@ func instancesShareTheOutbox(t *testing.T, driver string) {
 	}
 	if len(deadOnes) > 0 && deadOnes[0].At.Sub(began) < time.Second {
 		t.Errorf("the dead instance's destination got a message %v after the start, inside its claim", deadOnes[0].At.Sub(began))
+	}
+}
+
+// syncBuffer is a log sink safe for the dispatcher's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSecretURLNeverLoggedNorStored: receivers whose error pages echo the
+// webhook's URL, secret path and query included, one failing for a while
+// (500) and one for good (404): the secret is in no log line, no stored
+// last error, and not in what the admins are told.
+func TestSecretURLNeverLoggedNorStored(t *testing.T) {
+	failing, gone := webhooktest.New(""), webhooktest.New("")
+	defer failing.Close()
+	defer gone.Close()
+	failing.Fail(http.StatusInternalServerError, "")
+	gone.Fail(http.StatusNotFound, "")
+	const pathSecret, querySecret = "PATH-s3cret-0123456789", "QUERY-s3cret-9876543210"
+	contacts := []config.Contact{
+		{Name: "failing", Webhook: failing.URL + "/hooks/" + pathSecret + "?token=" + querySecret},
+		{Name: "gone", Webhook: gone.URL + "/hooks/" + pathSecret + "?token=" + querySecret},
+	}
+	for _, srv := range []*webhooktest.Server{failing, gone} {
+		srv.EchoURL()
+	}
+	var logs syncBuffer
+	r := newRig(t, contacts, notifier.DispatcherOptions{BackoffBase: 20 * time.Millisecond, BackoffMax: 50 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	r.enqueue(1, 1, "webhook:failing", "webhook:gone")
+	eventually(t, 5*time.Second, "a few retries and the refusal", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return failing.Requests() >= 3 && len(r.reasons) == 1
+	})
+	r.stop()
+
+	r.mu.Lock()
+	texts := map[string]string{"log": logs.String(), "the report to the admins": strings.Join(r.reasons, "\n")}
+	r.mu.Unlock()
+	for id := int64(1); id <= 2; id++ {
+		it, err := r.db.Item(context.Background(), id)
+		if err != nil || it.LastError == "" {
+			t.Fatalf("item %d: last error %q, %v", id, it.LastError, err)
+		}
+		texts[fmt.Sprintf("last_error of %s", it.Destination)] = it.LastError
+	}
+	for where, text := range texts {
+		for _, secret := range []string{pathSecret, querySecret} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s holds the secret %q:\n%s", where, secret, text)
+			}
+		}
+		// The page was echoed and is there, without the URL.
+		if !strings.Contains(text, "[redacted] failed") {
+			t.Errorf("%s lacks the error page:\n%s", where, text)
+		}
 	}
 }
