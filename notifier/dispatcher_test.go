@@ -98,6 +98,38 @@ func (r *rig) enqueue(incident int64, n int, dests ...string) {
 	r.d.Wake()
 }
 
+// owners are n contacts with a webhook each, at srv under /owner/0,
+// /owner/1, ..., and their destinations.
+func owners(srv *webhooktest.Server, n int) ([]config.Contact, []string) {
+	var contacts []config.Contact
+	var dests []string
+	for i := range n {
+		name := fmt.Sprintf("owner%d", i)
+		contacts = append(contacts, config.Contact{Name: name, Webhook: fmt.Sprintf("%s/owner/%d", srv.URL, i)})
+		dests = append(dests, "webhook:"+name)
+	}
+	return contacts, dests
+}
+
+// eachInOrder checks that each of n destinations received each of its
+// messages once, in order.
+func eachInOrder(t *testing.T, ds []webhooktest.Delivery, n, each int) {
+	t.Helper()
+	byPath := map[string][]webhooktest.Delivery{}
+	for _, d := range ds {
+		byPath[d.Path] = append(byPath[d.Path], d)
+	}
+	if len(byPath) != n {
+		t.Errorf("deliveries to %d destinations, want %d", len(byPath), n)
+	}
+	for path, ds := range byPath {
+		if len(ds) != each {
+			t.Errorf("%s: %d deliveries, want %d", path, len(ds), each)
+		}
+		inOrder(t, ds)
+	}
+}
+
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -265,13 +297,7 @@ func TestStopFinishesTheSendsUnderWay(t *testing.T) {
 	defer srv.Close()
 	const answer = 500 * time.Millisecond
 	srv.SlowAnswer(answer)
-	var contacts []config.Contact
-	var dests []string
-	for i := range 3 {
-		name := fmt.Sprintf("owner%d", i)
-		contacts = append(contacts, config.Contact{Name: name, Webhook: fmt.Sprintf("%s/owner/%d", srv.URL, i)})
-		dests = append(dests, "webhook:"+name)
-	}
+	contacts, dests := owners(srv, 3)
 	o := notifier.DispatcherOptions{DrainTimeout: 100 * time.Millisecond}
 	r := newRig(t, contacts, o)
 	r.enqueue(1, 4, dests...)
@@ -297,16 +323,7 @@ func TestStopFinishesTheSendsUnderWay(t *testing.T) {
 	r.start(contacts, o)
 	eventually(t, 10*time.Second, "the rest after the restart", func() bool { return len(srv.Deliveries()) >= 12 })
 	time.Sleep(200 * time.Millisecond)
-	byPath := map[string][]webhooktest.Delivery{}
-	for _, d := range srv.Deliveries() {
-		byPath[d.Path] = append(byPath[d.Path], d)
-	}
-	for path, ds := range byPath {
-		if len(ds) != 4 {
-			t.Errorf("%s: %d deliveries, want 4", path, len(ds))
-		}
-		inOrder(t, ds)
-	}
+	eachInOrder(t, srv.Deliveries(), 3, 4)
 }
 
 // TestStopDoesNotWaitForeverForAnAnswer: a receiver that never answers
@@ -443,13 +460,7 @@ func TestPacingCountsFromTheActualSend(t *testing.T) {
 	srv := webhooktest.New("")
 	defer srv.Close()
 	srv.LimitEach(1, time.Second, nil)
-	var contacts []config.Contact
-	var dests []string
-	for i := range 20 {
-		name := fmt.Sprintf("owner%d", i)
-		contacts = append(contacts, config.Contact{Name: name, Webhook: fmt.Sprintf("%s/chat/%d", srv.URL, i)})
-		dests = append(dests, "webhook:"+name)
-	}
+	contacts, dests := owners(srv, 20)
 	r := newRig(t, contacts, notifier.DispatcherOptions{Pacing: map[string]notifier.Pacing{"webhook": {
 		Global:         notifier.Pace{N: 30, Per: time.Second},
 		PerDestination: func(string) notifier.Pace { return notifier.Pace{N: 1, Per: time.Second} },
@@ -477,13 +488,7 @@ func instancesShareTheOutbox(t *testing.T, driver string) {
 	srv := webhooktest.New("")
 	defer srv.Close()
 	srv.Slow(20 * time.Millisecond)
-	var contacts []config.Contact
-	var dests []string
-	for i := range 20 {
-		name := fmt.Sprintf("owner%d", i)
-		contacts = append(contacts, config.Contact{Name: name, Webhook: fmt.Sprintf("%s/chat/%d", srv.URL, i)})
-		dests = append(dests, "webhook:"+name)
-	}
+	contacts, dests := owners(srv, 20)
 	var open func() store.Store
 	if driver == "postgres" {
 		dsn := pgtest.Database(t)
@@ -539,46 +544,19 @@ func instancesShareTheOutbox(t *testing.T, driver string) {
 	}
 	eventually(t, 20*time.Second, "every message", func() bool { return len(srv.Deliveries()) >= 100 })
 	time.Sleep(300 * time.Millisecond)
-	byPath := map[string][]webhooktest.Delivery{}
-	for _, d := range srv.Deliveries() {
-		byPath[d.Path] = append(byPath[d.Path], d)
-	}
-	for path, ds := range byPath {
-		if len(ds) != 5 {
-			t.Errorf("%s: %d deliveries, want 5", path, len(ds))
-		}
-		inOrder(t, ds)
-	}
+	eachInOrder(t, srv.Deliveries(), 20, 5)
 	if n := srv.Overlaps(); n != 0 {
 		t.Errorf("%d messages went to a destination while another to it was in flight", n)
 	}
 	var deadOnes []webhooktest.Delivery
 	for _, d := range srv.Deliveries() {
-		if d.Path == "/chat/0" {
+		if d.Path == "/owner/0" {
 			deadOnes = append(deadOnes, d)
 		}
 	}
 	if len(deadOnes) > 0 && deadOnes[0].At.Sub(began) < time.Second {
 		t.Errorf("the dead instance's destination got a message %v after the start, inside its claim", deadOnes[0].At.Sub(began))
 	}
-}
-
-// syncBuffer is a log sink safe for the dispatcher's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestSecretURLNeverLoggedNorStored: receivers whose error pages echo the
@@ -599,7 +577,9 @@ func TestSecretURLNeverLoggedNorStored(t *testing.T) {
 	for _, srv := range []*webhooktest.Server{failing, gone} {
 		srv.EchoURL()
 	}
-	var logs syncBuffer
+	// The handler writes under a lock of its own; the log is read once
+	// the dispatcher has stopped.
+	var logs bytes.Buffer
 	r := newRig(t, contacts, notifier.DispatcherOptions{BackoffBase: 20 * time.Millisecond, BackoffMax: 50 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	r.enqueue(1, 1, "webhook:failing", "webhook:gone")

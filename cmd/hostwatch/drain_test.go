@@ -1,11 +1,8 @@
 package main
 
 import (
-	"fmt"
-	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -27,20 +24,7 @@ func TestDrainEndsWithMessagesInFlight(t *testing.T) {
 
 	const owners, shops = 4, 3
 	dir := t.TempDir()
-	var b strings.Builder
-	fmt.Fprintf(&b, "timezone: UTC\nstorage: {dsn: %q}\nhttp: {listen: %q}\ndelivery: {drain_timeout: 1s}\n", filepath.Join(dir, "h.db"), freeAddr(t))
-	b.WriteString("defaults: {schedule: \"@every 1s\", down_after: 1, up_after: 1, timeout: 2s, group_wait: 0s}\ncontacts:\n")
-	for o := range owners {
-		fmt.Fprintf(&b, "  - {name: owner%d, webhook: \"%s/owner%d\", webhook_secret: \"${HOOK_SECRET}\"}\n", o, receiver.URL, o)
-	}
-	b.WriteString("merchants:\n")
-	for o := range owners {
-		for s := range shops {
-			fmt.Fprintf(&b, "  - name: shop%d-%d\n    contacts: [owner%d]\n    checks:\n", o, s, o)
-			fmt.Fprintf(&b, "      - {name: page, http: {url: \"%s/%d\"}}\n", shop.URL, s)
-		}
-	}
-	cfg := writeConfig(t, dir, b.String())
+	cfg := ownersConfig(t, dir, receiver.URL, shop.URL, owners, shops, "delivery: {drain_timeout: 1s}")
 	t.Setenv("HOOK_SECRET", "drain-test-secret")
 
 	p := startDaemon(t, dir, cfg)
