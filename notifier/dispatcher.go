@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -43,9 +44,13 @@ type DispatcherOptions struct {
 	// Undeliverable is told of each message given up on for good, to tell
 	// the admins.
 	Undeliverable func(ctx context.Context, item store.OutboxItem, err error)
-	// DrainTimeout bounds how long Run goes on delivering after its
+	// DrainTimeout bounds how long Run goes on starting sends after its
 	// context is done. Default 10s.
 	DrainTimeout time.Duration
+	// SendTimeout bounds one send, the wait for its answer included; a
+	// send under way when the drain ends is awaited this long at most.
+	// It backs up the notifiers' own request timeouts. Default 30s.
+	SendTimeout time.Duration
 	// BackoffBase and BackoffMax bound the wait between retries of a
 	// failing destination: it doubles from the base, with jitter. Default
 	// 1s and 5m.
@@ -76,7 +81,9 @@ var errOriginalLost = errors.New("the message to edit was not delivered")
 // Delivery is at least once: an item is marked sent right after the
 // platform's answer. A process that dies between the two sends that one
 // message again at the next start, so at most one duplicate per destination
-// can follow a crash; the message's ID lets a receiver drop it.
+// can follow a crash; the message's ID lets a receiver drop it. A stop is
+// not a crash: a send under way when the drain ends is finished, not cut
+// short, so that its outcome is recorded.
 type Dispatcher struct {
 	o       DispatcherOptions
 	clock   clockwork.Clock
@@ -85,6 +92,9 @@ type Dispatcher struct {
 	global  map[string]*rate.Limiter
 	results *prometheus.CounterVec
 	pending prometheus.Gauge
+	// inFlight counts the sends under way, for the log at the end of
+	// the drain.
+	inFlight atomic.Int64
 
 	mu      sync.Mutex
 	workers map[string]*worker
@@ -109,6 +119,9 @@ func NewDispatcher(o DispatcherOptions) (*Dispatcher, error) {
 	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = 10 * time.Second
+	}
+	if o.SendTimeout <= 0 {
+		o.SendTimeout = 30 * time.Second
 	}
 	if o.BackoffBase <= 0 {
 		o.BackoffBase = time.Second
@@ -160,18 +173,24 @@ func (d *Dispatcher) Wake() {
 	}
 }
 
-// Run delivers until ctx is done, then goes on for at most DrainTimeout
-// with what is already queued, and returns; what is left stays in the
-// outbox for the next start.
+// Run delivers until ctx is done, then goes on starting sends for at most
+// DrainTimeout with what is already queued, waits for the sends under way
+// to be answered (each within SendTimeout), and returns; what is left
+// stays in the outbox for the next start.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelSends()
+	// A send, once started, is never cut short by the stop: a message the
+	// receiver took but whose answer was not awaited would stay pending
+	// and go out again at the next start. The end of the drain only stops
+	// new sends.
+	drainCtx := context.WithoutCancel(ctx)
+	workCtx, stopWork := context.WithCancel(drainCtx)
+	defer stopWork()
 	var wg sync.WaitGroup
 	stopping := make(chan struct{})
 	poll := d.clock.NewTicker(time.Second)
 	defer poll.Stop()
 	for ctx.Err() == nil {
-		more, err := d.load(ctx, sendCtx, stopping, &wg)
+		more, err := d.load(ctx, workCtx, stopping, &wg)
 		if err != nil && ctx.Err() == nil {
 			d.log.Error("read outbox", "err", err)
 		}
@@ -187,7 +206,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	// What was written just before the end (the last probes' alerts) is
 	// delivered in the drain too.
 	for {
-		more, err := d.load(sendCtx, sendCtx, stopping, &wg)
+		more, err := d.load(drainCtx, workCtx, stopping, &wg)
 		if err != nil || !more {
 			break
 		}
@@ -204,16 +223,17 @@ drain:
 		case <-drained:
 			break drain
 		case <-renew.Chan():
-			// The claims run while the drain does.
-			if _, _, err := d.claim(sendCtx); err != nil {
+			// The claims run while the drain does, and while the last
+			// sends are answered: no other instance may send their
+			// messages before their outcome is recorded.
+			if _, _, err := d.claim(drainCtx); err != nil {
 				d.log.Warn("renew the claims during the drain", "err", err)
 			}
 		case <-timeout:
-			d.log.Warn("delivery stopped before the outbox was empty; the rest goes out at the next start, or from another instance",
-				"pending", d.queued())
-			cancelSends()
-			<-drained
-			break drain
+			d.log.Warn("drain timeout: no new sends; the rest goes out at the next start, or from another instance",
+				"pending", d.queued(), "in_flight", d.inFlight.Load())
+			stopWork()
+			timeout = nil
 		}
 	}
 	// Another instance takes these destinations at once, not when the
@@ -230,7 +250,7 @@ drain:
 // instance holds, renews the claims it has, and hands their pending items
 // to their workers, a page at a time, starting workers as needed. It
 // reports whether there may be more to read.
-func (d *Dispatcher) load(ctx, sendCtx context.Context, stopping chan struct{}, wg *sync.WaitGroup) (bool, error) {
+func (d *Dispatcher) load(ctx, workCtx context.Context, stopping chan struct{}, wg *sync.WaitGroup) (bool, error) {
 	const page = 1000
 	claims, dests, err := d.claim(ctx)
 	if err != nil {
@@ -259,7 +279,7 @@ func (d *Dispatcher) load(ctx, sendCtx context.Context, stopping chan struct{}, 
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				w.run(sendCtx, stopping)
+				w.run(workCtx, stopping)
 			}()
 		}
 		if w.push(it) {
@@ -437,7 +457,8 @@ func (w *worker) setHead(it store.OutboxItem) {
 	w.mu.Unlock()
 }
 
-// run delivers until the queue is empty after stopping closed, or ctx ends.
+// run delivers until the queue is empty after stopping closed, or ctx
+// ends; ctx stops new sends, never one under way.
 func (w *worker) run(ctx context.Context, stopping <-chan struct{}) {
 	clock := w.d.clock
 	for ctx.Err() == nil {
@@ -474,7 +495,7 @@ func (w *worker) run(ctx context.Context, stopping <-chan struct{}) {
 			w.drop()
 			continue
 		}
-		w.attempt(ctx, it)
+		w.attempt(context.WithoutCancel(ctx), it)
 	}
 }
 
@@ -513,45 +534,45 @@ func (w *worker) pace(ctx context.Context) error {
 	return nil
 }
 
-// attempt delivers the head item once and records the outcome.
+// attempt delivers the head item once, within SendTimeout, and records
+// the outcome. ctx is not cut short by a stop.
 func (w *worker) attempt(ctx context.Context, it store.OutboxItem) {
 	log := w.d.log.With("destination", w.dest, "message", it.ID, "incident", it.Incident)
-	receipt, err := w.deliver(ctx, it)
-	// The outcome is written even when ctx was just cancelled: a message
-	// the platform took must not go out again.
-	mctx := context.WithoutCancel(ctx)
+	sctx, cancel := context.WithTimeout(ctx, w.d.o.SendTimeout)
+	w.d.inFlight.Add(1)
+	receipt, err := w.deliver(sctx, it)
+	w.d.inFlight.Add(-1)
+	cancel()
 	now := w.d.clock.Now()
 	it.Attempts++
 	var retryAfter *RetryAfterError
 	switch {
 	case err == nil:
 		w.sent.Inc()
-		if !w.recordSent(mctx, log, it.ID, receipt, now) {
+		if !w.recordSent(ctx, log, it.ID, receipt, now) {
 			// Not recorded, and no longer ours: it goes out once more
 			// from the instance that claims the destination.
 			w.drop()
 			return
 		}
 		w.pop()
-	case ctx.Err() != nil:
-		// Cut short by shutdown: it stays pending.
 	case errors.Is(err, errOriginalLost):
 		// The message to edit was never delivered, which was reported
 		// then: the edit is dropped without a second report.
 		log.Warn("edit dropped", "err", err)
-		if merr := w.d.o.Outbox.MarkFailed(mctx, it.ID, it.Attempts, err.Error(), now); merr != nil {
+		if merr := w.d.o.Outbox.MarkFailed(ctx, it.ID, it.Attempts, err.Error(), now); merr != nil {
 			log.Error("record failed delivery", "err", merr)
 		}
 		w.pop()
 	case IsPermanent(err):
 		w.failed.Inc()
 		log.Error("message undeliverable, given up", "attempts", it.Attempts, "err", err)
-		if merr := w.d.o.Outbox.MarkFailed(mctx, it.ID, it.Attempts, err.Error(), now); merr != nil {
+		if merr := w.d.o.Outbox.MarkFailed(ctx, it.ID, it.Attempts, err.Error(), now); merr != nil {
 			log.Error("record failed delivery", "err", merr)
 		}
 		w.pop()
 		if w.d.o.Undeliverable != nil {
-			w.d.o.Undeliverable(mctx, it, err)
+			w.d.o.Undeliverable(ctx, it, err)
 		}
 	default:
 		w.retried.Inc()
@@ -561,7 +582,7 @@ func (w *worker) attempt(ctx context.Context, it store.OutboxItem) {
 		}
 		it.NextAt, it.LastError = now.Add(wait), err.Error()
 		log.Warn("delivery failed; will retry", "attempts", it.Attempts, "in", wait, "err", err)
-		if merr := w.d.o.Outbox.MarkRetry(mctx, it.ID, it.Attempts, it.NextAt, it.LastError); merr != nil {
+		if merr := w.d.o.Outbox.MarkRetry(ctx, it.ID, it.Attempts, it.NextAt, it.LastError); merr != nil {
 			log.Error("record retry", "err", merr)
 		}
 		w.setHead(it)

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hostwatch/hostwatch/locale"
@@ -293,6 +296,53 @@ func IsPermanent(err error) bool {
 	var p *PermanentError
 	return errors.As(err, &p)
 }
+
+// Redact takes a URL that is a credential out of text that a receiver or
+// a library wrote, such as an error page that echoes the request: the URL
+// whole, its path with its query, each of them alone, and any path segment
+// or query value long enough to be a token, each as written, unescaped and
+// HTML-escaped. The host stays: it says where, not how to get in.
+func Redact(text, rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || rawURL == "" {
+		return text
+	}
+	var secret []string
+	add := func(s string, least int) {
+		unescaped, err := url.QueryUnescape(s)
+		if err != nil {
+			unescaped = s
+		}
+		for _, v := range []string{s, unescaped, html.EscapeString(s), html.EscapeString(unescaped)} {
+			if len(v) >= least && v != "/" {
+				secret = append(secret, v)
+			}
+		}
+	}
+	for _, whole := range []string{rawURL, u.String(), u.RequestURI(), u.EscapedPath(), u.RawQuery} {
+		add(whole, 2)
+	}
+	// Short pieces ("hook", "v1") are no secret, and taking them out
+	// would garble the text.
+	for _, seg := range strings.Split(u.EscapedPath(), "/") {
+		add(seg, minSecret)
+	}
+	for _, vs := range u.Query() {
+		for _, v := range vs {
+			add(url.QueryEscape(v), minSecret)
+		}
+	}
+	// The longest first: the URL goes as one, not piece by piece.
+	slices.SortFunc(secret, func(a, b string) int { return len(b) - len(a) })
+	for _, v := range secret {
+		text = strings.ReplaceAll(text, v, "[redacted]")
+	}
+	return text
+}
+
+// minSecret is the length from which a path segment or a query value may
+// be a token.
+const minSecret = 12
 
 // WithoutURL drops the URL from a failed request's error. The URLs
 // notifiers call are credentials (a bot token in the path, a webhook's or a

@@ -27,21 +27,7 @@ func TestKilledWhileDelivering(t *testing.T) {
 	// Three owners with four shops each: one alert per shop.
 	const merchants, checks = 3, 4
 	dir := t.TempDir()
-	listen := freeAddr(t)
-	var b strings.Builder
-	fmt.Fprintf(&b, "timezone: UTC\nstorage: {dsn: %q}\nhttp: {listen: %q}\n", filepath.Join(dir, "h.db"), listen)
-	b.WriteString("defaults: {schedule: \"@every 1s\", down_after: 1, up_after: 1, timeout: 2s, group_wait: 0s}\ncontacts:\n")
-	for m := range merchants {
-		fmt.Fprintf(&b, "  - {name: owner%d, webhook: \"%s/owner%d\", webhook_secret: \"${HOOK_SECRET}\"}\n", m, receiver.URL, m)
-	}
-	b.WriteString("merchants:\n")
-	for m := range merchants {
-		for c := range checks {
-			fmt.Fprintf(&b, "  - name: shop%d-%d\n    contacts: [owner%d]\n    checks:\n", m, c, m)
-			fmt.Fprintf(&b, "      - {name: page, http: {url: \"%s/%d\"}}\n", shop.URL, c)
-		}
-	}
-	cfg := writeConfig(t, dir, b.String())
+	cfg := ownersConfig(t, dir, receiver.URL, shop.URL, merchants, checks, "")
 	t.Setenv("HOOK_SECRET", "crash-test-secret")
 
 	p := startDaemon(t, dir, cfg)
@@ -101,6 +87,28 @@ func TestKilledWhileDelivering(t *testing.T) {
 		}
 	}
 	t.Logf("%d delivered before the kill, %d deliveries in all", atKill, len(receiver.Deliveries()))
+}
+
+// ownersConfig writes a config of owners, each with a webhook at
+// receiver/owner0, /owner1, ... signed with ${HOOK_SECRET}, and shops
+// merchants per owner, each with one page checked every second at
+// shop/0, /1, ...: one alert per shop. extra is added at the top level.
+func ownersConfig(t *testing.T, dir, receiver, shop string, owners, shops int, extra string) string {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "timezone: UTC\nstorage: {dsn: %q}\nhttp: {listen: %q}\n%s\n", filepath.Join(dir, "h.db"), freeAddr(t), extra)
+	b.WriteString("defaults: {schedule: \"@every 1s\", down_after: 1, up_after: 1, timeout: 2s, group_wait: 0s}\ncontacts:\n")
+	for o := range owners {
+		fmt.Fprintf(&b, "  - {name: owner%d, webhook: \"%s/owner%d\", webhook_secret: \"${HOOK_SECRET}\"}\n", o, receiver, o)
+	}
+	b.WriteString("merchants:\n")
+	for o := range owners {
+		for s := range shops {
+			fmt.Fprintf(&b, "  - name: shop%d-%d\n    contacts: [owner%d]\n    checks:\n", o, s, o)
+			fmt.Fprintf(&b, "      - {name: page, http: {url: \"%s/%d\"}}\n", shop, s)
+		}
+	}
+	return writeConfig(t, dir, b.String())
 }
 
 func distinct(ds []webhooktest.Delivery) int {

@@ -21,13 +21,21 @@ type Handler interface {
 	Press(ctx context.Context, r bot.Request, data string) string
 }
 
-// pollTimeout is how long one getUpdates waits for an update.
+// pollTimeout is how long one getUpdates waits for an update, in seconds.
 const pollTimeout = 25
 
+// pollEvery is the least time between two getUpdates calls that found
+// nothing: a Bot API (or a proxy, or an emulator) that answers at once
+// instead of waiting must not be asked thousands of times a second.
+const pollEvery = time.Second
+
 // Poll reads updates by long polling until ctx is done, and answers them.
-// A failing Bot API is retried with backoff (RetryWait doubling to a minute), never
-// in a busy loop; an update is confirmed (the offset moves past it) only
-// after it was handled, so none is lost.
+// Updates are handled as soon as they come, and asked for again at once;
+// an empty answer is followed by the next call no sooner than pollEvery
+// after the last began. A failing Bot API is retried with backoff
+// (RetryWait doubling to a minute), never in a busy loop; an update is
+// confirmed (the offset moves past it) only after it was handled, so none
+// is lost.
 func (t *Telegram) Poll(ctx context.Context, h Handler, log *slog.Logger) error {
 	api := *t.api
 	api.Client = &http.Client{Timeout: (pollTimeout + 15) * time.Second}
@@ -37,6 +45,7 @@ func (t *Telegram) Poll(ctx context.Context, h Handler, log *slog.Logger) error 
 		cfg := tgbotapi.NewUpdate(offset)
 		cfg.Timeout = pollTimeout
 		cfg.AllowedUpdates = []string{"message", "callback_query"}
+		asked := time.Now()
 		updates, err := poller.with(ctx).GetUpdates(cfg)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -59,6 +68,13 @@ func (t *Telegram) Poll(ctx context.Context, h Handler, log *slog.Logger) error 
 			continue
 		}
 		wait = t.RetryWait
+		if len(updates) == 0 {
+			select {
+			case <-time.After(time.Until(asked.Add(pollEvery))):
+			case <-ctx.Done():
+			}
+			continue
+		}
 		for _, u := range updates {
 			// One slow answer must not hold up the others for long.
 			uctx, cancel := context.WithTimeout(ctx, updateTimeout)

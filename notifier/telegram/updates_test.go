@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -208,5 +209,105 @@ func TestWebhookSurvivesAnUpdateWithoutChat(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if c, p := h.seen(); c != 0 || p != 1 {
 		t.Errorf("handled %d commands, %d presses", c, p)
+	}
+}
+
+// startPolling polls api with h until the test ends.
+func startPolling(t *testing.T, api *telegramtest.Server, h telegram.Handler) {
+	t.Helper()
+	tg := telegram.New(token, api.Endpoint(), notifier.PlainRenderer(time.UTC))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- tg.Poll(ctx, h, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// TestPollingDoesNotSpinOnEmptyAnswers: a Bot API that answers getUpdates
+// at once with nothing, whatever the timeout asked, is asked about once a
+// second, each time with a long-poll timeout.
+func TestPollingDoesNotSpinOnEmptyAnswers(t *testing.T) {
+	api := telegramtest.New(token)
+	t.Cleanup(api.Close)
+	api.AnswerAtOnce()
+	startPolling(t, api, &handler{})
+	time.Sleep(3 * time.Second)
+	calls := api.Calls("getUpdates")
+	if n := len(calls); n < 2 || n > 5 {
+		t.Errorf("%d getUpdates calls in 3 s of empty answers, want about one a second", n)
+	}
+	for _, c := range calls {
+		if secs, err := strconv.Atoi(c.Params.Get("timeout")); err != nil || secs <= 0 || c.Status != http.StatusOK {
+			t.Errorf("getUpdates with timeout %q answered %d; want a long poll", c.Params.Get("timeout"), c.Status)
+		}
+	}
+}
+
+// chain answers /one by injecting /two, and notes when each was handled.
+type chain struct {
+	api *telegramtest.Server
+	mu  sync.Mutex
+	at  map[string]time.Time
+}
+
+func (c *chain) Command(_ context.Context, r bot.Request) []bot.Reply {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at[r.Text] = time.Now()
+	if r.Text == "/one" {
+		c.api.Inject(telegramtest.Command(111, 7, "/two"))
+	}
+	return nil
+}
+
+func (c *chain) Press(context.Context, bot.Request, string) string { return "" }
+
+func (c *chain) handled(text string) (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.at[text]
+	return at, ok
+}
+
+// TestPollingHandlesUpdatesAtOnce: an update that arrives during a long poll
+// is handled at once, and after an answer with updates the next getUpdates
+// goes out at once too, even from a Bot API that answers at once: the pause
+// after empty answers adds no delay to updates.
+func TestPollingHandlesUpdatesAtOnce(t *testing.T) {
+	const soon = 400 * time.Millisecond // well under the pause after an empty answer
+	for _, atOnce := range []bool{false, true} {
+		t.Run("answers at once: "+strconv.FormatBool(atOnce), func(t *testing.T) {
+			api := telegramtest.New(token)
+			t.Cleanup(api.Close) // after the polling stops
+			if atOnce {
+				api.AnswerAtOnce()
+			}
+			h := &chain{api: api, at: map[string]time.Time{}}
+			startPolling(t, api, h)
+			waitFor := func(text string) time.Time {
+				t.Helper()
+				deadline := time.Now().Add(5 * time.Second)
+				for {
+					if at, ok := h.handled(text); ok {
+						return at
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("%s never handled", text)
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+			time.Sleep(1500 * time.Millisecond) // idle: a long poll under way, or empty answers
+			api.Inject(telegramtest.Command(111, 7, "/one"))
+			one := waitFor("/one")
+			two := waitFor("/two")
+			if d := two.Sub(one); d > soon {
+				t.Errorf("/two handled %v after /one: the poller paused after an answer with updates", d)
+			}
+			if !atOnce {
+				if n := len(api.Calls("getUpdates")); n > 4 {
+					t.Errorf("%d getUpdates calls for two updates over a long poll", n)
+				}
+			}
+		})
 	}
 }

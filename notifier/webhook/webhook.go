@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -200,15 +201,15 @@ func (w *Webhook) Send(ctx context.Context, address string, m notifier.Message) 
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("webhook %s: %w", address, notifier.WithoutURL(err))
+		return "", fmt.Errorf("webhook %s: %w", address, withoutURL(err, t.URL))
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+	page, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return b.Delivery, nil
 	}
-	err = fmt.Errorf("webhook %s: HTTP %d: %s", address, resp.StatusCode, strings.Join(strings.Fields(string(snippet)), " "))
+	err = fmt.Errorf("webhook %s: HTTP %d: %s", address, resp.StatusCode, excerpt(page, t.URL))
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
@@ -220,6 +221,24 @@ func (w *Webhook) Send(ctx context.Context, address string, m notifier.Message) 
 	default:
 		return "", notifier.Permanent(err)
 	}
+}
+
+// excerpt is the start of an error page, on one line, without the
+// webhook's URL: a page that echoes the request would put its secret in the
+// log and the outbox. The URL is taken out before the page is cut, so that
+// no part of it is left at the cut.
+func excerpt(page []byte, rawURL string) string {
+	return notifier.Clip(notifier.Redact(strings.Join(strings.Fields(string(page)), " "), rawURL), 256)
+}
+
+// withoutURL is a failed request's error without the webhook's URL, in its
+// own field or in its text.
+func withoutURL(err error, rawURL string) error {
+	err = notifier.WithoutURL(err)
+	if text := notifier.Redact(err.Error(), rawURL); text != err.Error() {
+		return errors.New(text)
+	}
+	return err
 }
 
 // retryAfter reads a Retry-After header: seconds, or an HTTP date.

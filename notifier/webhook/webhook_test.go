@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -94,5 +95,35 @@ func TestErrorsAreClassified(t *testing.T) {
 	_, err := wh.Send(context.Background(), "ops", m)
 	if err == nil || notifier.IsPermanent(err) || strings.Contains(err.Error(), token) {
 		t.Errorf("unreachable: %v", err)
+	}
+}
+
+// TestErrorPageEchoingTheURL: a receiver whose error page echoes the URL
+// it was asked, secret path and query included: the error says what the
+// page said, without the secret.
+func TestErrorPageEchoingTheURL(t *testing.T) {
+	srv := webhooktest.New("")
+	defer srv.Close()
+	srv.EchoURL()
+	const pathSecret, querySecret = "PATH-s3cret-0123456789", "QUERY-s3cret-9876543210"
+	hook := srv.URL + "/hooks/" + pathSecret + "?token=" + querySecret + "&v=1"
+	wh := webhook.New([]config.Contact{{Name: "ops", Webhook: hook}}, notifier.PlainRenderer(time.UTC), "hostwatch/test")
+	m := notifier.Message{Kind: notifier.Down, ID: 1, Incident: 1, Check: "a/b", Start: start}
+	for _, status := range []int{http.StatusInternalServerError, http.StatusNotFound} {
+		srv.Fail(status, "")
+		_, err := wh.Send(context.Background(), "ops", m)
+		if err == nil {
+			t.Fatalf("HTTP %d: no error", status)
+		}
+		text := err.Error()
+		for _, secret := range []string{pathSecret, querySecret} {
+			if strings.Contains(text, secret) {
+				t.Errorf("HTTP %d: the secret %q is in the error: %s", status, secret, text)
+			}
+		}
+		// The page was echoed, and what it said beside the URL is kept.
+		if !strings.Contains(text, "[redacted]") || !strings.Contains(text, "failed") || !strings.Contains(text, fmt.Sprintf("HTTP %d", status)) {
+			t.Errorf("HTTP %d: error %q", status, text)
+		}
 	}
 }

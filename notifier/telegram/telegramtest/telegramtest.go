@@ -2,8 +2,9 @@
 // Telegram is: an unknown method is a 404, a wrong token a 401, a missing
 // chat_id or text a 400, an edit that changes nothing "message is not
 // modified", a chat that blocked the bot a 403. It records every call, can
-// hand out injected updates through getUpdates, and can be told to answer
-// 429 with parameters.retry_after, 5xx, or slowly.
+// hand out injected updates through getUpdates (holding the call for its
+// timeout while there are none, or answering at once), and can be told to
+// answer 429 with parameters.retry_after, 5xx, or slowly.
 package telegramtest
 
 import (
@@ -66,6 +67,7 @@ type Server struct {
 	sentAll   []time.Time
 	sentChat  map[int64][]time.Time
 	failUntil time.Time
+	atOnce    bool // getUpdates ignores timeout
 }
 
 type failure struct {
@@ -150,6 +152,15 @@ func (s *Server) overLimit(chat int64, now time.Time) bool {
 		return count(s.sentChat[chat], time.Minute) >= 20
 	}
 	return count(s.sentChat[chat], time.Second) >= 1
+}
+
+// AnswerAtOnce makes getUpdates answer at once, with what is queued or
+// nothing, whatever timeout it was given: as an emulator or a proxy that
+// does not hold long polls does.
+func (s *Server) AnswerAtOnce() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.atOnce = true
 }
 
 // Slow makes every answer wait d.
@@ -476,8 +487,23 @@ func (s *Server) injectedFailure() (int, reply, bool) {
 
 func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, call *Call) {
 	p := r.Form
-	offset, _ := strconv.Atoi(p.Get("offset"))
-	timeout, _ := strconv.Atoi(p.Get("timeout"))
+	params := map[string]int{}
+	for name, least := range map[string]int{"offset": -1 << 31, "limit": 1, "timeout": 0} {
+		if v := p.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < least || name == "limit" && n > 100 {
+				s.answer(w, call, 400, fail(400, "Bad Request: wrong parameter "+name))
+				return
+			}
+			params[name] = n
+		}
+	}
+	offset, timeout := params["offset"], params["timeout"]
+	s.mu.Lock()
+	if s.atOnce {
+		timeout = 0
+	}
+	s.mu.Unlock()
 	deadline := time.Now().Add(time.Duration(timeout) * time.Second)
 	for {
 		s.mu.Lock()
@@ -497,7 +523,7 @@ func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, call *Call) 
 			s.updates = s.updates[drop:]
 			s.nextUpd += drop
 		}
-		if len(s.updates) > 0 || time.Now().After(deadline) {
+		if len(s.updates) > 0 || !time.Now().Before(deadline) {
 			out := slices.Clone(s.updates)
 			s.mu.Unlock()
 			s.answer(w, call, 200, reply{Ok: true, Result: out})

@@ -1,13 +1,16 @@
 // Package webhooktest is a webhook receiver for tests: it checks what a real
 // receiver would (method, content type, signature, the body's schema),
 // records every delivery, and can be told to fail, to ask for a wait, to
-// answer slowly, or to enforce rate limits.
+// answer slowly (before or after taking a delivery), or to enforce rate
+// limits.
 package webhooktest
 
 import (
 	"bytes"
 	"crypto/hmac"
 	"encoding/json"
+	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -40,6 +43,8 @@ type Server struct {
 	status     int           // answer this instead of 200 while set
 	retryAfter string        // with status 429
 	delay      time.Duration // before answering
+	lag        time.Duration // after taking a delivery, before answering
+	echo       bool          // failure pages name the URL asked for
 	limits     []limit       // rate limits to enforce
 	limited    int           // requests refused by the limits
 	sent       map[string][]time.Time
@@ -76,6 +81,23 @@ func (s *Server) Slow(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.delay = d
+}
+
+// EchoURL makes the failures' pages name the URL asked for, whole and
+// HTML-escaped, as some servers' error pages do.
+func (s *Server) EchoURL() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.echo = true
+}
+
+// SlowAnswer makes the server take a delivery at once and answer d later,
+// as a receiver does that acts on a message before it answers: a sender
+// that stops waiting has delivered it all the same.
+func (s *Server) SlowAnswer(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lag = d
 }
 
 // LimitEach refuses with 429 a request that would make more than n to one
@@ -139,7 +161,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	// The failure in force when the request arrived decides its answer:
 	// a test that sees the request counted and then lifts the failure
 	// must still see this one refused.
-	delay, status, retryAfter := s.delay, s.status, s.retryAfter
+	delay, lag, status, retryAfter := s.delay, s.lag, s.status, s.retryAfter
 	s.mu.Unlock()
 	if delay > 0 {
 		select {
@@ -172,13 +194,34 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	taken := s.take(w, r, b, status, retryAfter)
+	s.mu.Unlock()
+	if taken && lag > 0 {
+		select {
+		case <-time.After(lag):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if taken {
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// take records a delivery, or answers the failure or rate limit in force
+// and reports false; s.mu is held.
+func (s *Server) take(w http.ResponseWriter, r *http.Request, b webhook.Body, status int, retryAfter string) bool {
 	if status != 0 {
 		if status == http.StatusTooManyRequests && retryAfter != "" {
 			w.Header().Set("Retry-After", retryAfter)
 		}
-		http.Error(w, http.StatusText(status), status)
-		return
+		page := http.StatusText(status)
+		if s.echo {
+			asked := "http://" + r.Host + r.URL.RequestURI()
+			page = fmt.Sprintf("<h1>%s</h1>\n<p>POST %s failed. <a href=\"%s\">Try again</a></p>", page, asked, html.EscapeString(asked))
+		}
+		http.Error(w, page, status)
+		return false
 	}
 	now := time.Now()
 	for _, l := range s.limits {
@@ -195,14 +238,14 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			s.limited++
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(l.per/time.Second))))
 			http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
-			return
+			return false
 		}
 	}
 	s.all = append(s.all, now)
 	s.sent[r.URL.Path] = append(s.sent[r.URL.Path], now)
 	s.deliveries = append(s.deliveries, Delivery{At: now, Path: r.URL.Path, Body: b, Duplicate: s.seen[b.Delivery]})
 	s.seen[b.Delivery] = true
-	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 // Overlaps counts the requests that arrived while another one to the same
