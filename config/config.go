@@ -86,8 +86,8 @@ type HTTP struct {
 	// AdminToken lets a request from another machine call POST /-/reload
 	// (and read /metrics when Metrics.Protect), as a bearer token;
 	// without it only this machine may.
-	AdminToken Secret   `yaml:"admin_token"`
-	Metrics    Metrics  `yaml:"metrics"`
+	AdminToken Secret  `yaml:"admin_token"`
+	Metrics    Metrics `yaml:"metrics"`
 }
 
 // Metrics configures /metrics.
