@@ -124,6 +124,25 @@ merchants:
 		}
 	}
 
+	// web removed while down: its incident is closed as removed.
+	config("lee", fmt.Sprintf(`      - {name: db, http: {url: "%s/db", contains: cart}}`, site.URL))
+	if out, stderr, code := hostwatch(t, "reload", "-config", cfg); code != 0 {
+		t.Fatalf("hostwatch reload: exit %d: %s%s", code, out, stderr)
+	}
+	var all []struct {
+		Check      string  `json:"check"`
+		End        *string `json:"end"`
+		ResolvedBy string  `json:"resolved_by"`
+	}
+	getJSON(t, "http://"+listen+"/api/v1/incidents?state=all", &all)
+	removed := false
+	for _, in := range all {
+		removed = removed || (in.Check == "kim-shop/web" && in.End != nil && in.ResolvedBy == "removed")
+	}
+	if !removed {
+		t.Errorf("the removed check's incident: %+v", all)
+	}
+
 	// A broken file: refused with its errors, the running one goes on.
 	config("lee", `      - name: db
         http: {url: "not a url"}
@@ -139,9 +158,9 @@ merchants:
 		t.Errorf("POST /-/reload of a broken file: %s\n%s", resp.Status, body)
 	}
 	waitHTTP(t, "http://"+listen+"/metrics", "hostwatch_config_last_reload_successful 0")
-	before := hits.count("/web")
+	before := hits.count("/db")
 	time.Sleep(1500 * time.Millisecond)
-	if hits.count("/web") == before {
+	if hits.count("/db") == before {
 		t.Error("the running configuration stopped after a refused reload")
 	}
 	if _, stderr, code := hostwatch(t, "reload", "-config", cfg); code != 1 || !strings.Contains(stderr, "must be an absolute http or https URL") {
