@@ -74,16 +74,8 @@ func TestConfig(t *testing.T) {
 // readEnvFile is the names an environment file sets.
 func readEnvFile(t *testing.T, name string) []string {
 	t.Helper()
-	data, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var names []string
-	for line := range strings.Lines(string(data)) {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
+	for _, line := range readLines(t, name) {
 		k, _, ok := strings.Cut(line, "=")
 		if !ok {
 			t.Fatalf("%s: %q is not NAME=value", name, line)
