@@ -19,6 +19,11 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = ""
 
+// vcsRevision is set with -ldflags "-X main.vcsRevision=..." where the go
+// command cannot stamp the revision itself: a build without .git, as in
+// the image.
+var vcsRevision = ""
+
 const usage = `hostwatch watches online shops and alerts their owners.
 
 Usage:
@@ -101,7 +106,7 @@ func versionString() string {
 func vcs() (revision, at string, modified bool) {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "", "", false
+		return vcsRevision, "", false
 	}
 	for _, s := range info.Settings {
 		switch s.Key {
@@ -112,6 +117,9 @@ func vcs() (revision, at string, modified bool) {
 		case "vcs.modified":
 			modified = s.Value == "true"
 		}
+	}
+	if revision == "" {
+		revision = vcsRevision
 	}
 	return revision, at, modified
 }
