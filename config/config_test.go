@@ -529,3 +529,37 @@ merchants:
 		t.Errorf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}
 }
+
+// TestProtectedMetricsNeedTheirToken: /metrics is never served open when
+// protect asks for a token whose variable is unset.
+func TestProtectedMetricsNeedTheirToken(t *testing.T) {
+	doc := []byte(`http: {admin_token: "${ADMIN}", metrics: {protect: true}}
+merchants: [{name: a, checks: [{name: web, tcp: {address: "a.example:443"}}]}]
+`)
+	if _, err := parse("f.yaml", doc, Options{Lookup: noEnv}); err == nil || !strings.Contains(err.Error(), "http.admin_token: is empty: ${ADMIN} is not set") {
+		t.Errorf("run: %v", err)
+	}
+	if _, err := parse("f.yaml", doc, Options{Lookup: noEnv, Offline: true}); err != nil {
+		t.Errorf("validate: %v", err)
+	}
+	if _, err := Parse("f.yaml", []byte("http: {metrics: {protect: true}}\nmerchants: [{name: a, checks: [{name: web, tcp: {address: \"a.example:443\"}}]}]\n"), noEnv); err == nil ||
+		!strings.Contains(err.Error(), "http.metrics.protect: needs http.admin_token") {
+		t.Errorf("no token: %v", err)
+	}
+}
+
+// TestSlipsLeaveYAMLAlone: in a file that fails for another reason, what
+// YAML allows is not called a slip, a comment is not taken into a value,
+// and a secret's value is not repeated.
+func TestSlipsLeaveYAMLAlone(t *testing.T) {
+	doc := "defaults: &d {schedule: \"@every 10s\"}\nother: *d\nnote: |\n  a\ttab inside a block\n" +
+		"schedule: @every 10s # every ten seconds\nadmin_token: *Xy9secret\nbroken: [1, 2\n"
+	slips, _ := findSlips("f.yaml", []byte(doc))
+	want := []string{
+		`f.yaml:5: a value starting with @ must be quoted: schedule: "@every 10s"`,
+		`f.yaml:6: a value starting with * must be quoted (an unquoted * refers to an anchor): admin_token: "..."`,
+	}
+	if got := slips.Error(); got != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}

@@ -133,22 +133,38 @@ func syntaxErrors(file string, data []byte, err error, o Options) error {
 // "key: @every 30s", "- *foo".
 var unquoted = regexp.MustCompile(`^(\s*(?:-\s+)?(?:[^\s'"#{}\[\],:][^#'"]*?:\s+|-\s+))([@*&` + "`" + `])(.*)$`)
 
+// blockScalar ends a line that starts a literal or folded block ("key: |").
+var blockScalar = regexp.MustCompile(`:\s*[|>][-+0-9]*\s*(#.*)?$`)
+
+// secretish are keys whose values are not repeated in a message.
+var secretish = regexp.MustCompile(`(?i)(token|secret|dsn|password)\s*:`)
+
 // findSlips lists the usual slips line by line, and returns the file with
 // them fixed: a line indented with tabs aligned under the line before,
-// reserved starts quoted.
+// reserved starts quoted. What YAML allows is left alone: an alias of an
+// anchor the file defines, an anchor, tabs inside a block scalar.
 func findSlips(file string, data []byte) (Errors, []byte) {
 	var slips Errors
-	lines := strings.Split(string(data), "\n")
+	text := string(data)
+	lines := strings.Split(text, "\n")
 	column := 0 // where the keys of the last line's block start
+	block := -1 // the indentation of the line that opened a block scalar, -1 outside one
 	for i, line := range lines {
 		indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
+		content := strings.TrimSpace(line)
+		if block >= 0 {
+			if content == "" || len(indent) > block {
+				continue // the block's own text
+			}
+			block = -1
+		}
 		if strings.Contains(indent, "\t") {
 			slips = append(slips, &Error{File: file, Line: i + 1,
 				Msg: "a tab in the indentation: YAML indents with spaces only"})
 			line = strings.Repeat(" ", column) + line[len(indent):]
 			indent = line[:column]
 		}
-		if content := strings.TrimSpace(line); content != "" && !strings.HasPrefix(content, "#") {
+		if content != "" && !strings.HasPrefix(content, "#") {
 			column = len(indent)
 			if strings.HasPrefix(content, "- ") {
 				column += 2
@@ -156,20 +172,44 @@ func findSlips(file string, data []byte) (Errors, []byte) {
 			if strings.HasSuffix(content, ":") {
 				column += 2
 			}
-		}
-		if m := unquoted.FindStringSubmatch(line); m != nil {
-			value := strings.TrimSpace(m[2] + m[3])
-			hint := "a value starting with " + m[2] + " must be quoted"
-			switch m[2] {
-			case "*":
-				hint += " (an unquoted * refers to an anchor)"
-			case "&":
-				hint += " (an unquoted & names an anchor)"
+			if blockScalar.MatchString(content) {
+				block = len(indent)
 			}
-			slips = append(slips, &Error{File: file, Line: i + 1, Msg: fmt.Sprintf("%s: %s%q", hint, strings.TrimLeft(m[1], " -"), value)})
+		}
+		if m := unquoted.FindStringSubmatch(line); m != nil && reserved(text, m[2], m[3]) {
+			value, _, _ := strings.Cut(m[2]+m[3], " #") // a comment stays a comment
+			value = strings.TrimSpace(value)
+			hint := "a value starting with " + m[2] + " must be quoted"
+			if m[2] == "*" {
+				hint += " (an unquoted * refers to an anchor)"
+			}
+			key := strings.TrimLeft(m[1], " -")
+			if secretish.MatchString(key) {
+				hint += ": " + strings.TrimSpace(key) + " \"...\""
+			} else {
+				hint += fmt.Sprintf(": %s%q", key, value)
+			}
+			slips = append(slips, &Error{File: file, Line: i + 1, Msg: hint})
 			line = m[1] + strconv.Quote(value)
 		}
 		lines[i] = line
 	}
 	return slips, []byte(strings.Join(lines, "\n"))
+}
+
+// reserved says whether a value starting with c (rest following) is a
+// slip rather than YAML: @ and ` always are; * is unless it names an
+// anchor the file defines; & is unless it starts an anchor's name.
+func reserved(text, c, rest string) bool {
+	name := rest
+	if i := strings.IndexAny(rest, " \t,]}"); i >= 0 {
+		name = rest[:i]
+	}
+	switch c {
+	case "*":
+		return name == "" || !strings.Contains(text, "&"+name)
+	case "&":
+		return name == ""
+	}
+	return true
 }

@@ -126,8 +126,15 @@ func (v *validator) validate() {
 	if l := c.HTTP.StatusPage.Language; l != "" {
 		v.language("http.status_page.language", l)
 	}
-	if c.HTTP.Metrics.Protect && c.HTTP.AdminToken == "" && len(v.unset["http.admin_token"]) == 0 {
-		v.fail("http.metrics.protect", "needs http.admin_token, the token a scrape must carry")
+	if c.HTTP.Metrics.Protect && c.HTTP.AdminToken == "" {
+		// Unset for a command that does not serve /metrics is no matter;
+		// the daemon must not serve it open.
+		switch names := v.unset["http.admin_token"]; {
+		case len(names) == 0:
+			v.fail("http.metrics.protect", "needs http.admin_token, the token a scrape must carry")
+		case !v.offline:
+			v.fail("http.admin_token", "is empty: ${%s} is not set in the environment, and http.metrics.protect needs it", names[0])
+		}
 	}
 	if c.Templates != "" {
 		if _, err := locale.Load(c.Templates, loc); err != nil {

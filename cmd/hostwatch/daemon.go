@@ -128,7 +128,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 			return g.handler
 		}
 		return http.NotFoundHandler()
-	}, reload: d.reloads, adminToken: func() string { return d.cfg.Load().HTTP.AdminToken.Value() }}
+	}, reload: d.reloads, done: ctx.Done(), adminToken: func() string { return d.cfg.Load().HTTP.AdminToken.Value() }}
 	d.cfg.Store(cfg)
 
 	var wg sync.WaitGroup
@@ -148,48 +148,77 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	}()
 	defer wg.Wait()
 
-	var states map[string]store.CheckState // a reload hands the monitor's states on
+	g, err := d.start(ctx, cfg, nil)
+	if err != nil {
+		cancel()
+		return err
+	}
+	cur.Store(g)
+	d.warnings(cfg)
+	log.Info("hostwatch started", "version", versionString(), "config", *path, "checks", len(cfg.Checks()),
+		"merchants", len(cfg.Merchants), "listen", listener.Addr().String(), "store", cfg.Storage.Driver)
+	stopped := func(err error) error {
+		cancel()
+		wg.Wait()
+		log.Info("hostwatch stopped")
+		return errors.Join(err, webErr)
+	}
 	for {
-		g, err := d.start(ctx, cfg, states)
-		if err != nil {
-			cancel()
-			return err
-		}
-		cur.Store(g)
-		for _, w := range cfg.Warnings {
-			log.Warn("the configuration has a likely mistake", "warning", w.Error())
-		}
-		if states == nil {
-			log.Info("hostwatch started", "version", versionString(), "config", *path, "checks", len(cfg.Checks()),
-				"merchants", len(cfg.Merchants), "listen", listener.Addr().String(), "store", cfg.Storage.Driver)
-		} else {
-			log.Info("configuration reloaded", "config", *path, "checks", len(cfg.Checks()), "merchants", len(cfg.Merchants))
-		}
 		next, req := d.waitReload(ctx, hup, cfg, reloads)
 		if next == nil {
-			err := g.stop()
-			cancel()
-			wg.Wait()
-			log.Info("hostwatch stopped")
-			return errors.Join(err, webErr)
+			return stopped(g.stop())
 		}
 		// The running parts stop and start again on the new file; what
 		// they were doing is in the store (incidents, alerts,
-		// acknowledgements, silences, the outbox), and the checks' runs of
-		// probes are handed on.
-		states = map[string]store.CheckState{}
-		for _, s := range g.mon.Statuses() {
-			states[s.Check.ID] = s.State
-		}
+		// acknowledgements, silences, the outbox). The chat apps' requests
+		// are turned away meanwhile, to be sent again, rather than taken
+		// and lost.
+		front.switching.Store(true)
 		if err := g.stop(); err != nil {
 			log.Error("stop for the reload", "err", err)
 		}
-		cfg = next
-		d.cfg.Store(cfg)
-		reloads.succeeded()
-		if req.done != nil {
-			req.done <- nil
+		// Taken once the probes have stopped, so that none reported after
+		// it. Checks shared with other instances are read from the store,
+		// where their owners wrote them.
+		var states map[string]store.CheckState
+		if !shared {
+			states = map[string]store.CheckState{}
+			for _, s := range g.mon.Statuses() {
+				states[s.Check.ID] = s.State
+			}
 		}
+		if ctx.Err() != nil {
+			req.answer(errors.New("the daemon is stopping"))
+			return stopped(nil)
+		}
+		ng, err := d.start(ctx, next, states)
+		if err != nil {
+			// The file loaded but would not start (the store refused):
+			// the running configuration starts again.
+			reloads.failed()
+			log.Error("reload: the new configuration did not start; the running one starts again", "err", err)
+			req.answer(fmt.Errorf("the configuration loaded but did not start: %w", err))
+			if ng, err = d.start(ctx, cfg, states); err != nil {
+				return stopped(fmt.Errorf("start again after a failed reload: %w", err))
+			}
+		} else {
+			cfg = next
+			d.cfg.Store(cfg)
+			reloads.succeeded()
+			req.answer(nil)
+			d.warnings(cfg)
+			log.Info("configuration reloaded", "config", *path, "checks", len(cfg.Checks()), "merchants", len(cfg.Merchants))
+		}
+		g = ng
+		cur.Store(g)
+		front.switching.Store(false)
+	}
+}
+
+// warnings logs what is allowed in cfg but most likely a mistake.
+func (d *daemon) warnings(cfg *config.Config) {
+	for _, w := range cfg.Warnings {
+		d.log.Warn("the configuration has a likely mistake", "warning", w.Error())
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,13 @@ import (
 // outcome.
 type reloadRequest struct {
 	done chan error
+}
+
+// answer tells the one who asked, if anyone did (SIGHUP does not wait).
+func (r reloadRequest) answer(err error) {
+	if r.done != nil {
+		r.done <- err
+	}
 }
 
 // reloadMetrics are the outcome of the last reload, named as Prometheus
@@ -54,10 +62,21 @@ func (m *reloadMetrics) failed() { m.successful.Set(0) }
 type frontDoor struct {
 	current    func() http.Handler
 	reload     chan<- reloadRequest
+	done       <-chan struct{} // the daemon is stopping
 	adminToken func() string
+	// switching is set while one generation stops and the next starts:
+	// the chat apps' webhooks are answered 503, so that Telegram sends
+	// the update again and Slack says it failed, where the stopping
+	// generation would take it and drop it.
+	switching atomic.Bool
 }
 
 func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.switching.Load() && (strings.HasPrefix(r.URL.Path, "/telegram/") || strings.HasPrefix(r.URL.Path, "/slack/")) {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "reloading the configuration; send again shortly", http.StatusServiceUnavailable)
+		return
+	}
 	if r.URL.Path != "/-/reload" {
 		f.current().ServeHTTP(w, r)
 		return
@@ -72,14 +91,23 @@ func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := reloadRequest{done: make(chan error, 1)}
+	stopping := func() {
+		http.Error(w, "the daemon is stopping", http.StatusServiceUnavailable)
+	}
 	select {
 	case f.reload <- req:
+	case <-f.done:
+		stopping()
+		return
 	case <-r.Context().Done():
 		return
 	}
 	var err error
 	select {
 	case err = <-req.done:
+	case <-f.done:
+		stopping()
+		return
 	case <-r.Context().Done():
 		return
 	}
