@@ -27,7 +27,7 @@ var vcsRevision = ""
 const usage = `hostwatch watches online shops and alerts their owners.
 
 Usage:
-  hostwatch run      [-config hostwatch.yaml]                    run the daemon
+  hostwatch run      [-config hostwatch.yaml] [-log-format text|json]  run the daemon (SIGHUP reloads the file)
   hostwatch validate [-config hostwatch.yaml]                    check the config, exit 1 on errors
   hostwatch check    [-config hostwatch.yaml] [merchant/check ...]  probe once, exit 1 if any is down
   hostwatch report   [-config hostwatch.yaml] [-since 30d|2026-11] [-merchant NAME] [-format text|csv|json]
