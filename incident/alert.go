@@ -683,13 +683,7 @@ func (p *pass) silenced(told []*member) *notifier.Silenced {
 		if !t.isOpen() {
 			continue
 		}
-		var best *store.Silence
-		for _, s := range p.e.silences {
-			if s.End.After(p.now) && !s.Start.After(p.now) && p.e.rules.Covers(s.Target, t.check) &&
-				(best == nil || s.End.After(best.End)) {
-				best = &s
-			}
-		}
+		best := p.longestSilence(func(target string) bool { return p.e.rules.Covers(target, t.check) })
 		if best == nil {
 			return nil
 		}
@@ -698,6 +692,27 @@ func (p *pass) silenced(told []*member) *notifier.Silenced {
 		}
 	}
 	return out
+}
+
+// longestSilence is the silence set by command, in force now, whose
+// target covers says covers what it must, that runs longest; nil if none.
+func (p *pass) longestSilence(covers func(target string) bool) *store.Silence {
+	var best *store.Silence
+	for _, s := range p.e.activeSilences(p.now) {
+		if s.ID != 0 && covers(s.Target) && (best == nil || s.End.After(best.End)) {
+			best = &s
+		}
+	}
+	return best
+}
+
+// silencedMark is the part of a message's fingerprint that says who
+// silenced it and until when: an edit when it changes.
+func silencedMark(s *notifier.Silenced) string {
+	if s == nil {
+		return ""
+	}
+	return fmt.Sprintf(" silenced:%s:%d", s.By, s.Until.Unix())
 }
 
 // fingerprint says what a message says, in two parts: the checks and
@@ -715,9 +730,7 @@ func fingerprint(m notifier.Message) (state, ack string) {
 	for _, it := range m.Items {
 		ack += "," + it.AckBy
 	}
-	if m.Silenced != nil {
-		ack += fmt.Sprintf(" silenced:%s:%d", m.Silenced.By, m.Silenced.Until.Unix())
-	}
+	ack += silencedMark(m.Silenced)
 	return b.String(), ack
 }
 

@@ -117,16 +117,10 @@ func (p *pass) settleProvider(a *alert) error {
 	prov, _ := p.e.rules.provider(a.Name)
 	m := notifier.Message{Kind: notifier.ProviderDown, Alert: a.ID, Start: a.Since, AckBy: a.AckBy, AckAt: a.AckAt,
 		Provider: &notifier.ProviderOutage{Name: a.Name, Down: p.e.downOf(prov), Of: len(prov.Checks), Since: a.Since}}
-	for _, s := range p.e.silences {
-		if s.Target == "provider:"+a.Name && s.End.After(p.now) && !s.Start.After(p.now) &&
-			(m.Silenced == nil || s.End.After(m.Silenced.Until)) {
-			m.Silenced = &notifier.Silenced{By: s.By, Until: s.End}
-		}
+	if s := p.longestSilence(func(target string) bool { return target == "provider:"+a.Name }); s != nil {
+		m.Silenced = &notifier.Silenced{By: s.By, Until: s.End}
 	}
-	told := fmt.Sprintf("%d|%s", m.Provider.Down, a.AckBy)
-	if m.Silenced != nil {
-		told += fmt.Sprintf(" silenced:%s:%d", m.Silenced.By, m.Silenced.Until.Unix())
-	}
+	told := fmt.Sprintf("%d|%s", m.Provider.Down, a.AckBy) + silencedMark(m.Silenced)
 	switch {
 	case !a.FlushAt.IsZero() && p.now.Before(a.FlushAt):
 		a.NextAt = a.FlushAt

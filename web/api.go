@@ -6,7 +6,6 @@ import (
 
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -85,16 +84,9 @@ func (s *status) routes(mux *http.ServeMux) {
 // guard refuses a request without the token when the page is not public.
 func (s *status) guard(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.o.Public {
-			got := r.URL.Query().Get("token")
-			if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-				got = bearer
-			}
-			if s.o.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.o.Token)) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="hostwatch"`)
-				http.Error(w, "a token is needed: Authorization: Bearer TOKEN, or ?token=TOKEN", http.StatusUnauthorized)
-				return
-			}
+		if !s.o.Public && !Carries(r, s.o.Token, true) {
+			unauthorized(w, "a token is needed: Authorization: Bearer TOKEN, or ?token=TOKEN")
+			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		h(w, r)

@@ -171,12 +171,28 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger
 // bearer lets through only requests that carry token as a bearer token.
 func bearer(token string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="hostwatch"`)
-			http.Error(w, "this needs http.admin_token as a bearer token", http.StatusUnauthorized)
+		if !Carries(r, token, false) {
+			unauthorized(w, "this needs http.admin_token as a bearer token")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Carries reports whether r carries token, as a bearer token or, with
+// query, as ?token=TOKEN; an empty token is carried by no request.
+func Carries(r *http.Request, token string, query bool) bool {
+	var got string
+	if query {
+		got = r.URL.Query().Get("token")
+	}
+	if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		got = b
+	}
+	return token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+func unauthorized(w http.ResponseWriter, msg string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="hostwatch"`)
+	http.Error(w, msg, http.StatusUnauthorized)
 }

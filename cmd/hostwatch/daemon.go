@@ -73,9 +73,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, err)
 		return exitError(1)
 	}
-	if l := os.Getenv("HOSTWATCH_LISTEN"); l != "" {
-		cfg.HTTP.Listen = l // a container's address, whatever the file says
-	}
+	cfg.HTTP.Listen = listenAddr(cfg.HTTP.Listen)
 	ctx, cancel := signalContext()
 	defer cancel()
 

@@ -48,12 +48,34 @@ func runHealthcheck(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// defaultHealthURL is /healthz on this machine at the port HOSTWATCH_LISTEN
-// names, else 8080.
+// defaultHealthURL is /healthz of the daemon HOSTWATCH_LISTEN names, else
+// of one on this machine's port 8080.
 func defaultHealthURL() string {
-	port := "8080"
-	if _, p, err := net.SplitHostPort(os.Getenv("HOSTWATCH_LISTEN")); err == nil && p != "" {
-		port = p
+	u, err := localURL(listenAddr("127.0.0.1:8080"), "/healthz")
+	if err != nil {
+		return "http://127.0.0.1:8080/healthz"
 	}
-	return "http://" + net.JoinHostPort("127.0.0.1", port) + "/healthz"
+	return u
+}
+
+// listenAddr is where the daemon listens: HOSTWATCH_LISTEN, a container's
+// address, else the file's http.listen.
+func listenAddr(file string) string {
+	if l := os.Getenv("HOSTWATCH_LISTEN"); l != "" {
+		return l
+	}
+	return file
+}
+
+// localURL is path on the daemon that listens at listen, as this machine
+// reaches it: an address on every interface is reached on 127.0.0.1.
+func localURL(listen, path string) (string, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("http.listen %q: %w", listen, err)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + path, nil
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,8 +51,20 @@ func TestMain(m *testing.M) {
 
 func hostwatch(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return hostwatchAt(t, "", nil, args...)
+}
+
+// hostwatchAt runs the binary in dir with the environment less the
+// variables named in unset.
+func hostwatchAt(t *testing.T, dir string, unset []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(unset, name)
+	})
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	if ee, ok := err.(*exec.ExitError); ok {

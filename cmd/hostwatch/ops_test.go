@@ -1,39 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"encoding/csv"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/hostwatch/hostwatch/notifier/telegram/telegramtest"
 )
-
-// hostwatchAt runs the binary in dir with the environment less the
-// variables named in unset.
-func hostwatchAt(t *testing.T, dir string, unset []string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = dir
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		name, _, _ := strings.Cut(kv, "=")
-		return slices.Contains(unset, name)
-	})
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return out.String(), errb.String(), ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), 0
-}
 
 // TestOneRecordFromAnyDirectory: the daemon, report and check run on one
 // configuration from three different directories find one record, the

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hostwatch/hostwatch/config"
+	"github.com/hostwatch/hostwatch/web"
 )
 
 // reloadRequest asks the daemon to load its file again; done hears the
@@ -123,11 +122,8 @@ func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // admin says whether r may do what only the operator may: it comes from
 // this machine, not through a proxy, or it carries the admin token.
 func admin(r *http.Request, token string) bool {
-	if token != "" {
-		if got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok &&
-			subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1 {
-			return true
-		}
+	if web.Carries(r, token, false) {
+		return true
 	}
 	if r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" {
 		return false // a proxy on this machine speaks for someone else
@@ -151,20 +147,13 @@ func runReload(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, err)
 		return exitError(1)
 	}
-	listen := cfg.HTTP.Listen
-	if l := os.Getenv("HOSTWATCH_LISTEN"); l != "" {
-		listen = l
-	}
-	host, port, err := net.SplitHostPort(listen)
+	url, err := localURL(listenAddr(cfg.HTTP.Listen), "/-/reload")
 	if err != nil {
-		return fmt.Errorf("http.listen %q: %w", listen, err)
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+net.JoinHostPort(host, port)+"/-/reload", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
 	if err != nil {
 		return err
 	}
