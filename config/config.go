@@ -25,6 +25,9 @@ type Config struct {
 	Maintenance []Maintenance `yaml:"maintenance"`
 	Silences    []Silence     `yaml:"silences"`
 	Delivery    Delivery      `yaml:"delivery"`
+	// Sources are the intakes other tools send alerts to: Alertmanager,
+	// Grafana, anything that speaks PagerDuty's Events API v2.
+	Sources []Source `yaml:"sources"`
 	// Templates is a directory of templates that override the built-in
 	// ones (templates/ko/message.tmpl, ...); relative to the file's
 	// directory, as is a SQLite storage.dsn.
@@ -88,6 +91,10 @@ type HTTP struct {
 	// without it only this machine may.
 	AdminToken Secret  `yaml:"admin_token"`
 	Metrics    Metrics `yaml:"metrics"`
+	// PublicURL is the address at which jobs and tools reach this
+	// daemon (https://hostwatch.example.com), for the ping URLs shown to
+	// people; http://LISTEN when empty.
+	PublicURL string `yaml:"public_url"`
 }
 
 // Metrics configures /metrics.
@@ -221,8 +228,8 @@ type Merchant struct {
 	Checks      []Check  `yaml:"checks"`
 }
 
-// Check is one probe of a merchant's shop. Exactly one of HTTP, TCP, DNS and
-// TLS is set.
+// Check is one probe of a merchant's shop. Exactly one of HTTP, TCP, DNS,
+// TLS and Heartbeat is set.
 type Check struct {
 	Name string `yaml:"name"`
 	// DisplayName is the name people know the check by ("쇼핑몰 메인").
@@ -231,6 +238,7 @@ type Check struct {
 	TCP         *TCPCheck         `yaml:"tcp"`
 	DNS         *DNSCheck         `yaml:"dns"`
 	TLS         *TLSCheck         `yaml:"tls"`
+	Heartbeat   *HeartbeatCheck   `yaml:"heartbeat"`
 	Labels      map[string]string `yaml:"labels"`
 	Schedule    string            `yaml:"schedule"`
 	Timeout     Duration          `yaml:"timeout"`
@@ -243,7 +251,8 @@ type Check struct {
 	Cron cron.Schedule `yaml:"-"`
 }
 
-// Kind names the probe the check runs: "http", "tcp", "dns" or "tls".
+// Kind names the probe the check runs: "http", "tcp", "dns", "tls", or
+// "heartbeat" for a check that is not probed but pinged.
 func (c *Check) Kind() string {
 	switch {
 	case c.HTTP != nil:
@@ -254,6 +263,8 @@ func (c *Check) Kind() string {
 		return "dns"
 	case c.TLS != nil:
 		return "tls"
+	case c.Heartbeat != nil:
+		return "heartbeat"
 	}
 	return ""
 }
@@ -291,6 +302,59 @@ type TLSCheck struct {
 	ServerName  string `yaml:"server_name"`
 	MinDaysLeft int    `yaml:"min_days_left"`
 }
+
+// HeartbeatCheck is a job that says it ran: it pings /ping/TOKEN, and the
+// check goes down when no ping came by the time one was due plus Grace.
+// One of Period and Schedule says when: every Period, or at each time of
+// the cron Schedule.
+type HeartbeatCheck struct {
+	Period   Duration `yaml:"period"`
+	Schedule string   `yaml:"schedule"`
+	Grace    Duration `yaml:"grace"`
+	// Token is the secret part of the ping URL; when empty, one is made
+	// once and stored.
+	Token Secret `yaml:"token"`
+
+	// Cron is Schedule parsed; set by Load.
+	Cron cron.Schedule `yaml:"-"`
+}
+
+// Due is when a ping is due after one at last (or after the start of the
+// watch, when none came yet): a Period later, or at the next time of the
+// Schedule; the check is down once Grace has passed beyond it.
+func (h *HeartbeatCheck) Due(last time.Time) time.Time {
+	if h.Cron != nil {
+		return h.Cron.Next(last)
+	}
+	return last.Add(h.Period.Duration)
+}
+
+// Source is an intake that another tool sends alerts to, at
+// /intake/KIND/NAME. Each alert it carries is a check of a merchant while it
+// fires.
+type Source struct {
+	Name string `yaml:"name"`
+	// Kind is the format the tool sends: alertmanager, grafana or events
+	// (PagerDuty's Events API v2).
+	Kind string `yaml:"kind"`
+	// Token is what a request must carry: as "Authorization: Bearer",
+	// or for events as the routing_key.
+	Token Secret `yaml:"token"`
+	// MerchantLabel is the label (for events, the key of
+	// payload.custom_details) that names the merchant an alert is about;
+	// Merchant is the one it goes to when that names none configured.
+	MerchantLabel string `yaml:"merchant_label"`
+	Merchant      string `yaml:"merchant"`
+	// Public shows the source's alerts on the status page; default true.
+	Public *bool `yaml:"public"`
+}
+
+// Shown reports whether the source's alerts are on the status page.
+func (s Source) Shown() bool { return s.Public == nil || *s.Public }
+
+// SourceKinds are the kinds of source hostwatch reads; each intake adds
+// its own when it registers.
+var SourceKinds []string
 
 // Provider groups checks by label to see a whole hosting provider fail.
 type Provider struct {

@@ -28,6 +28,9 @@ const (
 	DefaultDrainTimeout = 10 * time.Second
 	DefaultFlapChanges  = 6
 	DefaultFlapWindow   = 30 * time.Minute
+	// DefaultHeartbeatGrace is how late a ping may be before its check
+	// is down, when the check does not say.
+	DefaultHeartbeatGrace = time.Minute
 )
 
 // The platforms' published limits, the default pacing.
@@ -136,6 +139,14 @@ func applyDefaults(c *Config, has func(path string) bool) {
 			}
 			if d := ch.DNS; d != nil {
 				set(&d.Type, DefaultDNSType)
+			}
+			if ch.Heartbeat != nil {
+				// No ping by the time due plus grace is down at once, and
+				// the next ping is up.
+				ch.DownAfter, ch.UpAfter = 1, 1
+				if !has(p + ".heartbeat.grace") {
+					ch.Heartbeat.Grace.Duration = DefaultHeartbeatGrace
+				}
 			}
 		}
 	}

@@ -97,6 +97,9 @@ func (v *validator) validate() {
 		v.name("cluster.location", c.Cluster.Location)
 	}
 	v.hostPort("http.listen", c.HTTP.Listen, true)
+	if c.HTTP.PublicURL != "" {
+		v.absURL("http.public_url", c.HTTP.PublicURL)
+	}
 
 	v.contacts = map[string]bool{}
 	for i, ct := range c.Contacts {
@@ -206,6 +209,17 @@ func (v *validator) validate() {
 			providers[p.Name] = true
 		}
 		v.provider(path, p)
+	}
+	sources := map[string]bool{}
+	for i, s := range c.Sources {
+		path := index("sources", i)
+		if v.name(path+".name", s.Name) {
+			if sources[s.Name] {
+				v.fail(path+".name", "another source is named %q", s.Name)
+			}
+			sources[s.Name] = true
+		}
+		v.source(path, s, merchants)
 	}
 	for i := range c.Maintenance {
 		v.maintenance(index("maintenance", i), &c.Maintenance[i], loc)
@@ -454,14 +468,15 @@ func (v *validator) check(path string, ch *Check, loc *time.Location) {
 	for _, k := range []struct {
 		name string
 		set  bool
-	}{{"http", ch.HTTP != nil}, {"tcp", ch.TCP != nil}, {"dns", ch.DNS != nil}, {"tls", ch.TLS != nil}} {
+	}{{"http", ch.HTTP != nil}, {"tcp", ch.TCP != nil}, {"dns", ch.DNS != nil}, {"tls", ch.TLS != nil},
+		{"heartbeat", ch.Heartbeat != nil}} {
 		if k.set {
 			kinds = append(kinds, k.name)
 		}
 	}
 	switch len(kinds) {
 	case 0:
-		v.fail(path, "needs one of http, tcp, dns, tls")
+		v.fail(path, "needs one of http, tcp, dns, tls, heartbeat")
 	case 1:
 	default:
 		v.fail(path+"."+kinds[1], "a check runs one probe, and this one already has %s", kinds[0])
@@ -500,6 +515,47 @@ func (v *validator) check(path string, ch *Check, loc *time.Location) {
 		if ch.TLS.MinDaysLeft < 0 {
 			v.fail(path+".tls.min_days_left", "must not be negative")
 		}
+	case ch.Heartbeat != nil:
+		v.heartbeat(path, ch.Heartbeat, loc)
+	}
+}
+
+// heartbeat checks a heartbeat: when a ping is due, and that what only a
+// probe has is not set on it.
+func (v *validator) heartbeat(path string, h *HeartbeatCheck, loc *time.Location) {
+	hp := path + ".heartbeat"
+	switch {
+	case v.has(hp+".period") && v.has(hp+".schedule"):
+		v.fail(hp+".schedule", "a heartbeat is due every period or at the times of a schedule, not both")
+	case v.has(hp + ".schedule"):
+		h.Cron = v.schedule(hp+".schedule", h.Schedule, loc)
+	case v.has(hp + ".period"):
+		v.positive(hp+".period", h.Period.Duration)
+	default:
+		v.fail(hp, "needs period (a ping every 1h) or schedule (a ping by each time of \"0 3 * * *\")")
+	}
+	if h.Grace.Duration < 0 {
+		v.fail(hp+".grace", "must not be negative")
+	}
+	for _, key := range []string{"down_after", "up_after", "schedule", "timeout"} {
+		if v.has(path + "." + key) {
+			v.fail(path+"."+key, "does not apply to a heartbeat: it is down once a ping is grace late, and up at the next ping")
+		}
+	}
+}
+
+// source checks one intake of sources.
+func (v *validator) source(path string, s Source, merchants map[string]bool) {
+	if s.Kind == "" || !slices.Contains(SourceKinds, s.Kind) {
+		kinds := slices.Clone(SourceKinds)
+		slices.Sort(kinds)
+		v.fail(path+".kind", "must be one of %s, not %q", strings.Join(kinds, ", "), s.Kind)
+	}
+	if s.Token == "" && len(v.unset[path+".token"]) == 0 {
+		v.fail(path+".token", "is needed: the token a request must carry")
+	}
+	if v.required(path+".merchant", s.Merchant) && !merchants[s.Merchant] {
+		v.fail(path+".merchant", "no merchant is named %q", s.Merchant)
 	}
 }
 

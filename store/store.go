@@ -266,6 +266,12 @@ type Store interface {
 	Compact(ctx context.Context, now time.Time) error
 	// Alert returns one alert, open or closed.
 	Alert(ctx context.Context, id int64) (Alert, error)
+	// Origins returns what the store knows of the checks a source other
+	// than the probes reported (an Alertmanager alert, an event), by name.
+	Origins(ctx context.Context) (map[string]Origin, error)
+	// PingToken returns the token of a heartbeat check's ping URL: the
+	// one stored, or else made, which it stores.
+	PingToken(ctx context.Context, check string, made string) (string, error)
 	Outbox
 	Replays
 	Members
@@ -328,12 +334,27 @@ type Replays interface {
 	TakeOnce(ctx context.Context, key string, now, expires time.Time) (bool, error)
 }
 
+// Origin is what a source other than the probes said of a check it
+// reported: a firing alert of Alertmanager, an event of a tool.
+type Origin struct {
+	// Source is the name of the source (sources[].name).
+	Source string
+	// Title names the check to people: "prom/HighErrorRate".
+	Title string
+	// Labels are the alert's labels, as the source gave them.
+	Labels map[string]string
+	// Summary is what the source last said of it.
+	Summary string
+}
+
 // Tx is one transaction on a Store, valid inside Update: its writes, and
 // the reads that must see the store as the transaction does.
 type Tx interface {
 	// SaveCheckState stores a check's state, unless the stored one
 	// follows a later probe.
 	SaveCheckState(ctx context.Context, s CheckState) error
+	// SetOrigin records what a source said of check.
+	SetOrigin(ctx context.Context, check string, o Origin) error
 	AddStateChange(ctx context.Context, c StateChange) error
 	// AddFailures stores failed probes; each also counts in the error
 	// summary of its check's open incident, if one is.

@@ -42,6 +42,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ReadsInTheTransaction", testReadsInTheTransaction},
 		{"Signals", testSignals},
 		{"Leases", testLeases},
+		{"Origins", testOrigins},
+		{"PingTokens", testPingTokens},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
