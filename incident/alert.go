@@ -105,6 +105,9 @@ func (e *Engine) load(ctx context.Context) error {
 	if e.silences, err = e.store.Silences(ctx, now); err != nil {
 		return err
 	}
+	if err := e.loadOrigins(ctx, ""); err != nil {
+		return err
+	}
 	ws, err := e.store.Windows(ctx, now, now.Add(time.Millisecond))
 	if err != nil {
 		return err
@@ -250,6 +253,9 @@ func (p *pass) refresh(in store.Incident) error {
 	if m == nil {
 		if !in.Open() || e.open[in.Check] != nil {
 			return nil // ended before the decider saw it, or one is open
+		}
+		if err := e.loadOrigins(p.ctx, in.Check); err != nil {
+			return err
 		}
 		m = memberOf(in)
 		e.open[m.check] = m
@@ -638,7 +644,7 @@ func (p *pass) provider(a *alert) *alert {
 	for _, name := range slices.Sorted(maps.Keys(p.e.byProvider)) {
 		prov, _ := p.e.rules.provider(name)
 		for _, m := range a.members {
-			if m.isOpen() && prov.Has(m.check) {
+			if m.isOpen() && p.e.rules.inProvider(prov, m.check) {
 				return p.e.byProvider[name]
 			}
 		}
@@ -651,12 +657,16 @@ func (p *pass) message(a *alert, told []*member, kind notifier.Kind) notifier.Me
 	m := notifier.Message{Kind: kind, Alert: a.ID, Merchant: a.Name, AckBy: a.AckBy, AckAt: a.AckAt}
 	if prov := p.provider(a); prov != nil {
 		pr, _ := p.e.rules.provider(prov.Name)
-		m.Provider = &notifier.ProviderOutage{Name: prov.Name, Down: p.e.downOf(pr), Of: len(pr.Checks), Since: prov.Since}
+		count := p.e.downOf(pr)
+		m.Provider = &notifier.ProviderOutage{Name: prov.Name, Down: count.down, Of: count.of, Since: prov.Since}
 	}
 	m.Silenced = p.silenced(told)
 	if len(told) == 1 {
 		t := told[0]
 		m.Incident, m.Check, m.Start, m.End, m.Error, m.Failures = t.incident, t.check, t.start, t.end, t.err, t.failures
+		if o, ok := p.e.rules.origins.get(t.check); ok {
+			m.Source, m.Title, m.Labels = o.Source, o.Title, o.Labels
+		}
 		if t.resolvedBy != "recovery" {
 			m.ResolvedBy = t.resolvedBy
 		}
@@ -665,6 +675,9 @@ func (p *pass) message(a *alert, told []*member, kind notifier.Kind) notifier.Me
 	m.Of = p.e.rules.Checks[a.Name]
 	for _, t := range told {
 		it := notifier.Item{Incident: t.incident, Check: t.check, Start: t.start, End: t.end, Error: t.err, AckBy: t.ackBy}
+		if o, ok := p.e.rules.origins.get(t.check); ok {
+			it.Source, it.Title, it.Labels = o.Source, o.Title, o.Labels
+		}
 		m.Items = append(m.Items, it)
 		if m.Start.IsZero() || t.start.Before(m.Start) {
 			m.Start = t.start

@@ -59,7 +59,11 @@ func (w *world) start() {
 	if err := db.Register(ctx, ids); err != nil {
 		w.t.Fatal(err)
 	}
-	e, err := incident.New(ctx, incident.Options{Store: db, Clock: w.clock, Checks: ids, Rules: incident.RulesFrom(w.cfg),
+	var sources []string
+	for _, s := range w.cfg.Sources {
+		sources = append(sources, s.Name)
+	}
+	e, err := incident.New(ctx, incident.Options{Store: db, Clock: w.clock, Checks: ids, Sources: sources, Rules: incident.RulesFrom(w.cfg),
 		Router: incident.NewRouter(w.cfg, []string{"telegram"}, []string{"telegram"})})
 	if err != nil {
 		w.t.Fatal(err)

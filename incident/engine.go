@@ -43,9 +43,12 @@ type Options struct {
 	Rules Rules
 	// Wake is called after messages were written to the outbox.
 	Wake func()
-	// Checks are the IDs of the configured checks; open incidents of
-	// other checks are closed at start. Nil keeps every incident.
-	Checks []string
+	// Checks are the IDs of the configured checks and Sources the names
+	// of the configured sources; open incidents of other checks than
+	// these and the sources' alerts are closed at start. Nil Checks keep
+	// every incident.
+	Checks  []string
+	Sources []string
 	// Holder is this run's token, under which it holds the engine's
 	// lease; a random one by default. Replaces is the token of an
 	// earlier run known to be gone, whose lease is taken over at once.
@@ -109,6 +112,8 @@ type Engine struct {
 	running, done chan struct{}
 
 	stats *aggregator
+	// registered are the checks of signals this engine registered.
+	registered sync.Map
 
 	mu sync.Mutex
 	// leader says this instance holds the engine's lease; the state
@@ -182,6 +187,9 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		running: make(chan struct{}),
 		done:    make(chan struct{}),
 		stats:   newAggregator(),
+	}
+	if e.rules.origins == nil {
+		e.rules.origins = &origins{}
 	}
 	e.forget()
 	if err := e.closeOrphans(ctx); err != nil {
@@ -267,7 +275,7 @@ func (e *Engine) closeOrphans(ctx context.Context) error {
 	}
 	var orphans []store.Incident
 	for _, in := range open {
-		if !slices.Contains(e.o.Checks, in.Check) {
+		if !slices.Contains(e.o.Checks, in.Check) && !slices.Contains(e.o.Sources, sourceOf(in.Check)) {
 			orphans = append(orphans, in)
 		}
 	}
@@ -684,6 +692,16 @@ func (e *Engine) ReportUndeliverable(ctx context.Context, item store.OutboxItem,
 	if e.o.Wake != nil {
 		e.o.Wake()
 	}
+}
+
+// sourceOf is the source of a check a source reported
+// (merchant/source/key), "" for a configured check (merchant/check).
+func sourceOf(check string) string {
+	parts := strings.SplitN(check, "/", 4)
+	if len(parts) != 3 {
+		return ""
+	}
+	return parts[1]
 }
 
 func merchant(check string) string {

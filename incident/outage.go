@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hostwatch/hostwatch/store"
@@ -23,6 +24,7 @@ type Outage struct {
 type outageReader interface {
 	OpenAlerts(ctx context.Context) ([]store.Alert, error)
 	CheckStates(ctx context.Context) (map[string]store.CheckState, error)
+	Origins(ctx context.Context) (map[string]store.Origin, error)
 }
 
 // Outages lists the providers' outages in progress as the store has them:
@@ -45,11 +47,23 @@ func (r *Rules) Outages(ctx context.Context, st outageReader) ([]Outage, error) 
 			if states, err = st.CheckStates(ctx); err != nil {
 				return nil, fmt.Errorf("providers' outages: %w", err)
 			}
+			all, err := st.Origins(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("providers' outages: %w", err)
+			}
+			r.origins.set(all)
 		}
 		o := Outage{Provider: prov.Name, Checks: prov.Checks, Of: len(prov.Checks), Since: a.Since}
 		for _, c := range prov.Checks {
 			if states[c].Incident != 0 {
 				o.Down++
+			}
+		}
+		for _, c := range r.origins.labelled(prov.Match) {
+			if states[c].Incident != 0 {
+				o.Checks = append(slices.Clip(o.Checks), c)
+				o.Down++
+				o.Of++
 			}
 		}
 		out = append(out, o)

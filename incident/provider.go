@@ -2,6 +2,7 @@ package incident
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -9,28 +10,36 @@ import (
 	"github.com/hostwatch/hostwatch/store"
 )
 
-// downOf counts the provider's checks that have an open incident. It is
-// counted once per change of the open incidents: a provider's outage tells
-// every one of thousands of alerts the count.
-func (e *Engine) downOf(p Provider) int {
+// downOf counts the provider's checks that have an open incident, and how
+// many checks it has: those its match selects of the configuration, and
+// the alerts of sources labelled as its that fire now. It is counted once
+// per change of the open incidents: a provider's outage tells every one of
+// thousands of alerts the count.
+func (e *Engine) downOf(p Provider) downCount {
 	if c, ok := e.downCache[p.Name]; ok && c.version == e.openVersion {
-		return c.down
+		return c
 	}
-	n := 0
-	for _, c := range p.Checks {
-		if e.open[c] != nil {
-			n++
+	c := downCount{version: e.openVersion, of: len(p.Checks)}
+	for _, ch := range p.Checks {
+		if e.open[ch] != nil {
+			c.down++
 		}
 	}
-	e.downCache[p.Name] = downCount{version: e.openVersion, down: n}
-	return n
+	for _, ch := range e.rules.origins.labelled(p.Match) {
+		if e.open[ch] != nil {
+			c.down++
+			c.of++
+		}
+	}
+	e.downCache[p.Name] = c
+	return c
 }
 
-// downCount is a provider's count of checks down at one version of the
-// open incidents.
+// downCount is a provider's count of checks down, of how many, at one
+// version of the open incidents.
 type downCount struct {
-	version uint64
-	down    int
+	version  uint64
+	down, of int
 }
 
 // correlate opens a provider's outage when enough of its checks are down,
@@ -52,14 +61,15 @@ func (p *pass) correlate() error {
 		}
 	}
 	for _, prov := range e.rules.Providers {
-		down := e.downOf(prov)
+		count := e.downOf(prov)
+		down := count.down
 		a := e.byProvider[prov.Name]
 		switch {
-		case a == nil && prov.outage(down):
+		case a == nil && prov.outage(count):
 			a = &alert{Alert: store.Alert{Scope: store.ScopeProvider, Name: prov.Name, Opened: p.now,
 				FlushAt: p.now.Add(e.rules.GroupWait), NextAt: p.now.Add(e.rules.GroupWait), Triggered: p.now,
 				Peak: down, Since: p.now}, known: true}
-			for _, c := range prov.Checks {
+			for _, c := range e.providerChecks(prov) {
 				if m := e.open[c]; m != nil {
 					a.Since = minTime(a.Since, m.start)
 				}
@@ -69,11 +79,11 @@ func (p *pass) correlate() error {
 			}
 			p.dirty[a.ID] = a
 			p.touchProvider(prov)
-			e.log.Warn("provider outage", "provider", prov.Name, "down", down, "of", len(prov.Checks))
-		case a != nil && !prov.outage(down):
+			e.log.Warn("provider outage", "provider", prov.Name, "down", down, "of", count.of)
+		case a != nil && !prov.outage(count):
 			if !a.Base.IsZero() {
 				m := notifier.Message{Kind: notifier.ProviderUp, Alert: a.ID, Start: a.Since, End: p.now,
-					Provider: &notifier.ProviderOutage{Name: prov.Name, Down: a.Peak, Of: len(prov.Checks), Since: a.Since, End: p.now}}
+					Provider: &notifier.ProviderOutage{Name: prov.Name, Down: a.Peak, Of: count.of, Since: a.Since, End: p.now}}
 				if err := p.tell(a, m, true); err != nil {
 					return err
 				}
@@ -99,10 +109,16 @@ func (p *pass) correlate() error {
 	return nil
 }
 
+// providerChecks are the provider's checks and the alerts of sources
+// labelled as its.
+func (e *Engine) providerChecks(prov Provider) []string {
+	return append(slices.Clip(prov.Checks), e.rules.origins.labelled(prov.Match)...)
+}
+
 // touchProvider marks the alerts of the merchants with a check of prov
 // for settling.
 func (p *pass) touchProvider(prov Provider) {
-	for _, c := range prov.Checks {
+	for _, c := range p.e.providerChecks(prov) {
 		if a := p.e.byMerchant[merchant(c)]; a != nil {
 			p.dirty[a.ID] = a
 		}
@@ -115,8 +131,9 @@ func (p *pass) touchProvider(prov Provider) {
 func (p *pass) settleProvider(a *alert) error {
 	before := a.Alert
 	prov, _ := p.e.rules.provider(a.Name)
+	count := p.e.downOf(prov)
 	m := notifier.Message{Kind: notifier.ProviderDown, Alert: a.ID, Start: a.Since, AckBy: a.AckBy, AckAt: a.AckAt,
-		Provider: &notifier.ProviderOutage{Name: a.Name, Down: p.e.downOf(prov), Of: len(prov.Checks), Since: a.Since}}
+		Provider: &notifier.ProviderOutage{Name: a.Name, Down: count.down, Of: count.of, Since: a.Since}}
 	if s := p.longestSilence(func(target string) bool { return target == "provider:"+a.Name }); s != nil {
 		m.Silenced = &notifier.Silenced{By: s.By, Until: s.End}
 	}

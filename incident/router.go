@@ -140,6 +140,9 @@ type Rules struct {
 	Location *time.Location
 	// targets are the names a silence may take.
 	targets map[string]bool
+	// origins are what the sources said of the checks they reported,
+	// as the engine last read them: shared by the copies of the rules.
+	origins *origins
 }
 
 // Provider is a hosting provider: the checks its label selects and when
@@ -149,6 +152,9 @@ type Provider struct {
 	Checks    []string
 	DownRatio float64
 	MinDown   int
+	// Match is the labels that select its checks, and the alerts of
+	// sources that are its.
+	Match map[string]string
 	// has holds Checks, for a lookup that does not grow with them.
 	has map[string]bool
 }
@@ -161,12 +167,12 @@ func (p Provider) Has(check string) bool {
 	return p.has[check]
 }
 
-// outage reports whether down of the provider's checks make an outage.
-func (p Provider) outage(down int) bool {
-	if down == 0 || (p.MinDown > 0 && down < p.MinDown) {
+// outage reports whether c of the provider's checks down make an outage.
+func (p Provider) outage(c downCount) bool {
+	if c.down == 0 || (p.MinDown > 0 && c.down < p.MinDown) {
 		return false
 	}
-	return p.DownRatio == 0 || float64(down) >= p.DownRatio*float64(len(p.Checks))
+	return p.DownRatio == 0 || float64(c.down) >= p.DownRatio*float64(c.of)
 }
 
 // RulesFrom reads the rules of cfg.
@@ -174,7 +180,7 @@ func RulesFrom(cfg *config.Config) Rules {
 	r := Rules{
 		GroupWait: cfg.Defaults.GroupWait.Duration, Policies: map[string]config.Policy{}, Checks: map[string]int{},
 		Maintenance: cfg.Maintenance, Silences: cfg.Silences, Flapping: cfg.Defaults.Flapping, Location: cfg.Location,
-		targets: map[string]bool{},
+		targets: map[string]bool{}, origins: &origins{},
 	}
 	policies := map[string]config.Policy{config.DefaultPolicy: config.BuiltinPolicy}
 	for _, p := range cfg.Policies {
@@ -190,7 +196,7 @@ func RulesFrom(cfg *config.Config) Rules {
 	}
 	for _, p := range cfg.Providers {
 		pr := Provider{Name: p.Name, Checks: cfg.Matching(p.Match), DownRatio: p.OutageWhen.DownRatio,
-			MinDown: p.OutageWhen.MinDown, has: map[string]bool{}}
+			MinDown: p.OutageWhen.MinDown, Match: p.Match, has: map[string]bool{}}
 		for _, c := range pr.Checks {
 			pr.has[c] = true
 		}
@@ -241,5 +247,11 @@ func (r *Rules) Covers(target, check string) bool {
 		return false
 	}
 	p, ok := r.provider(name)
-	return ok && p.Has(check)
+	return ok && r.inProvider(p, check)
+}
+
+// inProvider reports whether check is one of p's: selected by its match,
+// or an alert of a source labelled as its.
+func (r *Rules) inProvider(p Provider, check string) bool {
+	return p.Has(check) || r.origins.matches(check, p.Match)
 }

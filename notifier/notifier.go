@@ -59,6 +59,12 @@ type Message struct {
 	Incident int64       `json:"incident,omitempty"`
 	Merchant string      `json:"merchant,omitempty"`
 	Check    string      `json:"check,omitempty"` // merchant/check
+	// Source, Title and Labels name a check that a source reported (an
+	// Alertmanager alert: "prom", "prom/HighErrorRate", its labels);
+	// empty for a configured check.
+	Source string            `json:"source,omitempty"`
+	Title  string            `json:"title,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
 	// Start is when the outage began: the first failed probe.
 	Start time.Time `json:"start,omitzero"`
 	// End is when it ended: the first successful probe. Zero while down.
@@ -129,9 +135,13 @@ type Silenced struct {
 
 // Item is one check of a grouped alert.
 type Item struct {
-	Incident int64     `json:"incident"`
-	Check    string    `json:"check"`
-	Start    time.Time `json:"start"`
+	Incident int64  `json:"incident"`
+	Check    string `json:"check"`
+	// Source, Title and Labels are as Message's.
+	Source string            `json:"source,omitempty"`
+	Title  string            `json:"title,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
+	Start  time.Time         `json:"start"`
 	// End is when the check came back; zero while down.
 	End   time.Time `json:"end,omitzero"`
 	Error string    `json:"error,omitempty"`
@@ -212,7 +222,7 @@ func decodeV0(payload []byte) (Message, error) {
 		AckBy: v0.AckBy, AckAt: v0.AckAt, Destination: v0.Destination, Detail: v0.Detail, Alert: v0.Alert,
 		Of: v0.Of, Provider: v0.Provider, Note: v0.Note}
 	for _, it := range v0.Items {
-		m.Items = append(m.Items, Item(it))
+		m.Items = append(m.Items, Item{Incident: it.Incident, Check: it.Check, Start: it.Start, End: it.End, Error: it.Error, AckBy: it.AckBy})
 	}
 	return m, nil
 }

@@ -3,6 +3,8 @@ package notifier
 import (
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -104,7 +106,9 @@ type view struct {
 	Check    string // the check's name to show
 	// CheckID is "merchant/check" when Check shows other words, so that
 	// the reader has the id to type in commands; else empty.
-	CheckID    string
+	CheckID string
+	// Labels are the labels of an alert a source reported, "k=v, k=v".
+	Labels     string
 	Incident   int64
 	Start, End time.Time
 	Error      string
@@ -127,6 +131,7 @@ type view struct {
 
 type viewItem struct {
 	Name     string
+	Labels   string
 	Incident int64
 	Start    time.Time
 	End      time.Time
@@ -182,7 +187,10 @@ func (r *Renderer) view(m Message, mk Markup) view {
 		Start: m.Start, End: m.End, Error: code(m.Error), Failures: m.Failures, ResolvedBy: esc(m.ResolvedBy),
 		AckBy: esc(m.AckBy), AckAt: m.AckAt, Destination: esc(m.Destination), Detail: code(m.Detail),
 		Changes: m.Changes, Window: m.Window, Since: m.Since, Of: m.Of, Note: esc(locale.OneLine(m.Note)), Told: len(m.Items)}
-	if m.Check != "" {
+	switch {
+	case m.Title != "":
+		v.Check, v.Labels = esc(m.Title), esc(LabelText(m.Labels))
+	case m.Check != "":
 		name := r.check(m.Check)
 		v.Check = esc(name)
 		if name != m.Check {
@@ -204,16 +212,31 @@ func (r *Renderer) view(m Message, mk Markup) view {
 	}
 	for _, it := range m.Items {
 		name, ok := r.names[it.Check]
-		if !ok {
+		switch {
+		case it.Title != "":
+			name = it.Title
+		case !ok:
 			name = strings.TrimPrefix(it.Check, m.Merchant+"/")
 		}
-		v.Items = append(v.Items, viewItem{Name: esc(name), Incident: it.Incident, Start: it.Start, End: it.End,
+		v.Items = append(v.Items, viewItem{Name: esc(name), Labels: esc(LabelText(it.Labels)), Incident: it.Incident, Start: it.Start, End: it.End,
 			Error: code(it.Error), AckBy: esc(it.AckBy)})
 		if it.End.IsZero() {
 			v.Down++
 		}
 	}
 	return v
+}
+
+// LabelText shows an alert's labels as "k=v, k=v", sorted, without its
+// alertname, which its title shows.
+func LabelText(labels map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if k != "alertname" {
+			parts = append(parts, k+"="+locale.OneLine(labels[k]))
+		}
+	}
+	return Clip(strings.Join(parts, ", "), 300)
 }
 
 func (r *Renderer) merchant(id string) string { return r.names.Merchant(id) }

@@ -36,15 +36,21 @@ type Body struct {
 	Version  int    `json:"version"`
 	Delivery string `json:"delivery"`
 	// Event is incident.down, incident.resolved or delivery.failed.
-	Event           string     `json:"event"`
-	Incident        int64      `json:"incident"`
-	Merchant        string     `json:"merchant"`
-	Check           string     `json:"check"`
-	Start           time.Time  `json:"start,omitzero"`
-	End             *time.Time `json:"end,omitempty"`
-	DowntimeSeconds *int64     `json:"downtime_seconds,omitempty"`
-	Error           string     `json:"error,omitempty"`
-	FailedProbes    int        `json:"failed_probes,omitempty"`
+	Event    string `json:"event"`
+	Incident int64  `json:"incident"`
+	Merchant string `json:"merchant"`
+	Check    string `json:"check"`
+	// Source, Title and Labels name an alert a source reported
+	// (sources[].name, "prom/HighErrorRate", its labels); absent for a
+	// configured check.
+	Source          string            `json:"source,omitempty"`
+	Title           string            `json:"title,omitempty"`
+	Labels          map[string]string `json:"labels,omitempty"`
+	Start           time.Time         `json:"start,omitzero"`
+	End             *time.Time        `json:"end,omitempty"`
+	DowntimeSeconds *int64            `json:"downtime_seconds,omitempty"`
+	Error           string            `json:"error,omitempty"`
+	FailedProbes    int               `json:"failed_probes,omitempty"`
 	// Destination and Detail: for delivery.failed, where a message could
 	// not go and why.
 	Destination string `json:"destination,omitempty"`
@@ -70,12 +76,15 @@ type Body struct {
 
 // BodyCheck is one check of a grouped alert.
 type BodyCheck struct {
-	Incident int64      `json:"incident"`
-	Check    string     `json:"check"`
-	Start    time.Time  `json:"start"`
-	End      *time.Time `json:"end,omitempty"`
-	Error    string     `json:"error,omitempty"`
-	AckBy    string     `json:"acknowledged_by,omitempty"`
+	Incident int64             `json:"incident"`
+	Check    string            `json:"check"`
+	Source   string            `json:"source,omitempty"`
+	Title    string            `json:"title,omitempty"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Start    time.Time         `json:"start"`
+	End      *time.Time        `json:"end,omitempty"`
+	Error    string            `json:"error,omitempty"`
+	AckBy    string            `json:"acknowledged_by,omitempty"`
 }
 
 // BodyProvider is a provider-wide outage.
@@ -135,7 +144,8 @@ func Encode(r *notifier.Renderer, m notifier.Message) Body {
 	loc := r.Location()
 	b := Body{
 		Version: Version, Delivery: strconv.FormatInt(m.ID, 10), Event: events[m.Kind],
-		Incident: m.Incident, Merchant: m.Merchant, Check: m.Check, Error: m.Error, FailedProbes: m.Failures,
+		Incident: m.Incident, Merchant: m.Merchant, Check: m.Check, Source: m.Source, Title: m.Title, Labels: m.Labels,
+		Error: m.Error, FailedProbes: m.Failures,
 		Destination: m.Destination, Detail: m.Detail, Language: string(m.Lang.Or(locale.English)), Text: r.Line(m),
 	}
 	if !m.Start.IsZero() {
@@ -153,7 +163,7 @@ func Encode(r *notifier.Renderer, m notifier.Message) Body {
 		return &t
 	}
 	for _, it := range m.Items {
-		b.Checks = append(b.Checks, BodyCheck{Incident: it.Incident, Check: it.Check, Start: it.Start.In(loc),
+		b.Checks = append(b.Checks, BodyCheck{Incident: it.Incident, Check: it.Check, Source: it.Source, Title: it.Title, Labels: it.Labels, Start: it.Start.In(loc),
 			End: inLoc(it.End), Error: it.Error, AckBy: it.AckBy})
 	}
 	if p := m.Provider; p != nil {

@@ -1,0 +1,221 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hostwatch/hostwatch/source"
+	"github.com/hostwatch/hostwatch/store"
+)
+
+// Take records the signals of one request of a source in one transaction,
+// and has them decided on: a Down opens the incident of its check (an
+// alert that fires again changes nothing), an Up resolves it, an Ack
+// acknowledges it by the source's name. It returns once they are written,
+// or with the reason they are not, having written none of them.
+func (e *Engine) Take(ctx context.Context, sigs []source.Signal) error {
+	checks, err := e.checksOf(ctx, sigs)
+	if err != nil {
+		return err
+	}
+	if err := e.register(ctx, checks); err != nil {
+		return err
+	}
+	return e.act(ctx, func(tx store.Tx, now time.Time) error {
+		for i, s := range sigs {
+			if checks[i] == "" {
+				continue // an Up or an Ack of nothing open: nothing to do
+			}
+			if err := takeSignal(ctx, tx, s, checks[i], now); err != nil {
+				return fmt.Errorf("%s: %w", checks[i], err)
+			}
+		}
+		return nil
+	})
+}
+
+// checksOf names the check each signal is about: a Down's own; for an Up
+// or an Ack the check open under its key, whoever's it is, or "" when none
+// is.
+func (e *Engine) checksOf(ctx context.Context, sigs []source.Signal) ([]string, error) {
+	out := make([]string, len(sigs))
+	var open []store.Incident
+	for i, s := range sigs {
+		if s.Action == source.Down {
+			out[i] = s.Check()
+			continue
+		}
+		if open == nil {
+			var err error
+			if open, err = e.store.Incidents(ctx, store.IncidentFilter{OpenOnly: true}); err != nil {
+				return nil, fmt.Errorf("open incidents: %w", err)
+			}
+		}
+		for _, in := range open {
+			if (s.Merchant != "" && in.Check == s.Check()) || (s.Merchant == "" && strings.HasSuffix(in.Check, s.Suffix()) &&
+				strings.Count(in.Check, "/") == 2) {
+				out[i] = in.Check
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// register makes the store know checks that a source named.
+func (e *Engine) register(ctx context.Context, checks []string) error {
+	var fresh []string
+	for _, c := range checks {
+		if _, ok := e.registered.Load(c); c != "" && !ok {
+			fresh = append(fresh, c)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	if err := e.store.Register(ctx, fresh); err != nil {
+		return err
+	}
+	for _, c := range fresh {
+		e.registered.Store(c, true)
+	}
+	return nil
+}
+
+// takeSignal records one signal about check.
+func takeSignal(ctx context.Context, tx store.Tx, s source.Signal, check string, now time.Time) error {
+	ins, err := tx.Incidents(ctx, store.IncidentFilter{Check: check, OpenOnly: true, Limit: 1})
+	if err != nil {
+		return err
+	}
+	var open *store.Incident
+	if len(ins) > 0 {
+		open = &ins[0]
+	}
+	at := s.At
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	switch s.Action {
+	case source.Down:
+		if open != nil {
+			return nil // fires again: nothing new
+		}
+		if err := tx.SetOrigin(ctx, check, store.Origin{Source: s.Source, Title: s.Title, Labels: s.Labels, Summary: s.Summary}); err != nil {
+			return err
+		}
+		if err := tx.AddFailures(ctx, []store.Failure{{Check: check, At: at, Kind: "alert", Error: s.Summary, Evidence: s.Evidence}}); err != nil {
+			return err
+		}
+		if err := tx.RecordChange(ctx, store.Change{Check: check, From: store.Up, To: store.Down, Since: at, Confirmed: now, Now: now,
+			Detail: fmt.Sprintf("%s: %s", s.Source, s.Summary)}); err != nil {
+			return err
+		}
+		return tx.SaveCheckState(ctx, store.CheckState{Check: check, State: store.Down, Since: at, FailStreak: 1, StreakSince: at,
+			Probed: now, First: at})
+	case source.Up:
+		if open == nil {
+			return nil
+		}
+		at = later(at, open.Start)
+		if err := tx.RecordChange(ctx, store.Change{Check: check, From: store.Down, To: store.Up, Since: at, Confirmed: now, Now: now,
+			Detail: s.Source + " says it is resolved"}); err != nil {
+			return err
+		}
+		return tx.SaveCheckState(ctx, store.CheckState{Check: check, State: store.Up, Since: at, OKStreak: 1, StreakSince: at, Probed: now})
+	case source.Ack:
+		if open == nil || !open.AckAt.IsZero() {
+			return nil
+		}
+		return acknowledge(ctx, tx, open.ID, s.Source, now)
+	}
+	return fmt.Errorf("no such action %q", s.Action)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// origins are what the sources said of the checks they reported, read
+// from the store when the engine loads and when a check it does not know
+// opens. The zero value, and a nil one, know none.
+type origins struct {
+	mu sync.RWMutex
+	m  map[string]store.Origin
+}
+
+func (o *origins) get(check string) (store.Origin, bool) {
+	if o == nil {
+		return store.Origin{}, false
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	v, ok := o.m[check]
+	return v, ok
+}
+
+func (o *origins) set(m map[string]store.Origin) {
+	if o == nil {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.m = m
+}
+
+// matches reports whether check is an alert whose labels include every
+// pair of match; an empty match selects none.
+func (o *origins) matches(check string, match map[string]string) bool {
+	v, ok := o.get(check)
+	return ok && len(match) > 0 && labelsMatch(v.Labels, match)
+}
+
+// labelled lists the alerts whose labels include every pair of match,
+// sorted; none for an empty match.
+func (o *origins) labelled(match map[string]string) []string {
+	if o == nil || len(match) == 0 {
+		return nil
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	var out []string
+	for check, v := range o.m {
+		if labelsMatch(v.Labels, match) {
+			out = append(out, check)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func labelsMatch(labels, match map[string]string) bool {
+	for k, want := range match {
+		if labels[k] != want {
+			return false
+		}
+	}
+	return true
+}
+
+// loadOrigins reads the origins again, when check is a source's alert
+// that they do not know.
+func (e *Engine) loadOrigins(ctx context.Context, check string) error {
+	if check != "" {
+		if _, ok := e.rules.origins.get(check); ok || sourceOf(check) == "" {
+			return nil
+		}
+	}
+	m, err := e.store.Origins(ctx)
+	if err != nil {
+		return err
+	}
+	e.rules.origins.set(m)
+	return nil
+}
