@@ -16,6 +16,7 @@ import (
 	"github.com/hostwatch/hostwatch/incident"
 	"github.com/hostwatch/hostwatch/locale"
 	"github.com/hostwatch/hostwatch/monitor"
+	"github.com/hostwatch/hostwatch/notifier"
 	"github.com/hostwatch/hostwatch/report"
 	"github.com/hostwatch/hostwatch/store"
 )
@@ -37,6 +38,8 @@ type Backend interface {
 	Unsilence(ctx context.Context, id int64, by string) (store.Silence, error)
 	// Report builds the report of period for merchants (all when nil).
 	Report(ctx context.Context, merchants []string, period string) (*report.Report, error)
+	// Origins are what the sources said of the alerts they reported.
+	Origins(ctx context.Context) (map[string]store.Origin, error)
 }
 
 // Request is one command or button press.
@@ -209,7 +212,7 @@ func (b *Bot) Command(ctx context.Context, r Request) []Reply {
 	}
 	switch c.Name {
 	case "status":
-		return say(b.status(a))
+		return say(b.status(ctx, a))
 	case "incidents":
 		return say(b.incidents(ctx, a, c.Args))
 	case "ack", "resolve":
@@ -533,9 +536,9 @@ type statusLine struct {
 
 // status lists the caller's checks: how many are down first, then the
 // ones that are, then the rest.
-func (b *Bot) status(a access) string {
-	var lines []statusLine
-	down := 0
+func (b *Bot) status(ctx context.Context, a access) string {
+	lines := b.firing(ctx, a)
+	down := len(lines)
 	for _, st := range b.backend.Statuses() {
 		if !a.sees(st.Check.ID) {
 			continue
@@ -553,6 +556,49 @@ func (b *Bot) status(a access) string {
 		return cmpBool(y.State == string(store.Down), x.State == string(store.Down))
 	})
 	return b.say(a.lang, "bot.status", "Checks", lines, "Down", down)
+}
+
+// firing lists the alerts of sources open now that the caller sees, as
+// lines of /status.
+func (b *Bot) firing(ctx context.Context, a access) []statusLine {
+	open, err := b.backend.Incidents(ctx, store.IncidentFilter{OpenOnly: true})
+	if err != nil {
+		return nil
+	}
+	origins := b.origins(ctx, open)
+	var lines []statusLine
+	for _, in := range open {
+		if _, ok := origins[in.Check]; ok && a.sees(in.Check) {
+			lines = append(lines, statusLine{Mark: mark(store.Down), Name: b.alertName(in.Check, origins), State: string(store.Down), Since: in.Start})
+		}
+	}
+	slices.SortFunc(lines, func(x, y statusLine) int { return x.Since.Compare(y.Since) })
+	return lines
+}
+
+// origins reads what the sources said of their alerts, when one of ins
+// is a source's.
+func (b *Bot) origins(ctx context.Context, ins []store.Incident) map[string]store.Origin {
+	if !slices.ContainsFunc(ins, func(in store.Incident) bool { return strings.Count(in.Check, "/") == 2 }) {
+		return nil
+	}
+	origins, err := b.backend.Origins(ctx)
+	if err != nil {
+		return nil
+	}
+	return origins
+}
+
+// alertName names a check, or a source's alert by its title and labels.
+func (b *Bot) alertName(check string, origins map[string]store.Origin) string {
+	o, ok := origins[check]
+	if !ok {
+		return b.checkName(check)
+	}
+	if l := notifier.LabelText(o.Labels); l != "" {
+		return o.Title + " (" + l + ")"
+	}
+	return o.Title
 }
 
 // cmpBool orders true before false when used as cmpBool(y, x).
@@ -602,10 +648,11 @@ func (b *Bot) incidents(ctx context.Context, a access, args []string) string {
 	if err != nil {
 		return b.say(a.lang, "bot.sorry", "What", "lookup")
 	}
+	origins := b.origins(ctx, all)
 	var lines []incidentLine
 	for _, in := range all {
 		if a.sees(in.Check) {
-			lines = append(lines, incidentLine{ID: in.ID, Name: b.checkName(in.Check), Open: in.Open(), Start: in.Start,
+			lines = append(lines, incidentLine{ID: in.ID, Name: b.alertName(in.Check, origins), Open: in.Open(), Start: in.Start,
 				Down: in.Downtime(time.Now()), AckBy: in.AckBy})
 		}
 	}

@@ -23,7 +23,10 @@ type fakeBackend struct {
 	incidents map[int64]*store.Incident
 	acked     []string
 	silences  []store.Silence
+	origins   map[string]store.Origin
 }
+
+func (f *fakeBackend) Origins(context.Context) (map[string]store.Origin, error) { return f.origins, nil }
 
 func (f *fakeBackend) Alert(_ context.Context, id int64) (incident.AlertInfo, bool) {
 	switch id {
@@ -157,6 +160,38 @@ merchants:
 		t.Fatal(err)
 	}
 	return New(cfg, "telegram", "hostwatch_bot", fb, tmpl), fb
+}
+
+// TestSourceAlerts: an alert of a source that fires is one of its
+// merchant's checks down in /status and an incident in /incidents, named by
+// its title and labels, and only its merchant's contacts see it.
+func TestSourceAlerts(t *testing.T) {
+	b, fb := testBot(t)
+	fb.incidents[3] = &store.Incident{ID: 3, Check: "kim-shop/prom/9f2c4e1a", Start: t0.Add(time.Minute)}
+	fb.origins = map[string]store.Origin{"kim-shop/prom/9f2c4e1a": {Source: "prom", Title: "prom/HighErrorRate",
+		Labels: map[string]string{"alertname": "HighErrorRate", "instance": "web-1"}}}
+	tests := []struct {
+		caller, text string
+		want, not    []string
+	}{
+		{"111", "/status", []string{"2 of 2 checks down", "🔴 prom/HighErrorRate (instance=web-1) — down since Wed Nov 25 14:03 UTC"}, []string{"9f2c4e1a"}},
+		{"111", "/incidents", []string{"#3 prom/HighErrorRate (instance=web-1) — open", "#1 kim-shop/web"}, nil},
+		{"222", "/status", []string{"lee-shop/web"}, []string{"HighErrorRate"}},
+		{"222", "/incidents", nil, []string{"HighErrorRate", "#3"}},
+	}
+	for _, tt := range tests {
+		got := strings.Join(texts(b.Command(context.Background(), Request{Caller: tt.caller, User: "@x", Text: tt.text})), "\n")
+		for _, w := range tt.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s %s: %q lacks %q", tt.caller, tt.text, got, w)
+			}
+		}
+		for _, n := range tt.not {
+			if strings.Contains(got, n) {
+				t.Errorf("%s %s: %q holds %q", tt.caller, tt.text, got, n)
+			}
+		}
+	}
 }
 
 func TestCommands(t *testing.T) {

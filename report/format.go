@@ -136,6 +136,8 @@ type (
 	jsonIncident struct {
 		ID                 int64       `json:"id"`
 		Check              string      `json:"check"`
+		Source             string      `json:"source,omitempty"`
+		Title              string      `json:"title,omitempty"`
 		Start              time.Time   `json:"start"`
 		FirstAlert         *time.Time  `json:"first_alert"`
 		AcknowledgedAt     *time.Time  `json:"acknowledged_at"`
@@ -193,7 +195,7 @@ func (r *Report) JSON(w io.Writer, loc *time.Location) error {
 			LongestSeconds: secs(c.Longest), MTTASeconds: opt(c.MTTA), MTTRSeconds: opt(c.MTTR)})
 	}
 	for _, in := range r.Incidents {
-		ji := jsonIncident{ID: in.ID, Check: in.Check, Start: in.Start.In(loc), FirstAlert: when(in.Alerted),
+		ji := jsonIncident{ID: in.ID, Check: in.Check, Source: in.Source, Title: in.Title, Start: in.Start.In(loc), FirstAlert: when(in.Alerted),
 			AcknowledgedAt: when(in.AckAt), AcknowledgedBy: in.AckBy, End: when(in.End), ResolvedBy: in.ResolvedBy,
 			DurationSeconds: secs(in.Duration), DowntimeSeconds: secs(in.Downtime), MaintenanceSeconds: secs(in.Maintenance),
 			Errors: []jsonError{}}

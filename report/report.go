@@ -94,14 +94,17 @@ type Check struct {
 
 // Incident is one incident's line in a report.
 type Incident struct {
-	ID         int64
-	Check      string
-	Start      time.Time
-	Alerted    time.Time // first message delivered; zero if none was
-	AckAt      time.Time // first acknowledgement
-	AckBy      string
-	End        time.Time // zero while open
-	ResolvedBy string
+	ID    int64
+	Check string
+	// Source and Title name an alert a source reported; empty for a
+	// configured check.
+	Source, Title string
+	Start         time.Time
+	Alerted       time.Time // first message delivered; zero if none was
+	AckAt         time.Time // first acknowledgement
+	AckBy         string
+	End           time.Time // zero while open
+	ResolvedBy    string
 	// Duration is the whole outage (to now while open); Downtime its part
 	// in the period outside maintenance, Maintenance its part inside.
 	Duration    time.Duration
@@ -114,6 +117,12 @@ type Incident struct {
 type Source interface {
 	Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error)
 	Windows(ctx context.Context, from, to time.Time) ([]store.Window, error)
+}
+
+// origins is a Source that knows what the sources said of their alerts,
+// so that a report lists those of its merchants too.
+type origins interface {
+	Origins(ctx context.Context) (map[string]store.Origin, error)
 }
 
 // firstSeen is a Source that knows when each check was first probed, so
@@ -235,8 +244,56 @@ func Build(ctx context.Context, src Source, checks []string, p Period, now time.
 		}
 		r.Checks = append(r.Checks, fig)
 	}
+	if err := r.addAlerts(ctx, src, byCheck, windows, now, covers); err != nil {
+		return nil, err
+	}
 	slices.SortStableFunc(r.Incidents, func(a, b Incident) int { return a.Start.Compare(b.Start) })
 	return r, nil
+}
+
+// addAlerts lists the incidents of the alerts sources reported among
+// byCheck's, named as their source named them. They have no figures of
+// their own: an alert is a check only while it fires.
+func (r *Report) addAlerts(ctx context.Context, src Source, byCheck map[string][]store.Incident, windows []store.Window, now time.Time,
+	covers func(target, check string) bool) error {
+	os, ok := src.(origins)
+	if !ok {
+		return nil
+	}
+	var known map[string]store.Origin
+	for c, ins := range byCheck {
+		if strings.Count(c, "/") != 2 {
+			continue
+		}
+		if known == nil {
+			var err error
+			if known, err = os.Origins(ctx); err != nil {
+				return err
+			}
+		}
+		o, ok := known[c]
+		if !ok {
+			continue
+		}
+		var ws []store.Window
+		for _, w := range windows {
+			if slices.ContainsFunc(w.Targets, func(t string) bool { return covers(t, c) }) {
+				ws = append(ws, w)
+			}
+		}
+		for _, in := range ins {
+			end := in.End
+			if end.IsZero() {
+				end = now
+			}
+			from, to := maxTime(in.Start, r.Period.From), minTime(end, r.Until)
+			inMaint := overlap(from, to, ws)
+			r.Incidents = append(r.Incidents, Incident{ID: in.ID, Check: c, Source: o.Source, Title: o.Title, Start: in.Start,
+				Alerted: in.Alerted, AckAt: in.FirstAckAt, AckBy: in.FirstAckBy, End: in.End, ResolvedBy: in.ResolvedBy,
+				Duration: end.Sub(in.Start), Downtime: max(to.Sub(from)-inMaint, 0), Maintenance: inMaint, Errors: in.Errors})
+		}
+	}
+	return nil
 }
 
 // overlap is how much of [from, to) falls in the windows, each instant

@@ -64,7 +64,11 @@ func (w Words) view(r *Report) view {
 			Downtime: c.Downtime, Longest: c.Longest, MTTA: c.MTTA, MTTR: c.MTTR, Maintenance: c.Maintenance, Incidents: c.Incidents})
 	}
 	for _, in := range r.Incidents {
-		vi := viewIncident{ID: in.ID, Name: w.Names.CheckWithID(in.Check), Start: in.Start, End: in.End, Alerted: in.Alerted,
+		name := w.Names.CheckWithID(in.Check)
+		if in.Title != "" {
+			name = in.Title
+		}
+		vi := viewIncident{ID: in.ID, Name: name, Start: in.Start, End: in.End, Alerted: in.Alerted,
 			AckAt: in.AckAt, AckBy: in.AckBy, Duration: in.Duration, Maintenance: in.Maintenance}
 		if in.ResolvedBy != "recovery" {
 			vi.ClosedBy = in.ResolvedBy

@@ -25,6 +25,8 @@ type Record interface {
 	Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error)
 	Stats(ctx context.Context, check string, from, to time.Time) ([]store.Stat, error)
 	Report(ctx context.Context, merchants []string, period string) (*report.Report, error)
+	// Origins are what the sources said of the alerts they reported.
+	Origins(ctx context.Context) (map[string]store.Origin, error)
 }
 
 // StatusOptions configure the status page and the API.
@@ -51,6 +53,9 @@ type StatusOptions struct {
 	Words *locale.Templates
 	Lang  locale.Lang
 	Names locale.Names
+	// Private are the sources whose alerts are not shown
+	// (sources[].public: false).
+	Private []string
 }
 
 // ProviderOutage is a hosting provider that looks down: Down of its Of
@@ -194,8 +199,11 @@ func (s *status) when(t time.Time) *time.Time {
 
 // IncidentJSON is one incident in GET /api/v1/incidents.
 type IncidentJSON struct {
-	ID              int64      `json:"id"`
-	Check           string     `json:"check"`
+	ID    int64  `json:"id"`
+	Check string `json:"check"`
+	// Source and Title name an alert a source reported.
+	Source          string     `json:"source,omitempty"`
+	Title           string     `json:"title,omitempty"`
 	Start           time.Time  `json:"start"`
 	End             *time.Time `json:"end"`
 	AcknowledgedAt  *time.Time `json:"acknowledged_at"`
@@ -233,12 +241,20 @@ func (s *status) incidents(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the record cannot be read just now"})
 		return
 	}
+	var origins map[string]store.Origin
+	if slices.ContainsFunc(ins, func(in store.Incident) bool { return strings.Count(in.Check, "/") == 2 }) {
+		if origins, err = s.o.Record.Origins(r.Context()); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the record cannot be read just now"})
+			return
+		}
+	}
 	out := []IncidentJSON{}
 	for _, in := range ins {
-		if !s.shown(merchantOf(in.Check)) {
+		o := origins[in.Check]
+		if !s.shown(merchantOf(in.Check)) || slices.Contains(s.o.Private, o.Source) {
 			continue
 		}
-		j := IncidentJSON{ID: in.ID, Check: in.Check, Start: in.Start.In(s.o.Location), End: s.when(in.End),
+		j := IncidentJSON{ID: in.ID, Check: in.Check, Source: o.Source, Title: o.Title, Start: in.Start.In(s.o.Location), End: s.when(in.End),
 			AcknowledgedAt: s.when(in.FirstAckAt), AcknowledgedBy: in.FirstAckBy, ResolvedBy: in.ResolvedBy,
 			DowntimeSeconds: int64(in.Downtime(s.now()).Round(time.Second) / time.Second)}
 		if s.o.ShowErrors {

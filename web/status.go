@@ -144,8 +144,20 @@ func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 	data.Outages = s.outages(r, shown)
 	for i := len(rep.Incidents) - 1; i >= 0; i-- {
 		in := rep.Incidents[i]
+		if in.Source != "" && slices.Contains(s.o.Private, in.Source) {
+			continue
+		}
 		name := s.o.Names.CheckWithID(in.Check)
-		if only != "" {
+		switch {
+		case in.Title != "":
+			name = in.Title
+			if in.End.IsZero() {
+				// A source's alert that fires is the shop's trouble too.
+				data.AllUp = false
+				down++
+				data.Banner = s.word("page.banner", map[string]int{"Down": down})
+			}
+		case only != "":
 			name = s.checkName(in.Check) // the heading names the merchant
 		}
 		iv := map[string]any{"ID": in.ID, "Name": name, "Start": in.Start, "End": in.End,

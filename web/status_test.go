@@ -28,8 +28,16 @@ import (
 var t0 = time.Date(2026, 11, 25, 14, 2, 10, 0, time.UTC)
 
 // record is a fixed record: kim-shop/web down since t0 with one open
-// incident, lee-shop/web up after an outage of 10 minutes yesterday.
-type record struct{}
+// incident, lee-shop/web up after an outage of 10 minutes yesterday; with
+// alerts, also an alert of source prom that fires for lee-shop since t0.
+type record struct{ alerts bool }
+
+func (r record) Origins(context.Context) (map[string]store.Origin, error) {
+	if !r.alerts {
+		return nil, nil
+	}
+	return map[string]store.Origin{"lee-shop/prom/9f2c4e1a": {Source: "prom", Title: "prom/HighErrorRate"}}, nil
+}
 
 func (record) Statuses() []monitor.Status {
 	kim := &config.Check{ID: "kim-shop/web", HTTP: &config.HTTPCheck{URL: "http://kim.example/"}}
@@ -42,11 +50,15 @@ func (record) Statuses() []monitor.Status {
 	}
 }
 
-func (record) incidents() []store.Incident {
-	return []store.Incident{
-		{ID: 2, Check: "kim-shop/web", Start: t0, Errors: []store.ErrorSummary{{Kind: "refused", Count: 3, FirstError: "dial tcp 10.1.2.3:443: connection refused"}}},
-		{ID: 1, Check: "lee-shop/web", Start: t0.Add(-24 * time.Hour), End: t0.Add(-24*time.Hour + 10*time.Minute), FirstAckAt: t0.Add(-24*time.Hour + time.Minute), FirstAckBy: "@lee"},
+func (r record) incidents() []store.Incident {
+	var alerts []store.Incident
+	if r.alerts {
+		alerts = append(alerts, store.Incident{ID: 3, Check: "lee-shop/prom/9f2c4e1a", Start: t0})
 	}
+	return append(alerts,
+		store.Incident{ID: 2, Check: "kim-shop/web", Start: t0, Errors: []store.ErrorSummary{{Kind: "refused", Count: 3, FirstError: "dial tcp 10.1.2.3:443: connection refused"}}},
+		store.Incident{ID: 1, Check: "lee-shop/web", Start: t0.Add(-24 * time.Hour), End: t0.Add(-24*time.Hour + 10*time.Minute), FirstAckAt: t0.Add(-24*time.Hour + time.Minute), FirstAckBy: "@lee"},
+	)
 }
 
 func (r record) Incidents(_ context.Context, f store.IncidentFilter) ([]store.Incident, error) {
@@ -83,7 +95,10 @@ func contains(list []string, s string) bool {
 
 func statusServer(t *testing.T, o StatusOptions) *httptest.Server {
 	t.Helper()
-	o.Record, o.Location, o.Now = record{}, time.UTC, func() time.Time { return t0.Add(time.Hour) }
+	if o.Record == nil {
+		o.Record = record{}
+	}
+	o.Location, o.Now = time.UTC, func() time.Time { return t0.Add(time.Hour) }
 	if o.Title == "" {
 		o.Title = "Shops"
 	}
@@ -474,6 +489,27 @@ func TestProviderOutageBanner(t *testing.T) {
 				t.Errorf("%d, the page shows %q:\n%s", code, tt.nothing, page)
 			}
 		})
+	}
+}
+
+// TestSourceAlertsShown: an alert of a source that fires shows on the page
+// and in the API with its title and source, as the merchant's trouble;
+// not at all when the source is private.
+func TestSourceAlertsShown(t *testing.T) {
+	public := statusServer(t, StatusOptions{Public: true, Record: record{alerts: true}})
+	_, page := get(t, public.URL+"/m/lee-shop")
+	if !strings.Contains(page, "prom/HighErrorRate") || !strings.Contains(page, "1 check is down") {
+		t.Errorf("lee-shop's page does not show the alert that fires:\n%s", page)
+	}
+	_, api := get(t, public.URL+"/api/v1/incidents?state=open")
+	if !strings.Contains(api, `"source": "prom"`) || !strings.Contains(api, `"title": "prom/HighErrorRate"`) {
+		t.Errorf("the API does not name the alert's source:\n%s", api)
+	}
+	private := statusServer(t, StatusOptions{Public: true, Record: record{alerts: true}, Private: []string{"prom"}})
+	for _, path := range []string{"/", "/m/lee-shop", "/api/v1/incidents"} {
+		if _, body := get(t, private.URL+path); strings.Contains(body, "HighErrorRate") || strings.Contains(body, "9f2c4e1a") {
+			t.Errorf("%s shows a private source's alert:\n%s", path, body)
+		}
 	}
 }
 
