@@ -35,6 +35,7 @@ import (
 	"github.com/hostwatch/hostwatch/notifier/telegram"
 	"github.com/hostwatch/hostwatch/notifier/webhook"
 	"github.com/hostwatch/hostwatch/report"
+	"github.com/hostwatch/hostwatch/source"
 	"github.com/hostwatch/hostwatch/store"
 	"github.com/hostwatch/hostwatch/store/postgres"
 	"github.com/hostwatch/hostwatch/store/sqlite"
@@ -362,7 +363,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	}
 	engine, err = incident.New(ctx, incident.Options{
 		Store: st, Router: router, Rules: incident.RulesFrom(cfg),
-		Wake: dispatcher.Wake, Checks: ids, Holder: member.Token(), Replaces: member.Replaced(), Poll: poll(shared),
+		Wake: dispatcher.Wake, Checks: ids, Sources: sourceNames(cfg), Holder: member.Token(), Replaces: member.Replaced(), Poll: poll(shared),
 		Clock: clock, Logger: log, Registry: reg,
 	})
 	if err != nil {
@@ -443,6 +444,9 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 				member.Lead(ctx, "telegram", func(ctx context.Context) { tg.Poll(ctx, chatBot, log) })
 			}()
 		}
+	}
+	if len(cfg.Sources) > 0 {
+		handlers["POST /intake/"] = source.NewHandler(cfg, engine, clock.Now, log)
 	}
 	status := statusOptions(cfg, mon, st, tmpl)
 	if status != nil {
@@ -542,6 +546,8 @@ func (b backend) Incidents(ctx context.Context, f store.IncidentFilter) ([]store
 	return b.store.Incidents(ctx, f)
 }
 
+func (b backend) Origins(ctx context.Context) (map[string]store.Origin, error) { return b.store.Origins(ctx) }
+
 func (b backend) Incident(ctx context.Context, id int64) (store.Incident, error) {
 	return b.store.Incident(ctx, id)
 }
@@ -572,7 +578,7 @@ func statusOptions(cfg *config.Config, mon *monitor.Monitor, st store.Store, tmp
 	}
 	return &web.StatusOptions{Record: record{Store: st, Reporter: reporter(cfg, st), mon: mon}, Public: sp.Public,
 		Token: sp.Token.Value(), Title: sp.Title, ShowErrors: sp.ShowErrors, Merchants: sp.Merchants, Location: cfg.Location,
-		Words: tmpl, Lang: lang, Names: cfg.Names(), Outages: outages(cfg, st)}
+		Words: tmpl, Lang: lang, Names: cfg.Names(), Outages: outages(cfg, st), Private: privateSources(cfg)}
 }
 
 // outages are the providers' outages in progress for the status page, as
@@ -626,4 +632,23 @@ func buildInfoMetric() prometheus.Collector {
 		ConstLabels: prometheus.Labels{"version": versionString(), "revision": rev, "goversion": runtime.Version()}})
 	g.Set(1)
 	return g
+}
+
+func sourceNames(cfg *config.Config) []string {
+	var out []string
+	for _, s := range cfg.Sources {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// privateSources are the sources whose alerts the status page leaves out.
+func privateSources(cfg *config.Config) []string {
+	var out []string
+	for _, s := range cfg.Sources {
+		if !s.Shown() {
+			out = append(out, s.Name)
+		}
+	}
+	return out
 }
