@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -245,4 +246,55 @@ func Evidence(b []byte) string {
 		cut--
 	}
 	return string(b[:cut])
+}
+
+// decode reads JSON data into v, or says what in it is wrong and what was
+// expected there; at is where data stands in the body ("alerts[2]"),
+// empty for the body itself.
+func decode(data []byte, v any, at string) error {
+	err := json.Unmarshal(data, v)
+	if err == nil {
+		return nil
+	}
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Errorf("the body is not valid JSON: %v (at byte %d)", syntax, syntax.Offset)
+	case errors.As(err, &typ):
+		where := at
+		if typ.Field != "" {
+			where = strings.TrimPrefix(at+"."+typ.Field, ".")
+		}
+		if where == "" {
+			where = "the body"
+		}
+		return fmt.Errorf("%s: a JSON %s where %s must be", where, typ.Value, jsonKind(typ.Type))
+	}
+	return fmt.Errorf("the body could not be read as JSON: %v", err)
+}
+
+// jsonKind names the JSON value a Go type is read from.
+func jsonKind(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "a value"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "a value"
 }
