@@ -26,7 +26,9 @@ type fakeBackend struct {
 	origins   map[string]store.Origin
 }
 
-func (f *fakeBackend) Origins(context.Context) (map[string]store.Origin, error) { return f.origins, nil }
+func (f *fakeBackend) Origins(context.Context) (map[string]store.Origin, error) {
+	return f.origins, nil
+}
 
 func (f *fakeBackend) Alert(_ context.Context, id int64) (incident.AlertInfo, bool) {
 	switch id {

@@ -17,6 +17,7 @@ type member struct {
 	incident   int64
 	check      string
 	start      time.Time
+	stepsFrom  time.Time // when its escalation's steps count from
 	end        time.Time // zero while open
 	resolvedBy string
 	err        string
@@ -141,6 +142,12 @@ func memberOf(in store.Incident) *member {
 // who acknowledged it, its failures and the last error seen.
 func (m *member) refresh(in store.Incident) {
 	m.start, m.end, m.resolvedBy, m.announced, m.ackAt, m.ackBy = in.Start, in.End, in.ResolvedBy, in.Announced, in.AckAt, in.AckBy
+	m.stepsFrom = in.Start
+	if sourceOf(in.Check) != "" {
+		// A source's alert may have fired long before it was sent here:
+		// its escalation counts from when hostwatch heard of it.
+		m.stepsFrom = in.Confirmed
+	}
 	var last time.Time
 	m.failures = 0
 	for _, es := range in.Errors {
@@ -501,7 +508,7 @@ func (p *pass) settleMerchant(a *alert) error {
 		a.Base = now
 		if flushing {
 			for _, m := range told {
-				a.Base = minTime(a.Base, m.start)
+				a.Base = minTime(a.Base, m.stepsFrom)
 			}
 		}
 	}

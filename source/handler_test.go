@@ -242,3 +242,19 @@ func TestHandlerSinkFails(t *testing.T) {
 		}
 	}
 }
+
+// TestBearerScheme: the scheme of Authorization is read in any letter
+// case, as HTTP has it; anything else is no token.
+func TestBearerScheme(t *testing.T) {
+	for _, tt := range []struct {
+		header, want string
+	}{
+		{"Bearer abc", "abc"}, {"bearer abc", "abc"}, {"BEARER  abc ", "abc"}, {"Basic abc", ""}, {"abc", ""}, {"", ""},
+	} {
+		r := httptest.NewRequest("POST", "/intake/alertmanager/prom", nil)
+		r.Header.Set("Authorization", tt.header)
+		if got := bearer(r); got != tt.want {
+			t.Errorf("bearer(%q) = %q, want %q", tt.header, got, tt.want)
+		}
+	}
+}

@@ -546,7 +546,9 @@ func (b backend) Incidents(ctx context.Context, f store.IncidentFilter) ([]store
 	return b.store.Incidents(ctx, f)
 }
 
-func (b backend) Origins(ctx context.Context) (map[string]store.Origin, error) { return b.store.Origins(ctx) }
+func (b backend) Origins(ctx context.Context) (map[string]store.Origin, error) {
+	return b.store.Origins(ctx)
+}
 
 func (b backend) Incident(ctx context.Context, id int64) (store.Incident, error) {
 	return b.store.Incident(ctx, id)

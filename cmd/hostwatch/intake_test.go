@@ -95,7 +95,7 @@ func quiet(t *testing.T, api *telegramtest.Server, chat int64, want int, what st
 	}
 }
 
-var ackData = regexp.MustCompile(`"callback_data":"(ack:\d+)"`)
+var ackData = regexp.MustCompile(`"callback_data":"(ack:[^"]+)"`)
 
 // amGroup is Alertmanager's webhook payload (version 4) for a group of
 // alerts, as its documentation gives it.
@@ -212,7 +212,7 @@ func TestProviderAcrossSourcesThroughTheBinary(t *testing.T) {
 		downs = append(downs, func(b bool) { down.Store(b) })
 		fmt.Fprintf(&shops, "  - name: shop%d\n    contacts: [kim]\n    checks:\n      - {name: web, http: {url: %q}, labels: {provider: examplehost}}\n", i, srv.URL+"/")
 	}
-	_, base := intakeDaemon(t, api, `
+	p, base := intakeDaemon(t, api, `
 providers:
   - name: examplehost
     match: {provider: examplehost}
@@ -253,4 +253,129 @@ merchants:
 	if n != 1 {
 		t.Errorf("%d provider messages to the admins, want 1: %+v", n, api.Messages(-100999))
 	}
+	p.stop(t)
+}
+
+// grafanaBody is Grafana alerting's webhook contact point payload, as its
+// documentation gives it, for one alert of kim-shop.
+func grafanaBody(status, ends string) string {
+	return fmt.Sprintf(`{
+  "receiver": "hostwatch",
+  "status": %[1]q,
+  "orgId": 1,
+  "alerts": [{
+    "status": %[1]q,
+    "labels": {"alertname": "High memory usage", "merchant": "kim-shop", "team": "blue", "zone": "us-1"},
+    "annotations": {"description": "The system has high memory usage", "summary": "This alert was triggered for zone us-1"},
+    "startsAt": "2026-12-03T06:51:03.157076+02:00",
+    "endsAt": %[2]q,
+    "generatorURL": "https://grafana.example/alerting/1afz29v7z/edit",
+    "fingerprint": "c6eadffa33fcdf37",
+    "silenceURL": "https://grafana.example/alerting/silence/new",
+    "dashboardURL": "", "panelURL": "",
+    "values": {"B": 44.23943737541908, "C": 1},
+    "valueString": "[ var='B' labels={__name__=go_memstats_alloc_bytes} value=44.23943737541908 ]"
+  }],
+  "groupLabels": {}, "commonLabels": {"alertname": "High memory usage", "merchant": "kim-shop"}, "commonAnnotations": {},
+  "externalURL": "https://grafana.example/", "version": "1", "groupKey": "{}:{alertname=\"High memory usage\"}",
+  "truncatedAlerts": 0, "title": "[FIRING:1] (High memory usage blue us-1)", "state": "alerting",
+  "message": "**Firing**"
+}`, status, ends)
+}
+
+// eventBody is a PagerDuty Events API v2 request.
+func eventBody(key, action, dedup string) string {
+	payload := ""
+	if action == "trigger" {
+		payload = `, "payload": {"summary": "Payment reconciliation failed", "source": "billing-cron", "severity": "critical",
+			"custom_details": {"merchant": "kim-shop", "job": "reconcile"}}`
+	}
+	return fmt.Sprintf(`{"routing_key": %q, "event_action": %q, "dedup_key": %q%s}`, key, action, dedup, payload)
+}
+
+// TestGrafanaAndEventsThroughTheBinary: Grafana's alert and an event
+// trigger each alert kim-shop's owner once, whatever the repeats; the
+// event's acknowledge is taken as a press of Acknowledge, by the source's
+// name, and stops the escalation; resolved, each alert says so; a wrong
+// token or routing key is 401 and changes nothing.
+func TestGrafanaAndEventsThroughTheBinary(t *testing.T) {
+	const token = "424242:hostwatch-test"
+	api := telegramtest.New(token)
+	defer api.Close()
+	t.Setenv("PD_ROUTING_KEY", "0123456789abcdef0123456789abcdef")
+	p, base := intakeDaemon(t, api, `
+sources:
+  - {name: graf, kind: grafana, token: "${PROM_INTAKE_TOKEN}", merchant_label: merchant, merchant: ops-team}
+  - {name: pd, kind: events, token: "${PD_ROUTING_KEY}", merchant_label: merchant, merchant: ops-team}
+merchants:
+  - {name: kim-shop, contacts: [kim], checks: []}
+  - {name: ops-team, contacts: [ops], checks: []}
+`)
+	graf, events := base+"/intake/grafana/graf", base+"/intake/events/pd"
+	const key = "0123456789abcdef0123456789abcdef"
+
+	if code, _ := post(t, graf, "nope", grafanaBody("firing", "0001-01-01T00:00:00Z")); code != http.StatusUnauthorized {
+		t.Errorf("grafana with a wrong token: %d, want 401", code)
+	}
+	if code, _ := post(t, events, "", eventBody("fedcba9876543210fedcba9876543210", "trigger", "recon-2026-12-03")); code != http.StatusUnauthorized {
+		t.Errorf("an event with a wrong routing key: %d, want 401", code)
+	}
+	quiet(t, api, 111, 0, "after refused requests")
+
+	// Grafana: firing twice is one alert; resolved, it says so.
+	for range 2 {
+		if code, body := post(t, graf, "prom-secret", grafanaBody("firing", "0001-01-01T00:00:00Z")); code != http.StatusAccepted {
+			t.Fatalf("grafana firing: %d %s", code, body)
+		}
+	}
+	eventually(t, "grafana's alert", func() bool { return len(api.Messages(111)) == 1 })
+	if got := api.Messages(111)[0]; !strings.Contains(got.Text, "graf/High memory usage") || !strings.Contains(got.Text, "zone us-1") ||
+		!strings.Contains(got.Markup, "Acknowledge") {
+		t.Errorf("grafana's alert = %+v", got)
+	}
+	quiet(t, api, 111, 1, "grafana firing again")
+	if code, _ := post(t, graf, "prom-secret", grafanaBody("resolved", "2026-12-03T07:01:00+02:00")); code != http.StatusAccepted {
+		t.Fatalf("grafana resolved: %d", code)
+	}
+	eventually(t, "grafana's recovery", func() bool {
+		return len(api.Messages(111)) == 2 && strings.Contains(api.Messages(111)[0].Text, "resolved")
+	})
+
+	// Events: trigger, trigger again, acknowledge, resolve, one dedup_key.
+	for range 2 {
+		code, body := post(t, events, "", eventBody(key, "trigger", "recon-2026-12-03"))
+		if code != http.StatusAccepted || !strings.Contains(body, `"dedup_key":"recon-2026-12-03"`) {
+			t.Fatalf("trigger: %d %s", code, body)
+		}
+	}
+	eventually(t, "the event's alert", func() bool { return len(api.Messages(111)) == 3 })
+	alert := api.Messages(111)[2]
+	if !strings.Contains(alert.Text, "Payment reconciliation failed") || !strings.Contains(alert.Markup, "Acknowledge") {
+		t.Errorf("the event's alert = %+v", alert)
+	}
+	quiet(t, api, 111, 3, "the same trigger again")
+	if code, _ := post(t, events, "", eventBody(key, "acknowledge", "recon-2026-12-03")); code != http.StatusAccepted {
+		t.Fatalf("acknowledge: %d", code)
+	}
+	eventually(t, "the acknowledgement", func() bool { return strings.Contains(api.Messages(111)[2].Text, "Acknowledged by pd") })
+	if strings.Contains(api.Messages(111)[2].Markup, "Acknowledge") {
+		t.Errorf("the Acknowledge button is still there: %+v", api.Messages(111)[2])
+	}
+	time.Sleep(3500 * time.Millisecond) // past the admins' step
+	for _, m := range api.Messages(-100999) {
+		if strings.Contains(m.Text, "Payment reconciliation") {
+			t.Errorf("escalated to the admins after the acknowledgement: %+v", m)
+		}
+	}
+	if code, _ := post(t, events, "", eventBody(key, "resolve", "recon-2026-12-03")); code != http.StatusAccepted {
+		t.Fatalf("resolve: %d", code)
+	}
+	eventually(t, "the event's recovery", func() bool {
+		return len(api.Messages(111)) == 4 && strings.Contains(api.Messages(111)[2].Text, "resolved")
+	})
+	_, incidents := get(t, base+"/api/v1/incidents")
+	if strings.Count(incidents, `"end": null`) != 0 || !strings.Contains(incidents, `"source": "pd"`) || !strings.Contains(incidents, `"source": "graf"`) {
+		t.Errorf("incidents: %s", incidents)
+	}
+	p.stop(t)
 }
