@@ -12,6 +12,7 @@ import (
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/incident"
 	"github.com/hostwatch/hostwatch/monitor"
+	"github.com/hostwatch/hostwatch/source"
 	"github.com/hostwatch/hostwatch/store"
 	"github.com/hostwatch/hostwatch/store/postgres"
 	"github.com/hostwatch/hostwatch/store/postgres/pgtest"
@@ -153,5 +154,54 @@ func oneInstanceDecides(t *testing.T, driver string) {
 	}
 	if got := seen(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("outbox:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestSourceSignalsOnAnyInstance: a source's alert taken by one instance
+// is told by the one that decides; the same alert again, on the other,
+// changes nothing; its resolve, taken by an instance that never saw the
+// alert, ends it. On both stores.
+func TestSourceSignalsOnAnyInstance(t *testing.T) {
+	for _, driver := range []string{"sqlite", "postgres"} {
+		t.Run(driver, func(t *testing.T) {
+			ctx := context.Background()
+			c := storefront(t, "http://127.0.0.1:1/")
+			shared := sharedStore(t, driver)
+			dbA, dbB := shared(), shared()
+			a := runInstance(t, dbA, "a", c)
+			b := runInstance(t, dbB, "b", c)
+			fire := source.Signal{Source: "prom", Key: "1a2b3c", Merchant: "shop", Action: source.Down, At: time.Now(),
+				Title: "prom/DiskFull", Summary: "disk 97% full", Labels: map[string]string{"alertname": "DiskFull"}}
+			if err := b.engine.Take(ctx, []source.Signal{fire}); err != nil {
+				t.Fatal(err)
+			}
+			kinds := func() []string {
+				var out []string
+				for _, it := range outbox(t, dbA) {
+					m := decode(t, it)
+					out = append(out, fmt.Sprintf("%s %s %s %s", it.Destination, it.Op, m.Kind, m.Title))
+				}
+				return out
+			}
+			eventually(t, "the alert", func() bool { return len(kinds()) == 2 })
+			if err := a.engine.Take(ctx, []source.Signal{fire}); err != nil {
+				t.Fatal(err)
+			}
+			resolve := source.Signal{Source: "prom", Key: "1a2b3c", Action: source.Up, At: time.Now()}
+			if err := a.engine.Take(ctx, []source.Signal{resolve}); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the recovery", func() bool { return len(kinds()) >= 4 })
+			time.Sleep(200 * time.Millisecond)
+			want := "chat:1 send down prom/DiskFull|webhook:ops send down prom/DiskFull|chat:1 edit resolved prom/DiskFull|" +
+				"chat:1 send resolved prom/DiskFull|webhook:ops send resolved prom/DiskFull"
+			if got := strings.Join(kinds(), "|"); got != want {
+				t.Errorf("outbox:\n%s\nwant:\n%s", strings.ReplaceAll(got, "|", "\n"), strings.ReplaceAll(want, "|", "\n"))
+			}
+			ins, err := dbB.Incidents(ctx, store.IncidentFilter{})
+			if err != nil || len(ins) != 1 || ins[0].Open() || ins[0].Check != "shop/prom/1a2b3c" {
+				t.Errorf("incidents = %+v, %v; want shop/prom/1a2b3c's, resolved", ins, err)
+			}
+		})
 	}
 }
