@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/hostwatch/hostwatch/config"
 )
 
@@ -58,7 +61,10 @@ func testServer(t *testing.T, sink Sink) *httptest.Server {
 			{Name: "pd", Kind: "events", Token: evToken, MerchantLabel: "merchant", Merchant: "ops"},
 		},
 	}
-	h := NewHandler(cfg, sink, func() time.Time { return testNow }, slog.New(slog.DiscardHandler))
+	h, err := NewHandler(cfg, sink, func() time.Time { return testNow }, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
@@ -255,6 +261,38 @@ func TestBearerScheme(t *testing.T) {
 		r.Header.Set("Authorization", tt.header)
 		if got := bearer(r); got != tt.want {
 			t.Errorf("bearer(%q) = %q, want %q", tt.header, got, tt.want)
+		}
+	}
+}
+
+// TestIntakeMetrics: each answer is counted by source and status, each
+// signal recorded by source and action; a path of no source has no series
+// of its own.
+func TestIntakeMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	cfg := &config.Config{Merchants: []config.Merchant{{Name: "ops"}},
+		Sources: []config.Source{{Name: "prom", Kind: "alertmanager", Token: amToken, Merchant: "ops"}}}
+	h, err := NewHandler(cfg, &fakeSink{}, func() time.Time { return testNow }, slog.New(slog.DiscardHandler), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	send(t, srv, "POST", "/intake/alertmanager/prom", "wrong", amBody("firing", amWeb1))
+	send(t, srv, "POST", "/intake/alertmanager/prom", amToken, amBody("firing", amWeb1))
+	send(t, srv, "POST", "/intake/alertmanager/nobody", amToken, amBody("firing", amWeb1))
+	for _, tt := range []struct {
+		c    prometheus.Collector
+		want float64
+	}{
+		{h.requests.WithLabelValues("prom", "401"), 1},
+		{h.requests.WithLabelValues("prom", "202"), 1},
+		{h.requests.WithLabelValues("prom", "400"), 0},
+		{h.requests.WithLabelValues("-", "404"), 1},
+		{h.signals.WithLabelValues("prom", "down"), 1},
+	} {
+		if got := testutil.ToFloat64(tt.c); got != tt.want {
+			t.Errorf("%v = %v, want %v", tt.c.(prometheus.Metric).Desc(), got, tt.want)
 		}
 	}
 }

@@ -13,8 +13,11 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hostwatch/hostwatch/config"
 )
@@ -145,26 +148,65 @@ const MaxEvidence = 10 << 10
 
 // Handler serves POST /intake/KIND/NAME for the configured sources.
 type Handler struct {
-	routes map[string]Route
-	sink   Sink
-	now    func() time.Time
-	log    *slog.Logger
+	routes   map[string]Route
+	sink     Sink
+	now      func() time.Time
+	log      *slog.Logger
+	requests *prometheus.CounterVec
+	signals  *prometheus.CounterVec
 }
 
-// NewHandler serves the sources of cfg, handing their signals to sink.
-func NewHandler(cfg *config.Config, sink Sink, now func() time.Time, log *slog.Logger) *Handler {
+// NewHandler serves the sources of cfg, handing their signals to sink,
+// and counts what it takes in reg.
+func NewHandler(cfg *config.Config, sink Sink, now func() time.Time, log *slog.Logger, reg prometheus.Registerer) (*Handler, error) {
 	known := map[string]bool{}
 	for _, m := range cfg.Merchants {
 		known[m.Name] = true
 	}
-	h := &Handler{routes: map[string]Route{}, sink: sink, now: now, log: log}
+	h := &Handler{routes: map[string]Route{}, sink: sink, now: now, log: log,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hostwatch_intake_requests_total", Help: "Requests to the intakes, by source and status code.",
+		}, []string{"source", "code"}),
+		signals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hostwatch_intake_signals_total", Help: "Signals the intakes recorded, by source and action (down, up, ack).",
+		}, []string{"source", "action"}),
+	}
+	for _, c := range []prometheus.Collector{h.requests, h.signals} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
 	for _, s := range cfg.Sources {
 		h.routes[s.Name] = Route{Source: s, Known: func(m string) bool { return known[m] }}
+		for _, code := range []int{http.StatusAccepted, http.StatusBadRequest, http.StatusUnauthorized} {
+			h.requests.WithLabelValues(s.Name, strconv.Itoa(code))
+		}
 	}
-	return h
+	return h, nil
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w}
+	h.serve(rec, r)
+	name := "-" // not one of the sources: no series of its own
+	if _, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/intake/"), "/"); h.routes[rest].Name != "" {
+		name = rest
+	}
+	h.requests.WithLabelValues(name, strconv.Itoa(rec.code)).Inc()
+}
+
+// statusRecorder keeps the status a handler answered.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	kind, name, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/intake/"), "/")
 	route, found := h.routes[name]
 	in, known := Of(kind)
@@ -210,6 +252,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.log.Info("intake recorded", "source", name, "signals", len(b.Signals))
+	for _, sig := range b.Signals {
+		h.signals.WithLabelValues(name, string(sig.Action)).Inc()
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
 	if b.Reply == nil {

@@ -446,7 +446,11 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 		}
 	}
 	if len(cfg.Sources) > 0 {
-		handlers["POST /intake/"] = source.NewHandler(cfg, engine, clock.Now, log)
+		intake, err := source.NewHandler(cfg, engine, clock.Now, log, reg)
+		if err != nil {
+			return nil, err
+		}
+		handlers["POST /intake/"] = intake
 	}
 	status := statusOptions(cfg, mon, st, tmpl)
 	if status != nil {
