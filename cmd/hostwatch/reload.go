@@ -64,14 +64,15 @@ type frontDoor struct {
 	done       <-chan struct{} // the daemon is stopping
 	adminToken func() string
 	// switching is set while one generation stops and the next starts:
-	// the chat apps' webhooks are answered 503, so that Telegram sends
-	// the update again and Slack says it failed, where the stopping
-	// generation would take it and drop it.
+	// the chat apps' webhooks and the pings are answered 503, so that
+	// Telegram sends the update again and Slack and the job's curl say it
+	// failed, where the stopping generation would take it and drop it.
 	switching atomic.Bool
 }
 
 func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if f.switching.Load() && (strings.HasPrefix(r.URL.Path, "/telegram/") || strings.HasPrefix(r.URL.Path, "/slack/")) {
+	if f.switching.Load() && (strings.HasPrefix(r.URL.Path, "/telegram/") || strings.HasPrefix(r.URL.Path, "/slack/") ||
+		strings.HasPrefix(r.URL.Path, "/ping/")) {
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "reloading the configuration; send again shortly", http.StatusServiceUnavailable)
 		return
