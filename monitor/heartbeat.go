@@ -169,8 +169,14 @@ func (m *Monitor) missed(ctx context.Context, w *watched, at time.Time) {
 	change, _ := w.apply(at, false)
 	w.state.Probed = at
 	w.last = r // lastAt stays the last ping's
-	// Due again a period on, so that the record shows it stays down.
-	w.setDue(w.cfg.Heartbeat.Due(b.due))
+	// Due again a period on, so that the record shows it stays down;
+	// counted from now when that too has passed (the daemon was
+	// stopped): the periods missed meanwhile are not caught up.
+	next := w.cfg.Heartbeat.Due(b.due)
+	if !next.Add(w.cfg.Heartbeat.Grace.Duration).After(at) {
+		next = w.cfg.Heartbeat.Due(at)
+	}
+	w.setDue(next)
 	state := w.state
 	w.mu.Unlock()
 	m.observe(w, at, r, state, change)

@@ -225,6 +225,20 @@ func TestHeartbeatAfterARestart(t *testing.T) {
 		t.Errorf("the miss after a restart: %+v", o)
 	}
 
+	// Pinged last three hours before the start: missed at the start,
+	// once, and a period and grace after it.
+	m, rec, clock, ctx = watchBeats(t, Options{Checks: []*config.Check{c},
+		States: map[string]store.CheckState{c.ID: {Check: c.ID, State: store.Up, Since: t0.Add(-4 * time.Hour), Probed: t0.Add(-3 * time.Hour)}}})
+	advanceTo(t, ctx, clock, rec, t0, 1)
+	if o := rec.snapshot()[0]; !o.At.Equal(t0) || o.Result.Error != "no ping since 11:00:00, due every 1m with 10s grace" {
+		t.Errorf("the miss of a deadline passed while stopped: at +%v, %+v", o.At.Sub(t0), o.Result)
+	}
+	advanceTo(t, ctx, clock, rec, t0.Add(70*time.Second-time.Millisecond), 1)
+	advanceTo(t, ctx, clock, rec, t0.Add(70*time.Second), 2)
+	if !m.Statuses()[0].NextProbe.Equal(t0.Add(130 * time.Second)) {
+		t.Errorf("deadline +%v, want +130s", m.Statuses()[0].NextProbe.Sub(t0))
+	}
+
 	began := t0.Add(-55 * time.Second)
 	m, _, _, _ = watchBeats(t, Options{Checks: []*config.Check{c}, Resume: true,
 		States:  map[string]store.CheckState{c.ID: {Check: c.ID, State: store.Unknown}},

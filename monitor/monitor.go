@@ -362,6 +362,9 @@ func (m *Monitor) Run(ctx context.Context) error {
 				m.log.Warn("heartbeat schedule never falls due; check not watched", "check", e.w.cfg.ID)
 				continue
 			}
+			// A deadline passed while the daemon was stopped is missed
+			// now, not back then: the job may have pinged to no one.
+			e.next = later(e.next, now)
 		} else if e.next = e.sched.first(now); e.next.IsZero() {
 			m.log.Warn("schedule never fires; check not run", "check", e.w.cfg.ID, "schedule", e.w.cfg.Schedule)
 			continue
