@@ -74,7 +74,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	var rows, urls []row
 	down := 0
-	now := time.Now()
+	now, base := time.Now(), ping.Base(cfg.HTTP.PublicURL, listenAddr(cfg.HTTP.Listen))
 	for i, c := range selected {
 		r := results[i]
 		detail := r.Evidence
@@ -89,7 +89,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 			if detail, err = tmpl.Exec(lang, "check.heartbeat", b); err != nil {
 				fmt.Fprintln(stderr, "hostwatch check:", err)
 			}
-			urls = append(urls, row{Name: rw.Name, URL: pings.URL(ping.Base(cfg.HTTP.PublicURL, listenAddr(cfg.HTTP.Listen)), c.ID)})
+			urls = append(urls, row{Name: rw.Name, URL: pings.URL(base, c.ID)})
 		}
 		if !rw.OK && !rw.Waiting {
 			down++

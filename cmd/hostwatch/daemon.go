@@ -182,13 +182,13 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		var states map[string]store.CheckState
 		if !shared {
 			states = map[string]store.CheckState{}
-			for _, s := range g.mon.Statuses() {
-				states[s.Check.ID] = s.State
-			}
 		}
 		watched := map[string]time.Time{}
 		for _, s := range g.mon.Statuses() {
 			watched[s.Check.ID] = s.Watched
+			if states != nil {
+				states[s.Check.ID] = s.State
+			}
 		}
 		if ctx.Err() != nil {
 			req.answer(errors.New("the daemon is stopping"))
