@@ -73,6 +73,8 @@ type Bot struct {
 	// refusals are in their language.
 	strangers map[string]locale.Lang
 	log       *slog.Logger
+	// pings are the heartbeat checks' ping URLs, by check.
+	pings map[string]string
 }
 
 // New builds the bot of platform ("telegram" or "slack") for cfg; its
@@ -137,6 +139,10 @@ func New(cfg *config.Config, platform, botName string, backend Backend, tmpl *lo
 
 // SetLogger sets where templates of the operator's that fail are told of.
 func (b *Bot) SetLogger(log *slog.Logger) { b.log = log }
+
+// SetPingURLs gives the bot the heartbeat checks' ping URLs, by check,
+// for /check to show those who may see the check; before it runs.
+func (b *Bot) SetPingURLs(urls map[string]string) { b.pings = urls }
 
 // say renders the reply template name in lang; args are pairs of a name
 // and its value, and P, how commands are written, is always there.
@@ -508,14 +514,17 @@ func (b *Bot) resolve(ctx context.Context, a access, n int64, user string) strin
 }
 
 func (b *Bot) check(ctx context.Context, a access, name string) string {
-	var found *config.Check
+	var found *monitor.Status
 	for _, st := range b.backend.Statuses() {
 		if st.Check.ID == name && a.sees(name) {
-			found = st.Check
+			found = &st
 		}
 	}
 	if found == nil {
 		return b.say(a.lang, "bot.no_check", "Name", name)
+	}
+	if found.Check.Heartbeat != nil {
+		return b.heartbeat(a, *found)
 	}
 	r, err := b.backend.ProbeNow(ctx, name)
 	switch {
@@ -525,6 +534,36 @@ func (b *Bot) check(ctx context.Context, a access, name string) string {
 		return b.say(a.lang, "bot.probe_up", "Name", b.checkName(name), "Latency", r.Latency.Round(time.Millisecond).String(), "Evidence", r.Evidence)
 	}
 	return b.say(a.lang, "bot.probe_down", "Name", b.checkName(name), "Error", r.Error)
+}
+
+// maxSaid is how much of what a job sent with its last ping /check shows.
+const maxSaid = 200
+
+// heartbeat answers /check of a heartbeat check, which is not probed: its
+// state, its last ping, when the next is due, and the URL to ping.
+func (b *Bot) heartbeat(a access, st monitor.Status) string {
+	last := st.LastAt
+	if last.IsZero() && st.State.State == store.Up {
+		last = st.State.Probed // pinged at another instance
+	}
+	var said, failed string
+	var ran time.Duration
+	if !st.LastAt.IsZero() {
+		said, ran = locale.OneLine(st.Last.Evidence), st.Last.Latency
+		if n := []rune(said); len(n) > maxSaid {
+			said = string(n[:maxSaid]) + "…"
+		}
+	}
+	if st.State.State == store.Down {
+		failed = st.Last.Error
+	}
+	grace := st.Check.Heartbeat.Grace.Duration
+	var due time.Time
+	if !st.NextProbe.IsZero() {
+		due = st.NextProbe.Add(-grace)
+	}
+	return b.say(a.lang, "bot.heartbeat", "Name", b.checkName(st.Check.ID), "State", string(st.State.State), "Error", failed,
+		"Last", last, "Ran", ran, "Said", said, "Due", due, "Grace", grace, "URL", b.pings[st.Check.ID])
 }
 
 // statusLine is one check in the answer to status.

@@ -396,3 +396,86 @@ merchants:
 		}
 	}
 }
+
+// TestCheckHeartbeat: /check of a heartbeat shows its owner and the
+// admins its state, its last ping, when the next is due and its ping URL,
+// in their language; anyone else learns nothing of it, the URL least.
+func TestCheckHeartbeat(t *testing.T) {
+	cfg, err := config.Parse("f.yaml", []byte(`
+timezone: UTC
+contacts:
+  - {name: kim, telegram: 111, language: ko}
+  - {name: lee, telegram: 222}
+  - {name: ops, telegram: -100999}
+admins: [ops]
+merchants:
+  - name: kim-shop
+    display_name: 김씨네 가게
+    contacts: [kim]
+    checks:
+      - {name: backup, display_name: 백업, heartbeat: {period: 1h, grace: 10m}}
+  - name: lee-shop
+    contacts: [lee]
+    checks:
+      - {name: web, tcp: {address: "lee.example:443"}}
+`), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	backup := cfg.Checks()[0]
+	fb := &fakeBackend{statuses: []monitor.Status{
+		{Check: backup, State: store.CheckState{State: store.Up, Since: t0.Add(-time.Hour), Probed: t0}, LastAt: t0,
+			Last:      checks.Result{OK: true, Latency: 2 * time.Minute, Evidence: "backup done:\n 12 files"},
+			NextProbe: t0.Add(70 * time.Minute)},
+		{Check: cfg.Checks()[1], State: store.CheckState{State: store.Up}},
+	}}
+	tmpl, err := locale.Load("", cfg.Location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(cfg, "telegram", "hostwatch_bot", fb, tmpl)
+	const url = "https://hostwatch.example.com/ping/Xk2mP9qRvT4wLz8NcB5dHj7s"
+	b.SetPingURLs(map[string]string{"kim-shop/backup": url})
+	ask := func(caller string) string {
+		return strings.Join(texts(b.Command(context.Background(), Request{Caller: caller, Text: "/check kim-shop/backup"})), "\n")
+	}
+
+	admin := ask("-100999")
+	for _, want := range []string{
+		"✅ 김씨네 가게 / 백업 (kim-shop/backup) is up. It is a heartbeat",
+		"Last ping Wed Nov 25 14:02:00 UTC, after a run of 2m00s",
+		": backup done: 12 files",
+		"Next ping due by Wed Nov 25 15:02:00 UTC, down 10m00s later without one.",
+		"Ping URL: " + url + "\n(add /start when the job begins, /fail when it fails)",
+	} {
+		if !strings.Contains(admin, want) {
+			t.Errorf("the admin's answer lacks %q:\n%s", want, admin)
+		}
+	}
+	owner := ask("111")
+	for _, want := range []string{"✅ 김씨네 가게 / 백업 (kim-shop/backup) 정상", "마지막 신호: 11월 25일 (수) 14:02:00 UTC, 2분 동안 실행",
+		"다음 신호 기한: 11월 25일 (수) 15:02:00 UTC, 그 뒤 10분 안에 신호가 없으면 장애.", "신호 주소: " + url} {
+		if !strings.Contains(owner, want) {
+			t.Errorf("the owner's answer lacks %q:\n%s", want, owner)
+		}
+	}
+	rest := strings.NewReplacer(url, "", "kim-shop/backup", "", "hostwatch", "", "UTC", "", "/start", "", "/fail", "",
+		"backup done: 12 files", "").Replace(owner)
+	for _, w := range strings.FieldsFunc(rest, func(r rune) bool { return r > 'z' || r < 'A' || (r > 'Z' && r < 'a') }) {
+		t.Errorf("English %q in the Korean answer:\n%s", w, owner)
+	}
+	for _, caller := range []string{"222", "333"} {
+		if got := ask(caller); strings.Contains(got, "/ping/") || strings.Contains(got, "backup done") || strings.Contains(got, "15:02") {
+			t.Errorf("%s, not kim-shop's, was shown the heartbeat:\n%s", caller, got)
+		}
+	}
+
+	// Down for a missed ping, never pinged: the error and no last ping.
+	fb.statuses[0] = monitor.Status{Check: backup, State: store.CheckState{State: store.Down, Since: t0},
+		Last:      checks.Result{Kind: "heartbeat", Error: "no ping since hostwatch started at 13:52:00, due every 1h with 10m grace"},
+		NextProbe: t0.Add(2 * time.Hour)}
+	if got := ask("-100999"); !strings.Contains(got, "🔴 김씨네 가게 / 백업 (kim-shop/backup) is down: no ping since hostwatch started at 13:52:00") ||
+		!strings.Contains(got, "No ping seen yet.") || !strings.Contains(got, "due by Wed Nov 25 15:52:00 UTC") {
+		t.Errorf("a heartbeat down:\n%s", got)
+	}
+}

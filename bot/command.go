@@ -49,7 +49,7 @@ var usage = []struct{ name, args, does string }{
 	{"silences", "", "list silences"},
 	{"unsilence", "N", "lift silence N"},
 	{"report", "[PERIOD]", "downtime and uptime per check over a period, with a CSV"},
-	{"check", "NAME", "probe now and answer with the result"},
+	{"check", "NAME", "probe now and answer with the result; for a heartbeat, its ping URL and when it is due"},
 	{"help", "", "this list"},
 }
 

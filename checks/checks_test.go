@@ -299,3 +299,12 @@ func TestHTTPHostHeaderAndRedactedEvidence(t *testing.T) {
 		t.Errorf("evidence = %q", r.Evidence)
 	}
 }
+
+// TestHeartbeatHasNoChecker: a heartbeat check is pinged, not probed:
+// it has no checker, and asking for one is no error.
+func TestHeartbeatHasNoChecker(t *testing.T) {
+	ch, err := NewEnv(EnvOptions{}).New(&config.Check{ID: "shop/backup", Heartbeat: &config.HeartbeatCheck{}})
+	if ch != nil || err != nil {
+		t.Errorf("New = %v, %v; want nil, nil", ch, err)
+	}
+}

@@ -114,6 +114,11 @@ func TestErrors(t *testing.T) {
 			`5: merchants[0].checks[0].heartbeat.schedule: a heartbeat is due every period or at the times of a schedule, not both`},
 		{"heartbeat with down_after", "merchants:\n  - name: m\n    checks:\n      - name: c\n        heartbeat: {period: 1h}\n        down_after: 2\n",
 			`6: merchants[0].checks[0].down_after: does not apply to a heartbeat`},
+		{"heartbeat token short", "merchants:\n  - name: m\n    checks:\n      - name: c\n        heartbeat: {period: 1h, token: abc}\n",
+			`5: merchants[0].checks[0].heartbeat.token: must be 16 to 128 of A-Z a-z 0-9 - _ . ~ (it is the secret part of the ping URL)`},
+		{"heartbeat token twice", "merchants:\n  - name: m\n    checks:\n      - name: c\n        heartbeat: {period: 1h, token: aaaabbbbccccdddd}\n" +
+			"      - name: d\n        heartbeat: {period: 1h, token: aaaabbbbccccdddd}\n",
+			`7: merchants[0].checks[1].heartbeat.token: the same token as merchants[0].checks[0].heartbeat.token: each heartbeat needs its own`},
 		{"heartbeat bad schedule", "merchants:\n  - name: m\n    checks:\n      - name: c\n        heartbeat: {schedule: 'at three'}\n",
 			`5: merchants[0].checks[0].heartbeat.schedule:`},
 		{"source without token", "merchants:\n  - name: m\nsources:\n  - name: prom\n    kind: alertmanager\n    merchant: m\n",

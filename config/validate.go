@@ -29,6 +29,8 @@ var (
 	tgSecretPattern  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 	reservedContacts = map[string]bool{"owner": true, "admins": true}
 	dnsTypes         = map[string]bool{"A": true, "AAAA": true, "CNAME": true, "MX": true}
+	// pingToken is a token that stands in a URL's path as it is.
+	pingToken = regexp.MustCompile(`^[A-Za-z0-9._~-]{16,128}$`)
 )
 
 // BuiltinPolicy is used when no policy named "default" is configured: tell
@@ -42,6 +44,8 @@ type validator struct {
 	uses     []string // the secrets the command reads
 	contacts map[string]bool
 	policies map[string]bool
+	// pingTokens are the heartbeats' tokens seen so far, and where.
+	pingTokens map[string]string
 }
 
 // fail reports a problem at path, unless reading path already failed:
@@ -536,6 +540,18 @@ func (v *validator) heartbeat(path string, h *HeartbeatCheck, loc *time.Location
 	}
 	if h.Grace.Duration < 0 {
 		v.fail(hp+".grace", "must not be negative")
+	}
+	if t := h.Token.Value(); t != "" {
+		// The value is a secret: no message repeats it.
+		if !pingToken.MatchString(t) {
+			v.fail(hp+".token", "must be 16 to 128 of A-Z a-z 0-9 - _ . ~ (it is the secret part of the ping URL)")
+		} else if other, dup := v.pingTokens[t]; dup {
+			v.fail(hp+".token", "the same token as %s: each heartbeat needs its own", other)
+		}
+		if v.pingTokens == nil {
+			v.pingTokens = map[string]string{}
+		}
+		v.pingTokens[t] = hp + ".token"
 	}
 	for _, key := range []string{"down_after", "up_after", "schedule", "timeout"} {
 		if v.has(path + "." + key) {

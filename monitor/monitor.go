@@ -61,12 +61,20 @@ type Status struct {
 	// Owned says this instance probes the check; another instance does
 	// otherwise, and State is the last this one knew.
 	Owned bool
+	// Watched is when this daemon began to watch the check: a heartbeat
+	// never pinged is due counting from then. A reload hands it on
+	// (Options.Watched).
+	Watched time.Time
 }
 
 // watched is one check and its running state.
 type watched struct {
 	cfg     *config.Check
 	checker checks.Checker
+	// beat is set for a heartbeat check, which is pinged, not probed:
+	// its checker is nil, and next is its deadline.
+	beat    *beat
+	watched time.Time
 	running atomic.Bool
 	// owned says this instance probed the check in its last slot; reload
 	// that its state must be read from the store before the next probe,
@@ -140,8 +148,14 @@ type Options struct {
 	// Owner says which checks are this instance's to probe at a time,
 	// when instances share them; nil probes every check. State reads a
 	// check's saved state when this instance takes it over.
-	Owner    Owner
-	State    func(ctx context.Context, check string) (store.CheckState, error)
+	Owner Owner
+	State func(ctx context.Context, check string) (store.CheckState, error)
+	// Watched says since when each check has been watched, for a reload
+	// (Status.Watched); a check not in it, from now.
+	Watched map[string]time.Time
+	// Location is the zone of the times in a heartbeat's error; Local
+	// when nil.
+	Location *time.Location
 	Clock    clockwork.Clock
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
@@ -166,6 +180,14 @@ type Monitor struct {
 	byID    map[string]*watched
 	queue   queue
 	wg      sync.WaitGroup
+	loc     *time.Location
+	// requeue hands the scheduler back a heartbeat's entry once its
+	// deadline was dealt with, off the scheduler's goroutine.
+	requeue chan *entry
+	// stopMu and stopped keep pings out once Run has returned, and Run
+	// from returning while one is applied.
+	stopMu  sync.RWMutex
+	stopped bool
 
 	latency  *prometheus.HistogramVec
 	lateness prometheus.Summary
@@ -185,7 +207,11 @@ func New(o Options) (*Monitor, error) {
 	if o.Build == nil {
 		o.Build = o.Env.New
 	}
-	m := &Monitor{clock: o.Clock, log: o.Logger, sink: o.Sink, byID: map[string]*watched{}, owner: o.Owner, state: o.State}
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	m := &Monitor{clock: o.Clock, log: o.Logger, sink: o.Sink, byID: map[string]*watched{}, owner: o.Owner, state: o.State,
+		loc: o.Location, requeue: make(chan *entry)}
 	byCheck := []string{"check"} // the series' first label, unless aggregated
 	if o.Aggregate {
 		byCheck = nil
@@ -229,21 +255,19 @@ func New(o Options) (*Monitor, error) {
 
 	groups := map[string][]*watched{}
 	var order []string
+	now := m.clock.Now()
 	for _, c := range o.Checks {
-		checker, err := o.Build(c)
-		if err != nil {
-			return nil, err
-		}
-		if c.Cron == nil {
-			return nil, fmt.Errorf("check %s: no schedule", c.ID)
-		}
 		w := &watched{
-			cfg: c, checker: checker,
+			cfg:          c,
 			state:        store.CheckState{Check: c.ID, State: store.Unknown},
+			watched:      now,
 			okProbes:     of(probes, c.ID, "ok"),
 			failedProbes: of(probes, c.ID, "fail"),
 			skips:        of(skips, c.ID),
 			latency:      m.latency.WithLabelValues(c.Kind()),
+		}
+		if since, ok := o.Watched[c.ID]; ok {
+			w.watched = since
 		}
 		if s, ok := o.States[c.ID]; ok {
 			w.state = restored(s)
@@ -254,13 +278,26 @@ func New(o Options) (*Monitor, error) {
 		w.owned.Store(true)
 		m.watched = append(m.watched, w)
 		m.byID[c.ID] = w
+		if c.Heartbeat != nil {
+			// Not probed: a deadline in the same queue.
+			w.watchBeat()
+			m.queue = append(m.queue, &entry{w: w, index: len(m.queue)})
+			continue
+		}
+		checker, err := o.Build(c)
+		if err != nil {
+			return nil, err
+		}
+		if c.Cron == nil {
+			return nil, fmt.Errorf("check %s: no schedule", c.ID)
+		}
+		w.checker = checker
 		if _, seen := groups[c.Schedule]; !seen {
 			order = append(order, c.Schedule)
 		}
 		groups[c.Schedule] = append(groups[c.Schedule], w)
 	}
 
-	now := m.clock.Now()
 	for _, spec := range order {
 		ws := groups[spec]
 		names := make([]string, len(ws))
@@ -278,9 +315,10 @@ func New(o Options) (*Monitor, error) {
 // restored is a saved state as a probe after a restart, or a takeover,
 // continues it: up or down is kept; a streak is not, unless down: probes
 // before the stop and after it are not consecutive, and joining them would
-// date an outage back to before the daemon stopped.
+// date an outage back to before the daemon stopped. When it was last
+// probed is kept: a heartbeat's deadline counts from its last ping.
 func restored(s store.CheckState) store.CheckState {
-	w := store.CheckState{Check: s.Check, State: s.State, Since: s.Since, First: s.First}
+	w := store.CheckState{Check: s.Check, State: s.State, Since: s.Since, First: s.First, Probed: s.Probed}
 	if s.State == store.Down {
 		w.FailStreak, w.StreakSince = s.FailStreak, s.StreakSince
 	}
@@ -315,18 +353,24 @@ func (m *Monitor) Assigned() int {
 // no verdict on the shop and is not reported.
 func (m *Monitor) Run(ctx context.Context) error {
 	defer m.wg.Wait()
-	if len(m.queue) == 0 {
-		<-ctx.Done()
-		return nil
-	}
+	defer m.stop()
 	now := m.clock.Now()
 	live := m.queue[:0]
 	for _, e := range m.queue {
-		if e.next = e.sched.first(now); e.next.IsZero() {
+		if e.w.beat != nil {
+			if e.next = e.w.deadline(); e.next.IsZero() {
+				m.log.Warn("heartbeat schedule never falls due; check not watched", "check", e.w.cfg.ID)
+				continue
+			}
+			// A deadline passed while the daemon was stopped is missed
+			// now, not back then: the job may have pinged to no one.
+			e.next = later(e.next, now)
+		} else if e.next = e.sched.first(now); e.next.IsZero() {
 			m.log.Warn("schedule never fires; check not run", "check", e.w.cfg.ID, "schedule", e.w.cfg.Schedule)
 			continue
+		} else {
+			e.w.next.Store(e.next.UnixNano())
 		}
-		e.w.next.Store(e.next.UnixNano())
 		live = append(live, e)
 	}
 	m.queue = live
@@ -342,29 +386,38 @@ func (m *Monitor) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-timer.Chan():
+		case e := <-m.requeue:
+			if e.next = e.w.deadline(); !e.next.IsZero() {
+				heap.Push(&m.queue, e)
+			}
 		}
 		now := m.clock.Now()
 		// Start what is due now and what falls due within the slack: a
 		// few probes per wake-up instead of one costs nothing in accuracy
 		// and saves the process most of its timer wake-ups.
-		for m.queue[0].next.Compare(now.Add(slack)) <= 0 {
+		for len(m.queue) > 0 && m.queue[0].next.Compare(now.Add(slack)) <= 0 {
 			e := m.queue[0]
+			if e.w.beat != nil {
+				if e.next.After(now) {
+					break // a deadline is kept to the instant, not the slack
+				}
+				m.due(ctx, e)
+				continue
+			}
 			m.start(ctx, e.w, e.next, now)
 			// From the planned time when started early within the slack,
 			// from now when late: a late scheduler does not catch up.
 			e.next = e.sched.Next(later(now, e.next))
 			if e.next.IsZero() { // a schedule that never fires again
 				heap.Pop(&m.queue)
-				if len(m.queue) == 0 {
-					<-ctx.Done()
-					return nil
-				}
 				continue
 			}
 			e.w.next.Store(e.next.UnixNano())
 			heap.Fix(&m.queue, 0)
 		}
-		timer.Reset(m.queue[0].next.Sub(m.clock.Now()))
+		if len(m.queue) > 0 {
+			timer.Reset(m.queue[0].next.Sub(m.clock.Now()))
+		}
 	}
 }
 
@@ -450,6 +503,9 @@ func (m *Monitor) ProbeNow(ctx context.Context, id string) (checks.Result, error
 	if !ok {
 		return checks.Result{}, fmt.Errorf("no check is named %q", id)
 	}
+	if w.checker == nil {
+		return checks.Result{}, fmt.Errorf("check %s: %w", id, ErrNotProbed)
+	}
 	pctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout.Duration)
 	defer cancel()
 	return w.checker.Check(pctx), nil
@@ -466,6 +522,7 @@ func (m *Monitor) Statuses() []Status {
 		out[i].Skipped = w.skipped.Load()
 		out[i].Running = w.running.Load()
 		out[i].Owned = w.owned.Load()
+		out[i].Watched = w.watched
 		if n := w.next.Load(); n != 0 {
 			out[i].NextProbe = time.Unix(0, n)
 		}
@@ -474,7 +531,8 @@ func (m *Monitor) Statuses() []Status {
 }
 
 // ProbeOnce runs each check once, at most parallel at a time, each within
-// its own timeout, and returns the results in the order of cs.
+// its own timeout, and returns the results in the order of cs. A check
+// that is not probed (a heartbeat) has a zero Result.
 func ProbeOnce(ctx context.Context, env *checks.Env, cs []*config.Check, parallel int) ([]checks.Result, error) {
 	checkers := make([]checks.Checker, len(cs))
 	for i, c := range cs {
@@ -488,6 +546,9 @@ func ProbeOnce(ctx context.Context, env *checks.Env, cs []*config.Check, paralle
 	sem := make(chan struct{}, max(parallel, 1))
 	var wg sync.WaitGroup
 	for i, c := range cs {
+		if checkers[i] == nil {
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {

@@ -34,6 +34,7 @@ import (
 	slacknotifier "github.com/hostwatch/hostwatch/notifier/slack"
 	"github.com/hostwatch/hostwatch/notifier/telegram"
 	"github.com/hostwatch/hostwatch/notifier/webhook"
+	"github.com/hostwatch/hostwatch/ping"
 	"github.com/hostwatch/hostwatch/report"
 	"github.com/hostwatch/hostwatch/source"
 	"github.com/hostwatch/hostwatch/store"
@@ -147,7 +148,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	}()
 	defer wg.Wait()
 
-	g, err := d.start(ctx, cfg, nil)
+	g, err := d.start(ctx, cfg, nil, nil)
 	if err != nil {
 		cancel()
 		return err
@@ -182,7 +183,11 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		var states map[string]store.CheckState
 		if !shared {
 			states = map[string]store.CheckState{}
-			for _, s := range g.mon.Statuses() {
+		}
+		watched := map[string]time.Time{}
+		for _, s := range g.mon.Statuses() {
+			watched[s.Check.ID] = s.Watched
+			if states != nil {
 				states[s.Check.ID] = s.State
 			}
 		}
@@ -190,14 +195,14 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 			req.answer(errors.New("the daemon is stopping"))
 			return stopped(nil)
 		}
-		ng, err := d.start(ctx, next, states)
+		ng, err := d.start(ctx, next, states, watched)
 		if err != nil {
 			// The file loaded but would not start (the store refused):
 			// the running configuration starts again.
 			reloads.failed()
 			log.Error("reload: the new configuration did not start; the running one starts again", "err", err)
 			req.answer(fmt.Errorf("the configuration loaded but did not start: %w", err))
-			if ng, err = d.start(ctx, cfg, states); err != nil {
+			if ng, err = d.start(ctx, cfg, states, watched); err != nil {
 				return stopped(fmt.Errorf("start again after a failed reload: %w", err))
 			}
 		} else {
@@ -297,8 +302,9 @@ func keepFixed(log *slog.Logger, running, next *config.Config) {
 }
 
 // start builds and starts a generation on cfg. states are the checks'
-// states a reload hands on, nil at the start of the process.
-func (d *daemon) start(parent context.Context, cfg *config.Config, states map[string]store.CheckState) (*generation, error) {
+// states a reload hands on, nil at the start of the process, and watched
+// since when each check was watched.
+func (d *daemon) start(parent context.Context, cfg *config.Config, states map[string]store.CheckState, watched map[string]time.Time) (*generation, error) {
 	ctx, cancel := context.WithCancel(parent)
 	ok := false
 	defer func() {
@@ -369,8 +375,16 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	if err != nil {
 		return nil, err
 	}
+	// The heartbeats' tokens are made once and stored: a reload or a
+	// restart keeps their URLs.
+	tokens, err := ping.Load(ctx, st, all)
+	if err != nil {
+		return nil, err
+	}
+	pingURLs := tokens.URLs(ping.Base(cfg.HTTP.PublicURL, cfg.HTTP.Listen))
 	env := checks.NewEnv(checks.EnvOptions{UserAgent: ua})
 	mo := monitor.Options{Checks: all, Env: env, Sink: engine, States: states, Resume: resume, State: st.CheckState,
+		Watched: watched, Location: cfg.Location,
 		Clock: clock, Logger: log, Registry: reg, Aggregate: !cfg.HTTP.Metrics.PerCheckOn()}
 	if shared {
 		mo.Owner = member
@@ -381,16 +395,24 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 		return nil, err
 	}
 
+	var intake *source.Handler
+	if len(cfg.Sources) > 0 {
+		if intake, err = source.NewHandler(cfg, engine, clock.Now, log, reg); err != nil {
+			env.Close()
+			return nil, err
+		}
+	}
 	var wg sync.WaitGroup
 	var engineErr, dispatchErr error
 	engineDone := make(chan struct{})
 	// The dispatcher outlives the engine, so that what the engine writes
 	// last is still delivered (within the drain timeout).
 	dispatchCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
-	handlers := map[string]http.Handler{}
+	handlers := map[string]http.Handler{"/ping/": ping.Handler(tokens, mon, clock.Now, log)}
 	if sc := cfg.Slack; sc != nil {
 		slackBot := bot.New(cfg, "slack", "", backend{Engine: engine, Reporter: reporter(cfg, st), mon: mon, store: st}, tmpl)
 		slackBot.SetLogger(log)
+		slackBot.SetPingURLs(pingURLs)
 		in := slacknotifier.NewInbound(ctx, sc.SigningSecret.Value(), sc.APIURL, slackBot, log)
 		in.Files = sl
 		in.Replays = st
@@ -410,6 +432,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	if tg != nil {
 		chatBot := bot.New(cfg, "telegram", "", backend{Engine: engine, Reporter: reporter(cfg, st), mon: mon, store: st}, tmpl)
 		chatBot.SetLogger(log)
+		chatBot.SetPingURLs(pingURLs)
 		wg.Add(2)
 		go func() {
 			// Best effort, off the start-up path: a slow Bot API must not
@@ -445,11 +468,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 			}()
 		}
 	}
-	if len(cfg.Sources) > 0 {
-		intake, err := source.NewHandler(cfg, engine, clock.Now, log, reg)
-		if err != nil {
-			return nil, err
-		}
+	if intake != nil {
 		handlers["POST /intake/"] = intake
 	}
 	status := statusOptions(cfg, mon, st, tmpl)
@@ -526,7 +545,10 @@ func statuses(mon *monitor.Monitor, st store.Store) []monitor.Status {
 		if !ok {
 			continue
 		}
-		if !out[i].Owned {
+		// A heartbeat's ping may have come to another instance: the
+		// state saved last is the newer.
+		newer := out[i].Check.Heartbeat != nil && s.Probed.After(out[i].State.Probed)
+		if !out[i].Owned || newer {
 			out[i].State = s
 			out[i].LastAt = time.Time{}
 		}

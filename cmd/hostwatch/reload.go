@@ -64,15 +64,16 @@ type frontDoor struct {
 	done       <-chan struct{} // the daemon is stopping
 	adminToken func() string
 	// switching is set while one generation stops and the next starts:
-	// the chat apps' webhooks and the intakes are answered 503, so that
-	// Telegram, Alertmanager and the others send again and Slack says it
-	// failed, where the stopping generation would take it and drop it.
+	// the chat apps' webhooks, the intakes and the pings are answered
+	// 503, so that Telegram, Alertmanager and the others send again and
+	// Slack and the job's curl say it failed, where the stopping
+	// generation would take it and drop it.
 	switching atomic.Bool
 }
 
 func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.switching.Load() && (strings.HasPrefix(r.URL.Path, "/telegram/") || strings.HasPrefix(r.URL.Path, "/slack/") ||
-		strings.HasPrefix(r.URL.Path, "/intake/")) {
+		strings.HasPrefix(r.URL.Path, "/intake/") || strings.HasPrefix(r.URL.Path, "/ping/")) {
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "reloading the configuration; send again shortly", http.StatusServiceUnavailable)
 		return

@@ -107,7 +107,11 @@ func (t *Telegram) handle(ctx context.Context, h Handler, u tgbotapi.Update, log
 		r := bot.Request{Caller: strconv.FormatInt(chat, 10), User: who(u.Message.From), Text: u.Message.Text}
 		for _, reply := range h.Command(ctx, r) {
 			for _, part := range split(reply.Text, 4096) {
-				if _, err := t.with(ctx).Send(tgbotapi.NewMessage(chat, part)); err != nil {
+				msg := tgbotapi.NewMessage(chat, part)
+				// Telegram would fetch a link to preview it: a ping URL
+				// that /check shows would be pinged.
+				msg.DisableWebPagePreview = true
+				if _, err := t.with(ctx).Send(msg); err != nil {
 					log.Error("telegram: reply failed", "chat", chat, "err", classify("reply", err))
 				}
 			}

@@ -37,6 +37,8 @@ type Message struct {
 	Text      string
 	ParseMode string
 	Markup    string // reply_markup JSON, "" when none
+	// NoPreview says the message was sent with disable_web_page_preview.
+	NoPreview bool
 	Edits     int
 	// Document and Data are the file name and content of a document;
 	// Text is then its caption.
@@ -409,7 +411,8 @@ func (s *Server) method(method string, p url.Values) (int, reply) {
 			return 400, fail(400, "Bad Request: can't parse entities: "+err.Error())
 		}
 		s.nextID++
-		m := &Message{ChatID: chatID, MessageID: s.nextID, Text: p.Get("text"), ParseMode: p.Get("parse_mode"), Markup: p.Get("reply_markup")}
+		m := &Message{ChatID: chatID, MessageID: s.nextID, Text: p.Get("text"), ParseMode: p.Get("parse_mode"), Markup: p.Get("reply_markup"),
+			NoPreview: p.Get("disable_web_page_preview") == "true"}
 		s.messages[chatID] = append(s.messages[chatID], m)
 		return 200, reply{Ok: true, Result: map[string]any{"message_id": m.MessageID, "date": time.Now().Unix(),
 			"chat": map[string]any{"id": chatID, "type": chatType(chatID)}, "text": m.Text}}
