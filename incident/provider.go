@@ -83,7 +83,10 @@ func (p *pass) correlate() error {
 		case a != nil && !prov.outage(count):
 			if !a.Base.IsZero() {
 				m := notifier.Message{Kind: notifier.ProviderUp, Alert: a.ID, Start: a.Since, End: p.now,
-					Provider: &notifier.ProviderOutage{Name: prov.Name, Down: a.Peak, Of: count.of, Since: a.Since, End: p.now}}
+					Provider: &notifier.ProviderOutage{Name: prov.Name, Down: a.Peak,
+						// The alerts of sources that fired are gone from
+						// the count by now: never fewer than the peak.
+						Of: max(count.of, a.Peak), Since: a.Since, End: p.now}}
 				if err := p.tell(a, m, true); err != nil {
 					return err
 				}

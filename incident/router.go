@@ -138,8 +138,9 @@ type Rules struct {
 	Flapping    config.Flapping
 	// Location is the time zone of the times in messages.
 	Location *time.Location
-	// targets are the names a silence may take.
-	targets map[string]bool
+	// targets are the names a silence may take; sources the configured
+	// sources, whose alerts (merchant/source/key) may be silenced too.
+	targets, sources map[string]bool
 	// origins are what the sources said of the checks they reported,
 	// as the engine last read them: shared by the copies of the rules.
 	origins *origins
@@ -180,7 +181,10 @@ func RulesFrom(cfg *config.Config) Rules {
 	r := Rules{
 		GroupWait: cfg.Defaults.GroupWait.Duration, Policies: map[string]config.Policy{}, Checks: map[string]int{},
 		Maintenance: cfg.Maintenance, Silences: cfg.Silences, Flapping: cfg.Defaults.Flapping, Location: cfg.Location,
-		targets: map[string]bool{}, origins: &origins{},
+		targets: map[string]bool{}, sources: map[string]bool{}, origins: &origins{},
+	}
+	for _, s := range cfg.Sources {
+		r.sources[s.Name] = true
 	}
 	policies := map[string]config.Policy{config.DefaultPolicy: config.BuiltinPolicy}
 	for _, p := range cfg.Policies {
@@ -232,9 +236,11 @@ func (r *Rules) provider(name string) (Provider, bool) {
 	return Provider{}, false
 }
 
-// Target reports whether t names a merchant, a check or a provider that
-// can be silenced.
-func (r *Rules) Target(t string) bool { return r.targets[t] }
+// Target reports whether t names a merchant, a check, a provider or an
+// alert of a configured source that can be silenced.
+func (r *Rules) Target(t string) bool {
+	return r.targets[t] || (r.sources[sourceOf(t)] && r.targets[merchant(t)])
+}
 
 // Covers reports whether target (merchant/check, merchant or
 // provider:NAME) includes check.

@@ -17,6 +17,10 @@ import (
 // alert that fires again changes nothing), an Up resolves it, an Ack
 // acknowledges it by the source's name. It returns once they are written,
 // or with the reason they are not, having written none of them.
+//
+// An alert is known by its source and key, whichever merchant it was
+// opened under: a key is unique within its source, and a reload that
+// sends the label to another merchant must not leave it open forever.
 func (e *Engine) Take(ctx context.Context, sigs []source.Signal) error {
 	checks, err := e.checksOf(ctx, sigs)
 	if err != nil {
@@ -26,41 +30,54 @@ func (e *Engine) Take(ctx context.Context, sigs []source.Signal) error {
 		return err
 	}
 	return e.act(ctx, func(tx store.Tx, now time.Time) error {
-		for i, s := range sigs {
-			if checks[i] == "" {
-				continue // an Up or an Ack of nothing open: nothing to do
-			}
-			if err := takeSignal(ctx, tx, s, checks[i], now); err != nil {
-				return fmt.Errorf("%s: %w", checks[i], err)
+		// What is open is read again in the transaction: a resolve that
+		// comes with its trigger sees it.
+		open, err := openAlerts(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, s := range sigs {
+			if err := takeSignal(ctx, tx, s, open, now); err != nil {
+				return fmt.Errorf("%s: %w", s.Suffix(), err)
 			}
 		}
 		return nil
 	})
 }
 
-// checksOf names the check each signal is about: a Down's own; for an Up
-// or an Ack the check open under its key, whoever's it is, or "" when none
-// is.
+// openAlerts are the open incidents of sources' alerts, by their source
+// and key (Signal.Suffix).
+func openAlerts(ctx context.Context, r interface {
+	Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error)
+}) (map[string]store.Incident, error) {
+	ins, err := r.Incidents(ctx, store.IncidentFilter{OpenOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("open incidents: %w", err)
+	}
+	out := map[string]store.Incident{}
+	for _, in := range ins {
+		if sourceOf(in.Check) != "" {
+			out[in.Check[strings.Index(in.Check, "/"):]] = in
+		}
+	}
+	return out, nil
+}
+
+// checksOf lists the checks the signals are about, for the store to know
+// them before the transaction: each Down's own, and the check an alert is
+// open under now.
 func (e *Engine) checksOf(ctx context.Context, sigs []source.Signal) ([]string, error) {
-	out := make([]string, len(sigs))
-	var open []store.Incident
-	for i, s := range sigs {
+	open, err := openAlerts(ctx, e.store)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, s := range sigs {
 		if s.Action == source.Down {
-			out[i] = s.Check()
-			continue
+			out = append(out, s.Check())
 		}
-		if open == nil {
-			var err error
-			if open, err = e.store.Incidents(ctx, store.IncidentFilter{OpenOnly: true}); err != nil {
-				return nil, fmt.Errorf("open incidents: %w", err)
-			}
-		}
-		for _, in := range open {
-			if (s.Merchant != "" && in.Check == s.Check()) || (s.Merchant == "" && strings.HasSuffix(in.Check, s.Suffix()) &&
-				strings.Count(in.Check, "/") == 2) {
-				out[i] = in.Check
-				break
-			}
+		if in, ok := open[s.Suffix()]; ok {
+			out = append(out, in.Check)
 		}
 	}
 	return out, nil
@@ -70,7 +87,7 @@ func (e *Engine) checksOf(ctx context.Context, sigs []source.Signal) ([]string, 
 func (e *Engine) register(ctx context.Context, checks []string) error {
 	var fresh []string
 	for _, c := range checks {
-		if _, ok := e.registered.Load(c); c != "" && !ok {
+		if _, ok := e.registered.Load(c); c != "" && !ok && !slices.Contains(fresh, c) {
 			fresh = append(fresh, c)
 		}
 	}
@@ -86,24 +103,29 @@ func (e *Engine) register(ctx context.Context, checks []string) error {
 	return nil
 }
 
-// takeSignal records one signal about check.
-func takeSignal(ctx context.Context, tx store.Tx, s source.Signal, check string, now time.Time) error {
-	ins, err := tx.Incidents(ctx, store.IncidentFilter{Check: check, OpenOnly: true, Limit: 1})
-	if err != nil {
-		return err
-	}
-	var open *store.Incident
-	if len(ins) > 0 {
-		open = &ins[0]
-	}
+// takeSignal records one signal, open being the sources' alerts open now
+// by source and key; it keeps open up to date.
+func takeSignal(ctx context.Context, tx store.Tx, s source.Signal, open map[string]store.Incident, now time.Time) error {
 	at := s.At
 	if at.IsZero() || at.After(now) {
 		at = now
 	}
+	in, isOpen := open[s.Suffix()]
 	switch s.Action {
 	case source.Down:
-		if open != nil {
+		if isOpen {
 			return nil // fires again: nothing new
+		}
+		check := s.Check()
+		last, err := tx.Incidents(ctx, store.IncidentFilter{Check: check, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(last) > 0 && !at.Truncate(time.Millisecond).After(last[0].End) {
+			// The same firing as an incident already over (resolved by
+			// hand, or a late duplicate of a notification): only a new
+			// firing, after it, opens another.
+			return nil
 		}
 		if err := tx.SetOrigin(ctx, check, store.Origin{Source: s.Source, Title: s.Title, Labels: s.Labels, Summary: s.Summary}); err != nil {
 			return err
@@ -115,23 +137,33 @@ func takeSignal(ctx context.Context, tx store.Tx, s source.Signal, check string,
 			Detail: fmt.Sprintf("%s: %s", s.Source, s.Summary)}); err != nil {
 			return err
 		}
+		opened, err := tx.Incidents(ctx, store.IncidentFilter{Check: check, OpenOnly: true, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(opened) > 0 {
+			open[s.Suffix()] = opened[0] // for what follows in the request
+		}
 		return tx.SaveCheckState(ctx, store.CheckState{Check: check, State: store.Down, Since: at, FailStreak: 1, StreakSince: at,
 			Probed: now, First: at})
 	case source.Up:
-		if open == nil {
+		if !isOpen {
 			return nil
 		}
-		at = later(at, open.Start)
-		if err := tx.RecordChange(ctx, store.Change{Check: check, From: store.Down, To: store.Up, Since: at, Confirmed: now, Now: now,
+		delete(open, s.Suffix())
+		at = later(at, in.Start)
+		if err := tx.RecordChange(ctx, store.Change{Check: in.Check, From: store.Down, To: store.Up, Since: at, Confirmed: now, Now: now,
 			Detail: s.Source + " says it is resolved"}); err != nil {
 			return err
 		}
-		return tx.SaveCheckState(ctx, store.CheckState{Check: check, State: store.Up, Since: at, OKStreak: 1, StreakSince: at, Probed: now})
+		return tx.SaveCheckState(ctx, store.CheckState{Check: in.Check, State: store.Up, Since: at, OKStreak: 1, StreakSince: at, Probed: now})
 	case source.Ack:
-		if open == nil || !open.AckAt.IsZero() {
+		if !isOpen || !in.AckAt.IsZero() {
 			return nil
 		}
-		return acknowledge(ctx, tx, open.ID, s.Source, now)
+		in.AckAt = now
+		open[s.Suffix()] = in
+		return acknowledge(ctx, tx, in.ID, s.Source, now)
 	}
 	return fmt.Errorf("no such action %q", s.Action)
 }

@@ -169,4 +169,58 @@ merchants:
 	if err != nil || len(outages) != 1 || outages[0].Down != 5 || outages[0].Of != 5 {
 		t.Errorf("Outages = %+v, %v; want examplehost 5 of 5, as the status page reads it", outages, err)
 	}
+
+	// The alerts resolve first: the outage ends, at worst 5 of 5.
+	w.take(alertSignal("x1", source.Up, t0, nil), alertSignal("x2", source.Up, t0, nil))
+	w.up(shops...)
+	var end *notifier.ProviderOutage
+	for _, it := range outbox(t, w.db) {
+		if m := decode(t, it); m.Kind == notifier.ProviderUp {
+			end = m.Provider
+		}
+	}
+	if end == nil || end.Down != 5 || end.Of != 5 {
+		t.Errorf("provider's recovery = %+v, want at worst 5 of 5", end)
+	}
+}
+
+// TestAlertsKnownByKey: an alert resolved by hand is not opened again by
+// the same firing sent again, only by a new one; a resolve that names
+// another merchant (the label moved, the file changed) still ends the
+// alert its key opened.
+func TestAlertsKnownByKey(t *testing.T) {
+	w := newWorld(t, fromSources)
+	labels := map[string]string{"alertname": "DiskFull"}
+	w.take(alertSignal("k1", source.Down, t0, labels))
+	w.expect("fires", "+0s send telegram:111 down #1")
+	if _, err := w.engine.Resolve(context.Background(), 1, "@kim"); err != nil {
+		t.Fatal(err)
+	}
+	w.sent()
+	w.advance(4 * time.Hour)
+	w.take(alertSignal("k1", source.Down, t0, labels)) // Alertmanager's repeat: the same startsAt
+	w.expect("the same firing again, after a resolve by hand")
+	w.take(alertSignal("k1", source.Down, w.clock.Now().Add(-time.Minute), labels))
+	w.expect("a new firing", "+4h0m0s send telegram:111 down #2")
+
+	up := alertSignal("k1", source.Up, w.clock.Now(), nil)
+	up.Merchant = "ops-team" // as a resolve routed by a changed label would say
+	w.take(up)
+	if ins := incidents(t, w.db); len(ins) != 2 || ins[0].Open() {
+		t.Errorf("incidents = %+v, want #2 resolved by its key", ins)
+	}
+}
+
+// TestSilenceASourceAlert: the Silence button on an alert of one source
+// alert silences that alert.
+func TestSilenceASourceAlert(t *testing.T) {
+	w := newWorld(t, fromSources)
+	w.take(alertSignal("k1", source.Down, t0, map[string]string{"alertname": "DiskFull"}))
+	w.sent()
+	sl, err := w.engine.SilenceAlert(context.Background(), w.alertOf(1), time.Hour, "@kim")
+	if err != nil || sl.Target != "kim-shop/prom/k1" {
+		t.Fatalf("silence = %+v, %v; want kim-shop/prom/k1 silenced", sl, err)
+	}
+	w.sync()
+	w.expect("the alert says so", "+0s edit telegram:111 down #1 silenced:@kim until +1h0m0s")
 }

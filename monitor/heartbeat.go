@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hostwatch/hostwatch/checks"
+	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/source"
 	"github.com/hostwatch/hostwatch/store"
 )
@@ -137,10 +138,10 @@ func (m *Monitor) missed(ctx context.Context, w *watched, at time.Time) {
 	defer b.order.Unlock()
 	if m.owner != nil {
 		if !m.owner.Owns(w.cfg.ID, at) {
+			// Another instance's: look again soon, not a period later,
+			// to act on it if this one takes the check over meanwhile.
 			w.owned.Store(false)
-			w.mu.Lock()
-			w.setDue(w.cfg.Heartbeat.Due(b.due))
-			w.mu.Unlock()
+			w.next.Store(at.Add(recheck(w.cfg.Heartbeat)).UnixNano())
 			return
 		}
 		w.owned.Store(true)
@@ -309,4 +310,13 @@ func evidence(body []byte) string {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	return strings.ReplaceAll(s, "\x00", "\uFFFD")
+}
+
+// recheck is how soon an instance that does not own a heartbeat check looks
+// at its deadline again: within 30 s, or a period when that is shorter.
+func recheck(h *config.HeartbeatCheck) time.Duration {
+	if p := h.Period.Duration; p > 0 && p < 30*time.Second {
+		return p
+	}
+	return 30 * time.Second
 }

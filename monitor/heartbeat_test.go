@@ -330,3 +330,19 @@ func TestHeartbeatStoppedMonitor(t *testing.T) {
 		t.Errorf("ping after the stop: %v", err)
 	}
 }
+
+// TestHeartbeatTakenOverAfterItsDeadline: an instance that takes a check
+// over just after the deadline it did not own acts on it within 30 s, not
+// a period later.
+func TestHeartbeatTakenOverAfterItsDeadline(t *testing.T) {
+	c := heartbeatCheck(time.Hour, 10*time.Second)
+	saved := &savedState{s: store.CheckState{Check: c.ID, State: store.Up, Since: t0, Probed: t0}}
+	own := &owner{from: t0.Add(time.Hour + 20*time.Second)}
+	_, rec, clock, ctx := watchBeats(t, Options{Checks: []*config.Check{c}, Owner: own, State: saved.read,
+		States: map[string]store.CheckState{c.ID: saved.s}})
+	advanceTo(t, ctx, clock, rec, t0.Add(time.Hour+10*time.Second), 0) // the deadline: another's
+	advanceTo(t, ctx, clock, rec, t0.Add(time.Hour+40*time.Second), 1) // taken over: missed now
+	if o := rec.snapshot()[0]; o.Result.OK || o.Change == nil || o.Change.To != store.Down {
+		t.Errorf("the miss after the takeover: %+v", o)
+	}
+}

@@ -135,6 +135,12 @@ type firstSeen interface {
 // to list them) over p. covers says whether a maintenance target covers a
 // check.
 func Build(ctx context.Context, src Source, checks []string, p Period, now time.Time, covers func(target, check string) bool) (*Report, error) {
+	return build(ctx, src, nil, checks, p, now, covers)
+}
+
+// build is Build, for the merchants of checks and those of merchants too:
+// a merchant with no check of its own may have alerts of sources.
+func build(ctx context.Context, src Source, merchants, checks []string, p Period, now time.Time, covers func(target, check string) bool) (*Report, error) {
 	r := &Report{Period: p, Until: p.To}
 	if now.Before(r.Until) {
 		r.Until = now
@@ -162,7 +168,7 @@ func Build(ctx context.Context, src Source, checks []string, p Period, now time.
 			r.Maintenance = append(r.Maintenance, w)
 		}
 	}
-	merchants := []string{}
+	merchants = append([]string{}, merchants...)
 	for _, c := range checks {
 		if m, _, _ := strings.Cut(c, "/"); !slices.Contains(merchants, m) {
 			merchants = append(merchants, m)
@@ -342,6 +348,9 @@ type Reporter struct {
 	// Checks are every check's name, merchant/check, in the order to list
 	// them.
 	Checks []string
+	// Merchants are every merchant's name: one without checks of its own
+	// may have alerts of sources.
+	Merchants []string
 	// Covers says whether a maintenance target covers a check.
 	Covers   func(target, check string) bool
 	Location *time.Location
@@ -369,5 +378,8 @@ func (rp *Reporter) Report(ctx context.Context, merchants []string, period strin
 			checks = append(checks, c)
 		}
 	}
-	return Build(ctx, rp.Source, checks, p, now, rp.Covers)
+	if merchants == nil {
+		merchants = rp.Merchants
+	}
+	return build(ctx, rp.Source, merchants, checks, p, now, rp.Covers)
 }

@@ -360,3 +360,50 @@ func TestPeriodEdges(t *testing.T) {
 		})
 	}
 }
+
+// TestAlertsOfSources: a source's alert is listed among the incidents by
+// its title and source, with no uptime line of its own, also for a
+// merchant with no check of its own.
+func TestAlertsOfSources(t *testing.T) {
+	ctx := context.Background()
+	db := fixture(t)
+	key := "ops-team/prom/9f2c4e1a"
+	if err := db.Register(ctx, []string{key}); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Update(ctx, func(tx store.Tx) error {
+		if err := tx.SetOrigin(ctx, key, store.Origin{Source: "prom", Title: "prom/NodeDown"}); err != nil {
+			return err
+		}
+		n, _, err := tx.OpenIncident(ctx, key, at("2026-11-10 03:00:00"), at("2026-11-10 03:00:00"))
+		if err != nil {
+			return err
+		}
+		return tx.ResolveIncident(ctx, n, at("2026-11-10 03:30:00"), "recovery")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := report.Reporter{Source: db, Checks: []string{"kim-shop/web"}, Merchants: []string{"kim-shop", "ops-team"},
+		Covers: func(string, string) bool { return false }, Location: time.UTC, Now: func() time.Time { return at("2026-12-02 00:00:00") }}
+	for _, merchants := range [][]string{nil, {"ops-team"}} {
+		r, err := rp.Report(ctx, merchants, "2026-11")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found *report.Incident
+		for i, in := range r.Incidents {
+			if in.Check == key {
+				found = &r.Incidents[i]
+			}
+		}
+		if found == nil || found.Title != "prom/NodeDown" || found.Source != "prom" || found.Duration != 30*time.Minute {
+			t.Errorf("merchants %v: the alert's incident = %+v", merchants, found)
+		}
+		for _, c := range r.Checks {
+			if c.Check == key {
+				t.Errorf("merchants %v: an uptime line for the alert", merchants)
+			}
+		}
+	}
+}

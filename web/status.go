@@ -97,7 +97,11 @@ func (s *status) merchantPage(w http.ResponseWriter, r *http.Request) {
 func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 	now := s.now()
 	merchants, checksOf := s.shownChecks(only)
-	rep, err := s.o.Record.Report(r.Context(), merchants, fmt.Sprintf("%dd", barDays))
+	of := merchants
+	if only == "" && len(s.o.Merchants) == 0 {
+		of = nil // every merchant's, those with no check but alerts of sources too
+	}
+	rep, err := s.o.Record.Report(r.Context(), of, fmt.Sprintf("%dd", barDays))
 	if err != nil {
 		http.Error(w, "the record cannot be read just now", http.StatusServiceUnavailable)
 		return

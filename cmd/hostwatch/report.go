@@ -75,11 +75,14 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 // reporter builds reports of cfg's checks from st.
 func reporter(cfg *config.Config, st store.Store) *report.Reporter {
 	rules := incident.RulesFrom(cfg)
-	var checks []string
+	var checks, merchants []string
 	for _, c := range cfg.Checks() {
 		checks = append(checks, c.ID)
 	}
-	return &report.Reporter{Source: st, Checks: checks, Covers: rules.Covers, Location: cfg.Location}
+	for _, m := range cfg.Merchants {
+		merchants = append(merchants, m.Name)
+	}
+	return &report.Reporter{Source: st, Checks: checks, Merchants: merchants, Covers: rules.Covers, Location: cfg.Location}
 }
 
 func hasMerchant(cfg *config.Config, name string) bool {
