@@ -138,6 +138,37 @@ func testChain(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 }
 
+// testChainConcurrent appends from two handles at once, as two instances
+// would: the chain does not fork.
+func testChainConcurrent(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := context.Background()
+	handles := []store.Store{registered(t, open), open(t)}
+	const each = 20
+	errs := make(chan error, 2*each)
+	for h, st := range handles {
+		for i := range each {
+			go func() {
+				at := t0.Add(time.Duration(h*each+i) * time.Second)
+				errs <- st.Update(ctx, func(tx store.Tx) error {
+					return tx.AddFailures(ctx, []store.Failure{
+						{Check: "shop/web", At: at, Kind: "status", Error: "status 502"},
+						{Check: "shop/db", At: at, Kind: "tcp", Error: "refused"},
+					})
+				})
+			}()
+		}
+	}
+	for range 2 * each {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, bad, err := verifier(t, handles[1]).VerifyChain(ctx, time.Time{})
+	if err != nil || bad != nil || got.Entries != 2*2*each {
+		t.Fatalf("after appends at once: %+v, %v, %v", got, bad, err)
+	}
+}
+
 // tamperTests are the edits the chain must find, each with the entry
 // that must be named.
 func tamperTests(tamper Tamper) []struct {

@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore NewStore, tamper Tamper) {
 		{"Origins", testOrigins},
 		{"PingTokens", testPingTokens},
 		{"Chain", testChain},
+		{"ChainConcurrent", testChainConcurrent},
 	}
 	tests = append(tests, tamperTests(tamper)...)
 	for _, tt := range tests {
