@@ -33,6 +33,7 @@ Usage:
   hostwatch report   [-config hostwatch.yaml] [-since 30d|2026-11] [-merchant NAME] [-format text|csv|json]
                                                                  uptime, downtime and incidents over a period
   hostwatch migrate  [-config hostwatch.yaml]                    bring the store's schema up to date
+  hostwatch verify   [-config hostwatch.yaml] [-from 2026-11-01]   check the tamper-evident record, exit 1 at an entry that does not match
   hostwatch reload   [-config hostwatch.yaml]                    make the running daemon load the file again
   hostwatch healthcheck [-url http://127.0.0.1:8080/healthz]      exit 0 when the daemon answers healthy
   hostwatch version                                              print the version, revision and Go version
@@ -65,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runReport(rest, stdout, stderr)
 	case "migrate":
 		err = runMigrate(rest, stdout, stderr)
+	case "verify":
+		err = runVerify(rest, stdout, stderr)
 	case "reload":
 		err = runReload(rest, stdout, stderr)
 	case "healthcheck":

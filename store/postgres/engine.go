@@ -20,38 +20,89 @@ func (t *tx) RecordChange(ctx context.Context, c store.Change) error {
 		return err
 	}
 	what := fmt.Sprintf("record the change of %s to %s", c.Check, c.To)
+	// The chain's entries of the rows written are known once the batch
+	// answers: which incident the change has, whether an entry was
+	// added to a timeline.
+	slot := len(t.chain)
+	t.chain = append(t.chain, store.ChainEntry{}, store.ChainEntry{})
+	event := func(kind string) func(pgx.BatchResults) error {
+		return func(br pgx.BatchResults) error {
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+			if err != nil {
+				return err
+			}
+			if len(ids) == 1 {
+				t.chain[slot] = store.EventEntry(store.Event{Incident: ids[0], At: c.Now, Kind: kind, Detail: c.Detail})
+			}
+			return nil
+		}
+	}
+	stateChange := func(br pgx.BatchResults) error {
+		var incident *int64
+		if err := br.QueryRow().Scan(&incident); err != nil {
+			return err
+		}
+		sc := store.StateChange{Check: c.Check, At: c.Since, From: c.From, To: c.To}
+		if incident != nil {
+			sc.Incident = *incident
+		}
+		t.chain[slot+1] = store.StateChangeEntry(sc)
+		return nil
+	}
 	switch {
 	case c.To == store.Down:
 		// The new incident, if none is open, with its entry and the
 		// failures that led to it; then the change and its signal,
 		// with whichever incident is open.
-		t.queue(what, `WITH ins AS (INSERT INTO incidents (check_id, started_at, confirmed_at) VALUES ($1, $2, $3)
+		t.queueRead(what, event("opened"), `WITH ins AS (INSERT INTO incidents (check_id, started_at, confirmed_at) VALUES ($1, $2, $3)
 				ON CONFLICT (check_id) WHERE resolved_at IS NULL DO NOTHING RETURNING id),
-			ev AS (INSERT INTO incident_events (incident_id, at, kind, detail) SELECT id, $4, 'opened', $5 FROM ins)
-			UPDATE probe_failures SET incident_id = ins.id FROM ins
-			WHERE probe_failures.check_id = $1 AND probe_failures.at >= $2 AND probe_failures.incident_id IS NULL`,
+			ev AS (INSERT INTO incident_events (incident_id, at, kind, detail) SELECT id, $4, 'opened', $5 FROM ins),
+			claim AS (UPDATE probe_failures SET incident_id = ins.id FROM ins
+				WHERE probe_failures.check_id = $1 AND probe_failures.at >= $2 AND probe_failures.incident_id IS NULL)
+			SELECT id FROM ins`,
 			id, ts(c.Since), ts(c.Confirmed), ts(c.Now), c.Detail)
 		t.queue(what, `INSERT INTO incident_errors
 			SELECT f.incident_id, f.kind, count(*), min(f.at), (array_agg(f.error ORDER BY f.at))[1], max(f.at), (array_agg(f.error ORDER BY f.at DESC))[1]
 			FROM probe_failures f JOIN incidents i ON i.id = f.incident_id AND i.check_id = $1 AND i.resolved_at IS NULL AND i.started_at = $2
 			WHERE f.check_id = $1 GROUP BY f.incident_id, f.kind ON CONFLICT (incident_id, kind) DO NOTHING`, id, ts(c.Since))
-		t.queue(what, `WITH cur AS (SELECT id FROM incidents WHERE check_id = $1 AND resolved_at IS NULL),
+		t.queueRead(what, stateChange, `WITH cur AS (SELECT id FROM incidents WHERE check_id = $1 AND resolved_at IS NULL),
 			sc AS (INSERT INTO state_changes (check_id, at, from_state, to_state, incident_id)
-				VALUES ($1, $2, $3, $4, (SELECT id FROM cur)))
-			INSERT INTO signals (kind, check_name, incident_id, at) VALUES ('change', $5, (SELECT id FROM cur), $2)`,
+				VALUES ($1, $2, $3, $4, (SELECT id FROM cur))),
+			sig AS (INSERT INTO signals (kind, check_name, incident_id, at) VALUES ('change', $5, (SELECT id FROM cur), $2))
+			SELECT (SELECT id FROM cur)`,
 			id, ts(c.Since), string(c.From), string(c.To), c.Check)
 	case c.From == store.Down:
-		t.queue(what, `WITH r AS (UPDATE incidents SET resolved_at = $2, resolved_by = 'recovery'
+		t.queueRead(what, func(br pgx.BatchResults) error {
+			var incident *int64
+			if err := br.QueryRow().Scan(&incident); err != nil {
+				return err
+			}
+			if incident != nil {
+				t.chain[slot] = store.EventEntry(store.Event{Incident: *incident, At: c.Now, Kind: "resolved", Detail: c.Detail})
+			}
+			sc := store.StateChange{Check: c.Check, At: c.Since, From: c.From, To: c.To}
+			if incident != nil {
+				sc.Incident = *incident
+			}
+			t.chain[slot+1] = store.StateChangeEntry(sc)
+			return nil
+		}, `WITH r AS (UPDATE incidents SET resolved_at = $2, resolved_by = 'recovery'
 				WHERE check_id = $1 AND resolved_at IS NULL RETURNING id),
 			ev AS (INSERT INTO incident_events (incident_id, at, kind, detail) SELECT id, $3, 'resolved', $4 FROM r),
 			sc AS (INSERT INTO state_changes (check_id, at, from_state, to_state, incident_id)
-				VALUES ($1, $2, $5, $6, (SELECT id FROM r)))
-			INSERT INTO signals (kind, check_name, incident_id, at) VALUES ('change', $7, (SELECT id FROM r), $2)`,
+				VALUES ($1, $2, $5, $6, (SELECT id FROM r))),
+			sig AS (INSERT INTO signals (kind, check_name, incident_id, at) VALUES ('change', $7, (SELECT id FROM r), $2))
+			SELECT (SELECT id FROM r)`,
 			id, ts(c.Since), ts(c.Now), c.Detail, string(c.From), string(c.To), c.Check)
 	default:
 		t.queue(what, `WITH sc AS (INSERT INTO state_changes (check_id, at, from_state, to_state) VALUES ($1, $2, $3, $4))
 			INSERT INTO signals (kind, check_name, at) VALUES ('change', $5, $2)`,
 			id, ts(c.Since), string(c.From), string(c.To), c.Check)
+		t.chain[slot+1] = store.StateChangeEntry(store.StateChange{Check: c.Check, At: c.Since, From: c.From, To: c.To})
 	}
 	return nil
 }

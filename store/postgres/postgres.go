@@ -193,7 +193,7 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 		db.written(err)
 		return errors.Join(err, rollback(ctx, pgTx))
 	}
-	if err := t.flush(ctx); err != nil {
+	if err := t.appendChain(ctx); err != nil {
 		db.written(err)
 		return errors.Join(err, rollback(ctx, pgTx))
 	}

@@ -21,9 +21,16 @@ type tx struct {
 	tx    pgx.Tx
 	batch pgx.Batch
 	what  []string // what each batched statement does, for its error
+	// read reads a batched statement's result, nil for one whose rows
+	// nobody needs.
+	read []func(pgx.BatchResults) error
 	// ids are numbers taken from a table's sequence for this transaction
 	// and not used yet, by table.
 	ids map[string][]int64
+	// chain are the entries of the rows written, appended to the chain
+	// at the commit; an entry whose kind is empty is a row a batched
+	// statement did not write.
+	chain []store.ChainEntry
 }
 
 // nextID numbers a new row of table (alerts, outbox) from its sequence,
@@ -51,8 +58,14 @@ func (t *tx) nextID(ctx context.Context, table string) (int64, error) {
 
 // queue adds a write to the batch.
 func (t *tx) queue(what, query string, args ...any) {
+	t.queueRead(what, nil, query, args...)
+}
+
+// queueRead adds a statement to the batch whose result read reads.
+func (t *tx) queueRead(what string, read func(pgx.BatchResults) error, query string, args ...any) {
 	t.batch.Queue(query, args...)
 	t.what = append(t.what, what)
+	t.read = append(t.read, read)
 }
 
 // flush sends the batch and checks each of its results.
@@ -62,8 +75,13 @@ func (t *tx) flush(ctx context.Context) error {
 	}
 	br := t.tx.SendBatch(ctx, &t.batch)
 	var err error
-	for _, what := range t.what {
-		if _, err = br.Exec(); err != nil {
+	for i, what := range t.what {
+		if read := t.read[i]; read != nil {
+			err = read(br)
+		} else {
+			_, err = br.Exec()
+		}
+		if err != nil {
 			err = fmt.Errorf("%s: %w", what, err)
 			break
 		}
@@ -71,7 +89,7 @@ func (t *tx) flush(ctx context.Context) error {
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
-	t.batch, t.what = pgx.Batch{}, nil
+	t.batch, t.what, t.read = pgx.Batch{}, nil, nil
 	return err
 }
 
@@ -122,6 +140,7 @@ func (t *tx) AddStateChange(ctx context.Context, c store.StateChange) error {
 	}
 	t.queue("record state change of "+c.Check, `INSERT INTO state_changes (check_id, at, from_state, to_state, incident_id)
 		VALUES ($1, $2, $3, $4, $5)`, id, ts(c.At), string(c.From), string(c.To), nullID(c.Incident))
+	t.chain = append(t.chain, store.StateChangeEntry(c))
 	return nil
 }
 
@@ -147,6 +166,7 @@ func (t *tx) AddFailures(ctx context.Context, fs []store.Failure) error {
 			(SELECT id FROM incidents WHERE check_id = $1 AND resolved_at IS NULL))`,
 			id, ts(f.At), f.Latency.Microseconds(), f.Kind, f.Error, f.Evidence)
 		t.queue("summarize failure of "+f.Check, qSummarize, id, f.Kind, ts(f.At), f.Error)
+		t.chain = append(t.chain, store.FailureEntry(f))
 	}
 	return nil
 }
@@ -256,6 +276,7 @@ func (t *tx) Acknowledge(ctx context.Context, id int64, by string, at time.Time)
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("acknowledge #%d: %w", id, store.ErrNotFound)
 	}
+	t.chain = append(t.chain, store.AckEntry(id, by, at))
 	return nil
 }
 
@@ -332,6 +353,7 @@ func (t *tx) AddWindow(ctx context.Context, w store.Window) error {
 func (t *tx) AddEvent(ctx context.Context, e store.Event) error {
 	t.queue(fmt.Sprintf("add %s event to #%d", e.Kind, e.Incident), `INSERT INTO incident_events (incident_id, at, kind, detail)
 		VALUES ($1, $2, $3, $4)`, e.Incident, ts(e.At), e.Kind, e.Detail)
+	t.chain = append(t.chain, store.EventEntry(e))
 	return nil
 }
 

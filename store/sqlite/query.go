@@ -459,7 +459,8 @@ func (db *DB) Compact(ctx context.Context, now time.Time) error {
 	const day = 24 * time.Hour
 	cutoff := now.Add(-store.HourlyStatsFor).UTC().Truncate(day).UnixMilli()
 	return db.Update(ctx, func(t store.Tx) error {
-		tx := t.(*tx).tx
+		st := t.(*tx)
+		tx := st.tx
 		const dayMS = int64(day / time.Millisecond)
 		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS daily AS SELECT * FROM probe_stats WHERE 0`); err != nil {
 			return fmt.Errorf("compact stats: %w", err)
@@ -475,12 +476,21 @@ func (db *DB) Compact(ctx context.Context, now time.Time) error {
 				latency_sum_us = latency_sum_us + excluded.latency_sum_us,
 				latency_max_us = max(latency_max_us, excluded.latency_max_us)`,
 			`DELETE FROM temp.daily`,
-			fmt.Sprintf(`DELETE FROM probe_failures WHERE at < %d`, now.Add(-store.FailuresFor).UnixMilli()),
 		}
 		for _, q := range steps {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return fmt.Errorf("compact: %w", err)
 			}
+		}
+		before := now.Add(-store.FailuresFor)
+		res, err := tx.ExecContext(ctx, `DELETE FROM probe_failures WHERE at < ?`, before.UnixMilli())
+		if err != nil {
+			return fmt.Errorf("compact: %w", err)
+		}
+		// The chain says which failures compaction dropped, so that
+		// their entries still verify.
+		if n, _ := res.RowsAffected(); n > 0 {
+			st.chain = append(st.chain, store.CompactEntry(before, now))
 		}
 		return nil
 	})

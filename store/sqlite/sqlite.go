@@ -205,7 +205,12 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 		db.written(err)
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&tx{db: db, tx: sqlTx}); err != nil {
+	t := &tx{db: db, tx: sqlTx}
+	if err := fn(t); err != nil {
+		db.written(err)
+		return errors.Join(err, sqlTx.Rollback())
+	}
+	if err := t.appendChain(ctx); err != nil {
 		db.written(err)
 		return errors.Join(err, sqlTx.Rollback())
 	}

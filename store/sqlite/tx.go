@@ -14,6 +14,9 @@ import (
 type tx struct {
 	db *DB
 	tx *sql.Tx
+	// chain are the entries of the rows written, appended to the chain
+	// at the commit.
+	chain []store.ChainEntry
 }
 
 // The statements the writer runs for nearly every probe it records,
@@ -79,6 +82,7 @@ func (t *tx) AddStateChange(ctx context.Context, c store.StateChange) error {
 	if err != nil {
 		return fmt.Errorf("record state change of %s: %w", c.Check, err)
 	}
+	t.chain = append(t.chain, store.StateChangeEntry(c))
 	return nil
 }
 
@@ -95,6 +99,7 @@ func (t *tx) AddFailures(ctx context.Context, fs []store.Failure) error {
 		if _, err := t.exec(ctx, qSummarize, f.Kind, ms(f.At), f.Error, ms(f.At), f.Error, id); err != nil {
 			return fmt.Errorf("summarize failure of %s: %w", f.Check, err)
 		}
+		t.chain = append(t.chain, store.FailureEntry(f))
 	}
 	return nil
 }
@@ -208,6 +213,7 @@ func (t *tx) Acknowledge(ctx context.Context, id int64, by string, at time.Time)
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("acknowledge #%d: %w", id, store.ErrNotFound)
 	}
+	t.chain = append(t.chain, store.AckEntry(id, by, at))
 	return nil
 }
 
@@ -299,5 +305,6 @@ func (t *tx) AddEvent(ctx context.Context, e store.Event) error {
 		e.Incident, ms(e.At), e.Kind, e.Detail); err != nil {
 		return fmt.Errorf("add %s event to #%d: %w", e.Kind, e.Incident, err)
 	}
+	t.chain = append(t.chain, store.EventEntry(e))
 	return nil
 }

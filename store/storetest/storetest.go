@@ -17,8 +17,9 @@ import (
 // ends.
 type NewStore func(t *testing.T) (open func(t *testing.T) store.Store)
 
-// Run runs every test of the suite on the stores newStore makes.
-func Run(t *testing.T, newStore NewStore) {
+// Run runs every test of the suite on the stores newStore makes; tamper
+// edits their rows behind their back.
+func Run(t *testing.T, newStore NewStore, tamper Tamper) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, open func(t *testing.T) store.Store)
@@ -44,7 +45,10 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Leases", testLeases},
 		{"Origins", testOrigins},
 		{"PingTokens", testPingTokens},
+		{"Chain", testChain},
+		{"ChainConcurrent", testChainConcurrent},
 	}
+	tests = append(tests, tamperTests(tamper)...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))
