@@ -160,7 +160,8 @@ func Compute(ctx context.Context, src Source, req Request, sla SLA, loc *time.Lo
 		Measure: cmp.Or(sla.Measure, Any), ExcludeMaintenance: sla.ExcludeMaintenance, Promised: sla.MonthlyUptime,
 		Fee: sla.MonthlyFee, Currency: sla.Currency, Checks: sla.Checks, Where: sla.Where}
 	if now.Before(to) {
-		c.Until, c.Partial = now, true
+		// To the second, as the claim shows it.
+		c.Until, c.Partial = now.Truncate(time.Second), true
 	}
 	month := span{from, c.Until}
 	c.Measured = month.length()
