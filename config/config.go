@@ -1,6 +1,8 @@
 package config
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -361,6 +363,84 @@ type Provider struct {
 	Name       string            `yaml:"name"`
 	Match      map[string]string `yaml:"match"`
 	OutageWhen OutageWhen        `yaml:"outage_when"`
+	// SLA is what the provider promised and what it owes when it misses
+	// it; nil when the file says nothing of it.
+	SLA *SLA `yaml:"sla"`
+}
+
+// SLA is a provider's promise of monthly uptime and the credits it owes
+// a merchant for the months it misses it.
+type SLA struct {
+	// MonthlyUptime is the uptime promised, in percent: 99.9.
+	MonthlyUptime float64 `yaml:"monthly_uptime"`
+	// Credits are the tiers, by below from the highest down: a month
+	// under a tier's below owes its percent of the fee, the lowest tier
+	// missed counting.
+	Credits []Credit `yaml:"credits"`
+	// MonthlyFee is what the merchant pays a month, in whole units of
+	// Currency.
+	MonthlyFee int64  `yaml:"monthly_fee"`
+	Currency   string `yaml:"currency"`
+	// Checks are the merchant's checks the SLA covers, by name ("web")
+	// or id ("kim-shop/web"); the provider's checks when empty.
+	Checks []string `yaml:"checks"`
+	// ExcludeMaintenance leaves the recorded maintenance windows out of
+	// the downtime; default true.
+	ExcludeMaintenance *bool `yaml:"exclude_maintenance"`
+	// Measure is when the merchant counts as down: "any" of the checks
+	// down, or "all" of them.
+	Measure string `yaml:"measure"`
+}
+
+// Credit is one tier of an SLA.
+type Credit struct {
+	Below   float64 `yaml:"below"`
+	Percent int     `yaml:"percent"`
+}
+
+// The ways an SLA measures several checks.
+const (
+	MeasureAny = "any"
+	MeasureAll = "all"
+)
+
+// ExcludesMaintenance reports whether maintenance windows are left out.
+func (s *SLA) ExcludesMaintenance() bool {
+	return s.ExcludeMaintenance == nil || *s.ExcludeMaintenance
+}
+
+// UnderSLA reports whether p's SLA covers check (merchant/check): a check the
+// SLA names, or without names one of the provider's.
+func (c *Config) UnderSLA(p *Provider, check *Check) bool {
+	if p.SLA == nil {
+		return false
+	}
+	if len(p.SLA.Checks) == 0 {
+		return slices.Contains(c.Matching(p.Match), check.ID)
+	}
+	return slices.ContainsFunc(p.SLA.Checks, func(name string) bool { return name == check.Name || name == check.ID })
+}
+
+// SLAChecks lists the checks of merchant that p's SLA covers, in config
+// order.
+func (c *Config) SLAChecks(p *Provider, merchant string) []*Check {
+	var out []*Check
+	for _, ch := range c.Checks() {
+		if m, _, _ := strings.Cut(ch.ID, "/"); m == merchant && c.UnderSLA(p, ch) {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// Provider returns the provider named name, or nil.
+func (c *Config) Provider(name string) *Provider {
+	for i := range c.Providers {
+		if c.Providers[i].Name == name {
+			return &c.Providers[i]
+		}
+	}
+	return nil
 }
 
 // OutageWhen says when enough of a provider's checks are down to call it an

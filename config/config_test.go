@@ -65,6 +65,9 @@ func TestThreeMistakesReportedWithTheirLines(t *testing.T) {
 // right line and path.
 func TestErrors(t *testing.T) {
 	const base = "contacts:\n  - name: kim\n    telegram: 1\n"
+	// slaBase ends with a provider's "sla:", at line 11.
+	const slaBase = "merchants:\n  - name: m\n    checks:\n      - name: c\n        tcp: {address: 'x:1'}\n        labels: {p: h}\nproviders:\n" +
+		"  - name: h\n    match: {p: h}\n    outage_when: {min_down: 1}\n    sla:\n"
 	tests := []struct {
 		name string
 		yaml string
@@ -148,6 +151,39 @@ func TestErrors(t *testing.T) {
 			`3: providers[0].match: matches no check`},
 		{"provider ratio", "merchants:\n  - name: m\n    checks:\n      - name: c\n        tcp: {address: 'x:1'}\n        labels: {p: h}\nproviders:\n  - name: h\n    match: {p: h}\n    outage_when: {down_ratio: 1.5}\n",
 			`10: providers[0].outage_when.down_ratio: must be between 0 and 1`},
+		{"sla uptime above 100", slaBase +
+			"      monthly_uptime: 100.5\n      credits: [{below: 99.9, percent: 10}]\n",
+			`12: providers[0].sla.monthly_uptime: must be a percentage above 0 and at most 100`},
+		{"sla without tiers", slaBase +
+			"      monthly_uptime: 99.9\n",
+			`11: providers[0].sla.credits: needs at least one tier`},
+		{"sla tiers out of order", slaBase +
+			"      monthly_uptime: 99.9\n      credits:\n        - {below: 99.0, percent: 25}\n        - {below: 99.9, percent: 10}\n",
+			`15: providers[0].sla.credits[1].below: must be lower than the tier before it (99)`},
+		{"sla equal tiers", slaBase +
+			"      monthly_uptime: 99.9\n      credits:\n        - {below: 99.0, percent: 25}\n        - {below: 99.0, percent: 50}\n",
+			`15: providers[0].sla.credits[1].below: must be lower than the tier before it`},
+		{"sla tier above the promise", slaBase +
+			"      monthly_uptime: 99.9\n      credits:\n        - {below: 99.95, percent: 5}\n",
+			`14: providers[0].sla.credits[0].below: 99.95 is above the monthly_uptime promised (99.9)`},
+		{"sla percent", slaBase +
+			"      monthly_uptime: 99.9\n      credits:\n        - {below: 99.9, percent: 110}\n",
+			`14: providers[0].sla.credits[0].percent: must be from 0 to 100, not 110`},
+		{"sla negative fee", slaBase +
+			"      monthly_uptime: 99.9\n      credits: [{below: 99.9, percent: 10}]\n      monthly_fee: -1\n      currency: KRW\n",
+			`14: providers[0].sla.monthly_fee: must not be negative`},
+		{"sla fee without currency", slaBase +
+			"      monthly_uptime: 99.9\n      credits: [{below: 99.9, percent: 10}]\n      monthly_fee: 55000\n",
+			`11: providers[0].sla.currency: is required with monthly_fee`},
+		{"sla measure", slaBase +
+			"      monthly_uptime: 99.9\n      credits: [{below: 99.9, percent: 10}]\n      measure: most\n",
+			`14: providers[0].sla.measure: must be any (down when any of the checks is) or all (down only when all are), not "most"`},
+		{"sla unknown check", slaBase +
+			"      monthly_uptime: 99.9\n      credits: [{below: 99.9, percent: 10}]\n      checks: [c, m/nope]\n",
+			`14: providers[0].sla.checks[1]: "m/nope" is no check of this file`},
+		{"sla unknown key", slaBase +
+			"      monthly_uptime: 99.9\n      credits: [{below: 99.9, percent: 10}]\n      monthly_fees: 1\n",
+			`14: providers[0].sla.monthly_fees: unknown key (did you mean "monthly_fee"?)`},
 		{"maintenance target", "maintenance:\n  - name: w\n    schedule: '0 3 * * SUN'\n    duration: 1h\n    targets: [nobody/db]\n",
 			`5: maintenance[0].targets[0]: "nobody/db" is no merchant, merchant/check or provider:NAME`},
 		{"silence until", "merchants:\n  - name: m\nsilences:\n  - target: m\n    until: tomorrow\n",
@@ -580,5 +616,65 @@ func TestSlipsLeaveYAMLAlone(t *testing.T) {
 	}
 	if got := slips.Error(); got != strings.Join(want, "\n") {
 		t.Errorf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
+// TestSLA: an SLA's defaults, and the checks it covers per merchant: the
+// provider's own unless it names some, by name in every merchant or by id.
+func TestSLA(t *testing.T) {
+	const head = `merchants:
+  - name: kim
+    checks:
+      - {name: web, tcp: {address: 'x:1'}, labels: {host: cafe}}
+      - {name: db, tcp: {address: 'x:2'}, labels: {host: cafe}}
+      - {name: cdn, tcp: {address: 'x:3'}}
+  - name: lee
+    checks:
+      - {name: web, tcp: {address: 'y:1'}, labels: {host: cafe}}
+providers:
+  - name: cafe
+    match: {host: cafe}
+    outage_when: {min_down: 1}
+    sla:
+      monthly_uptime: 99.9
+      credits: [{below: 99.9, percent: 10}, {below: 99.0, percent: 25}]
+      monthly_fee: 55000
+      currency: KRW
+`
+	ids := func(cs []*Check) (out []string) {
+		for _, c := range cs {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	tests := []struct {
+		name, extra string
+		merchant    string
+		want        []string
+		measure     string
+		exclude     bool
+	}{
+		{"the provider's checks", "", "kim", []string{"kim/web", "kim/db"}, "any", true},
+		{"of the other merchant", "", "lee", []string{"lee/web"}, "any", true},
+		{"named checks", "      checks: [web, kim/cdn]\n      measure: all\n      exclude_maintenance: false\n", "kim", []string{"kim/web", "kim/cdn"}, "all", false},
+		{"a name in every merchant", "      checks: [web, kim/cdn]\n", "lee", []string{"lee/web"}, "any", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("f.yaml", []byte(head+tt.extra), noEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := cfg.Provider("cafe")
+			if got := ids(cfg.SLAChecks(p, tt.merchant)); !slices.Equal(got, tt.want) {
+				t.Errorf("checks = %v, want %v", got, tt.want)
+			}
+			if p.SLA.Measure != tt.measure || p.SLA.ExcludesMaintenance() != tt.exclude {
+				t.Errorf("measure %q, exclude_maintenance %v", p.SLA.Measure, p.SLA.ExcludesMaintenance())
+			}
+		})
+	}
+	if cfg, _ := Parse("f.yaml", []byte(head), noEnv); cfg.Provider("nobody") != nil {
+		t.Error("found a provider that is not there")
 	}
 }

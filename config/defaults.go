@@ -25,6 +25,7 @@ const (
 	DefaultMaxRedirects = 10
 	DefaultDNSType      = "A"
 	DefaultHTTPMethod   = "GET"
+	DefaultMeasure      = MeasureAny
 	DefaultDrainTimeout = 10 * time.Second
 	DefaultFlapChanges  = 6
 	DefaultFlapWindow   = 30 * time.Minute
@@ -112,6 +113,11 @@ func applyDefaults(c *Config, has func(path string) bool) {
 	}
 	if s := c.Slack; s != nil {
 		set(&s.APIURL, DefaultSlackAPI)
+	}
+	for i := range c.Providers {
+		if sla := c.Providers[i].SLA; sla != nil {
+			set(&sla.Measure, DefaultMeasure)
+		}
 	}
 	for i := range c.Merchants {
 		m := &c.Merchants[i]

@@ -627,6 +627,49 @@ func (v *validator) provider(path string, p Provider) {
 	if ow.DownRatio == 0 && ow.MinDown == 0 {
 		v.fail(path+".outage_when", "needs down_ratio, min_down or both")
 	}
+	if p.SLA != nil {
+		v.sla(path+".sla", p.SLA)
+	}
+}
+
+func (v *validator) sla(path string, s *SLA) {
+	if s.MonthlyUptime <= 0 || s.MonthlyUptime > 100 {
+		v.fail(path+".monthly_uptime", "must be a percentage above 0 and at most 100, such as 99.9")
+	}
+	if len(s.Credits) == 0 {
+		v.fail(path+".credits", "needs at least one tier, such as {below: 99.9, percent: 10}")
+	}
+	for i, cr := range s.Credits {
+		cp := index(path+".credits", i)
+		switch {
+		case cr.Below <= 0 || cr.Below > 100:
+			v.fail(cp+".below", "must be a percentage above 0 and at most 100")
+		case cr.Below > s.MonthlyUptime && s.MonthlyUptime > 0:
+			v.fail(cp+".below", "%v is above the monthly_uptime promised (%v): a month that keeps the promise owes nothing", cr.Below, s.MonthlyUptime)
+		case i > 0 && cr.Below >= s.Credits[i-1].Below:
+			v.fail(cp+".below", "must be lower than the tier before it (%v): tiers go from the highest below down", s.Credits[i-1].Below)
+		}
+		if cr.Percent < 0 || cr.Percent > 100 {
+			v.fail(cp+".percent", "must be from 0 to 100, not %d", cr.Percent)
+		}
+	}
+	if s.MonthlyFee < 0 {
+		v.fail(path+".monthly_fee", "must not be negative")
+	}
+	if s.MonthlyFee > 0 && strings.TrimSpace(s.Currency) == "" {
+		v.fail(path+".currency", "is required with monthly_fee: KRW, USD, ...")
+	}
+	if strings.IndexFunc(s.Currency, unicode.IsControl) >= 0 || strings.IndexFunc(s.Currency, unicode.IsSpace) >= 0 {
+		v.fail(path+".currency", "must be one word, such as KRW")
+	}
+	if s.Measure != MeasureAny && s.Measure != MeasureAll {
+		v.fail(path+".measure", "must be any (down when any of the checks is) or all (down only when all are), not %q", s.Measure)
+	}
+	for i, name := range s.Checks {
+		if !slices.ContainsFunc(v.cfg.Checks(), func(ch *Check) bool { return ch.Name == name || ch.ID == name }) {
+			v.fail(index(path+".checks", i), "%q is no check of this file: name a check (web) or merchant/check", name)
+		}
+	}
 }
 
 func (v *validator) maintenance(path string, m *Maintenance, loc *time.Location) {

@@ -32,6 +32,8 @@ Usage:
   hostwatch check    [-config hostwatch.yaml] [merchant/check ...]  probe once, exit 1 if any is down
   hostwatch report   [-config hostwatch.yaml] [-since 30d|2026-11] [-merchant NAME] [-format text|csv|json]
                                                                  uptime, downtime and incidents over a period
+  hostwatch claim    [-config hostwatch.yaml] -provider NAME -merchant NAME -month 2026-11 [-format md|json|html] [-o FILE]
+                                                                 the SLA credit a provider owes a merchant for a month
   hostwatch migrate  [-config hostwatch.yaml]                    bring the store's schema up to date
   hostwatch verify   [-config hostwatch.yaml] [-from 2026-11-01]   check the tamper-evident record, exit 1 at an entry that does not match
   hostwatch reload   [-config hostwatch.yaml]                    make the running daemon load the file again
@@ -64,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runCheck(rest, stdout, stderr)
 	case "report":
 		err = runReport(rest, stdout, stderr)
+	case "claim":
+		err = runClaim(rest, stdout, stderr)
 	case "migrate":
 		err = runMigrate(rest, stdout, stderr)
 	case "verify":
