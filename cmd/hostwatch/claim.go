@@ -12,6 +12,7 @@ import (
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/incident"
 	"github.com/hostwatch/hostwatch/locale"
+	"github.com/hostwatch/hostwatch/store"
 )
 
 func runClaim(args []string, stdout, stderr io.Writer) error {
@@ -80,6 +81,17 @@ func runClaim(args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return err
+	}
+	if v, ok := st.(store.Verifier); ok {
+		// The head, kept in the claim, is a copy of it outside the
+		// database: a record rewritten after the claim would not end in it.
+		seq, hash, at, err := v.ChainHead(ctx)
+		if err != nil {
+			return err
+		}
+		if hash != "" {
+			c.ChainHead = fmt.Sprintf("%s (entry %d, %s)", hash, seq, at.UTC().Format(time.RFC3339))
+		}
 	}
 	tmpl, err := locale.Load(cfg.Templates, cfg.Location)
 	if err != nil {

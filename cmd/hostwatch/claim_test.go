@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,13 @@ providers:
 		if !strings.Contains(stdout, want) {
 			t.Errorf("no %q in\n%s", want, stdout)
 		}
+	}
+
+	// The claim carries the chain's head, as verify reports it.
+	verified, _, code := hostwatch(t, "verify", "-config", cfg)
+	head := regexp.MustCompile(`head ([0-9a-f]{64})`).FindStringSubmatch(verified)
+	if code != 0 || head == nil || !strings.Contains(stdout, "hash chain whose head was "+head[1]) {
+		t.Errorf("verify: exit %d, %q; the claim does not carry its head:\n%s", code, verified, stdout)
 	}
 
 	out := filepath.Join(dir, "claim.json")
