@@ -1,10 +1,12 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hostwatch/hostwatch/checks"
+	"github.com/hostwatch/hostwatch/claim"
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/incident"
 	"github.com/hostwatch/hostwatch/locale"
@@ -40,6 +43,10 @@ type Backend interface {
 	Report(ctx context.Context, merchants []string, period string) (*report.Report, error)
 	// Origins are what the sources said of the alerts they reported.
 	Origins(ctx context.Context) (map[string]store.Origin, error)
+	// Claims computes the claims of month (2026-11) for merchants (all
+	// when nil) against provider (every one with an sla when empty): one
+	// for each provider and merchant with a check under its sla.
+	Claims(ctx context.Context, merchants []string, provider, month string) ([]*claim.Claim, error)
 }
 
 // Request is one command or button press.
@@ -75,13 +82,18 @@ type Bot struct {
 	log       *slog.Logger
 	// pings are the heartbeat checks' ping URLs, by check.
 	pings map[string]string
+	// loc is the configured zone, in which months begin.
+	loc *time.Location
 }
 
 // New builds the bot of platform ("telegram" or "slack") for cfg; its
 // replies are put into words by tmpl.
 func New(cfg *config.Config, platform, botName string, backend Backend, tmpl *locale.Templates) *Bot {
 	b := &Bot{backend: backend, tmpl: tmpl, names: cfg.Names(), prefix: "/", callers: map[string]access{},
-		strangers: map[string]locale.Lang{}, log: slog.New(slog.DiscardHandler)}
+		strangers: map[string]locale.Lang{}, log: slog.New(slog.DiscardHandler), loc: cfg.Location}
+	if b.loc == nil {
+		b.loc = time.UTC
+	}
 	b.lang, _ = locale.Parse(cfg.Defaults.Language)
 	b.lang = b.lang.Or(locale.English)
 	b.SetName(botName)
@@ -247,6 +259,8 @@ func (b *Bot) Command(ctx context.Context, r Request) []Reply {
 		return say(b.unsilence(ctx, a, n, r.User))
 	case "report":
 		return b.report(ctx, a, c.Args)
+	case "claim":
+		return b.claim(ctx, a, c.Args)
 	}
 	return say(b.say(lang, "bot.unknown_command", "Name", c.Name))
 }
@@ -445,6 +459,64 @@ func (b *Bot) report(ctx context.Context, a access, args []string) []Reply {
 	}
 	return []Reply{{Text: text, File: &File{Name: name, Data: []byte(csv.String())}}}
 }
+
+// claim answers /claim [MONTH] [PROVIDER]: for each of the caller's
+// merchants with checks under a provider's sla, the credit owed for the
+// month (the last one by default), with the claim attached as Markdown.
+func (b *Bot) claim(ctx context.Context, a access, args []string) []Reply {
+	var month, provider string
+	for _, arg := range args {
+		switch {
+		case monthArg.MatchString(arg) && month == "":
+			month = arg
+		case provider == "" && !monthArg.MatchString(arg):
+			provider = arg
+		default:
+			return say(b.say(a.lang, "bot.usage", "Name", "claim"))
+		}
+	}
+	if month == "" {
+		now := time.Now().In(b.loc)
+		month = time.Date(now.Year(), now.Month()-1, 1, 0, 0, 0, 0, b.loc).Format("2006-01")
+	}
+	var merchants []string
+	if !a.admin {
+		merchants = append([]string{}, a.merchants...)
+	}
+	claims, err := b.backend.Claims(ctx, merchants, provider, month)
+	switch {
+	case errors.Is(err, claim.ErrMonth):
+		return say(b.say(a.lang, "bot.bad_period", "Name", "claim", "Err", err.Error()))
+	case err != nil:
+		b.log.Error("compute a claim", "err", err)
+		return say(b.say(a.lang, "bot.sorry", "What", "report"))
+	}
+	if len(claims) == 0 {
+		return say(b.say(a.lang, "bot.no_claims", "Provider", provider, "Month", month))
+	}
+	words := claim.Words{Templates: b.tmpl, Lang: a.lang, Names: b.names}
+	var out []Reply
+	for _, c := range claims {
+		var md bytes.Buffer
+		if err := words.Markdown(&md, c); err != nil {
+			b.log.Error("render a claim", "lang", a.lang, "err", err)
+			return say(b.say(a.lang, "bot.sorry", "What", "report"))
+		}
+		tier := 0
+		if c.Missed != nil {
+			tier = c.Missed.Percent
+		}
+		text := b.say(a.lang, "bot.claim", "Merchant", b.names.MerchantWithID(c.Merchant), "Provider", c.Provider, "Month", c.Month,
+			"Uptime", fmt.Sprintf("%.3f%%", c.Uptime), "Promised", fmt.Sprintf("%g%%", c.Promised), "Tier", tier,
+			"Credit", claim.Money(c.Credit, c.Currency), "Partial", c.Partial)
+		name := fmt.Sprintf("hostwatch-claim-%s-%s-%s.md", c.Provider, c.Merchant, c.Month)
+		out = append(out, Reply{Text: text, File: &File{Name: name, Data: md.Bytes()}})
+	}
+	return out
+}
+
+// monthArg is a month as /claim takes it.
+var monthArg = regexp.MustCompile(`^\d{4}-\d{2}$`)
 
 // ParseDuration reads a duration as people write it in a chat: Go's
 // forms (90m, 1h30m) and days (3d).

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hostwatch/hostwatch/checks"
+	"github.com/hostwatch/hostwatch/claim"
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/incident"
 	"github.com/hostwatch/hostwatch/locale"
@@ -28,6 +29,11 @@ type fakeBackend struct {
 
 func (f *fakeBackend) Origins(context.Context) (map[string]store.Origin, error) {
 	return f.origins, nil
+}
+
+// Claims has no provider with an sla: /claim is tested through the binary.
+func (f *fakeBackend) Claims(context.Context, []string, string, string) ([]*claim.Claim, error) {
+	return nil, nil
 }
 
 func (f *fakeBackend) Alert(_ context.Context, id int64) (incident.AlertInfo, bool) {
@@ -381,11 +387,11 @@ merchants:
 	}
 	// No English word but ids, commands and names in what a Korean reader
 	// gets.
-	for _, text := range []string{"/help", "/status", "/incidents all", "/silences", "/report 7d", "/check kim-shop/web", "/resolve 1"} {
+	for _, text := range []string{"/help", "/status", "/incidents all", "/silences", "/report 7d", "/claim 2025-11", "/check kim-shop/web", "/resolve 1"} {
 		got := ask("111", text)
 		rest := strings.NewReplacer("kim-shop/web", "", "kim-shop", "", "hostwatch", "", "KST", "", "@kim", "", "open|all", "",
 			"merchant/check", "", "merchant", "", "provider:", "", "MTTA", "", "MTTR", "", "connected to", "", "CSV", "").Replace(got)
-		for _, cmd := range []string{"status", "incidents", "ack", "resolve", "silences", "unsilence", "silence", "report", "check", "help"} {
+		for _, cmd := range []string{"status", "incidents", "ack", "resolve", "silences", "unsilence", "silence", "report", "claim", "check", "help"} {
 			rest = strings.ReplaceAll(rest, "/"+cmd, "")
 			rest = strings.ReplaceAll(rest, "7d", "")
 		}

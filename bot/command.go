@@ -49,6 +49,7 @@ var usage = []struct{ name, args, does string }{
 	{"silences", "", "list silences"},
 	{"unsilence", "N", "lift silence N"},
 	{"report", "[PERIOD]", "downtime and uptime per check over a period, with a CSV"},
+	{"claim", "[MONTH] [PROVIDER]", "the credit a provider's SLA owes for a month, with the claim attached"},
 	{"check", "NAME", "probe now and answer with the result; for a heartbeat, its ping URL and when it is due"},
 	{"help", "", "this list"},
 }

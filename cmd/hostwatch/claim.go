@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/hostwatch/hostwatch/claim"
@@ -59,8 +61,7 @@ func runClaim(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "hostwatch claim: provider %s has no sla in %s: set its monthly_uptime and credits\n", p.Name, *path)
 		return exitError(1)
 	}
-	sla := slaOf(cfg, p, *merchant)
-	if len(sla.Checks) == 0 {
+	if len(cfg.SLAChecks(p, *merchant)) == 0 {
 		fmt.Fprintf(stderr, "hostwatch claim: %s has no check under the sla of %s in %s\n", *merchant, p.Name, *path)
 		return exitError(1)
 	}
@@ -75,23 +76,12 @@ func runClaim(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	c, err := claim.Compute(ctx, st, claim.Request{Provider: p.Name, Merchant: *merchant, Month: *month}, sla, cfg.Location, now)
+	c, err := computeClaim(ctx, cfg, st, p, *merchant, *month, now)
 	if errors.Is(err, claim.ErrMonth) {
 		return usage("-month %v", err)
 	}
 	if err != nil {
 		return err
-	}
-	if v, ok := st.(store.Verifier); ok {
-		// The head, kept in the claim, is a copy of it outside the
-		// database: a record rewritten after the claim would not end in it.
-		seq, hash, at, err := v.ChainHead(ctx)
-		if err != nil {
-			return err
-		}
-		if hash != "" {
-			c.ChainHead = fmt.Sprintf("%s (entry %d, %s)", hash, seq, at.UTC().Format(time.RFC3339))
-		}
 	}
 	tmpl, err := locale.Load(cfg.Templates, cfg.Location)
 	if err != nil {
@@ -135,4 +125,53 @@ func slaOf(cfg *config.Config, p *config.Provider, merchant string) claim.SLA {
 		out.Checks = append(out.Checks, claim.Check{ID: ch.ID, Schedule: ch.Schedule, Timeout: ch.Timeout.Duration})
 	}
 	return out
+}
+
+// computeClaim computes the claim of merchant against provider p for month,
+// with the head of the record's chain.
+func computeClaim(ctx context.Context, cfg *config.Config, st store.Store, p *config.Provider, merchant, month string, now time.Time) (*claim.Claim, error) {
+	c, err := claim.Compute(ctx, st, claim.Request{Provider: p.Name, Merchant: merchant, Month: month}, slaOf(cfg, p, merchant), cfg.Location, now)
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := st.(store.Verifier); ok {
+		// The head, kept in the claim, is a copy of it outside the
+		// database: a record rewritten after the claim would not end in it.
+		seq, hash, at, err := v.ChainHead(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if hash != "" {
+			c.ChainHead = fmt.Sprintf("%s (entry %d, %s)", hash, seq, at.UTC().Format(time.RFC3339))
+		}
+	}
+	return c, nil
+}
+
+// claims computes the claims of month for merchants (all when nil)
+// against provider (every one with an sla when empty): one for each
+// provider and merchant with a check under its sla, as /claim answers.
+func claims(ctx context.Context, cfg *config.Config, st store.Store, merchants []string, provider, month string) ([]*claim.Claim, error) {
+	now := time.Now()
+	if _, _, err := claim.Month(month, now, cfg.Location); err != nil {
+		return nil, err
+	}
+	var out []*claim.Claim
+	for i := range cfg.Providers {
+		p := &cfg.Providers[i]
+		if p.SLA == nil || (provider != "" && p.Name != provider) {
+			continue
+		}
+		for _, m := range cfg.Merchants {
+			if (merchants != nil && !slices.Contains(merchants, m.Name)) || len(cfg.SLAChecks(p, m.Name)) == 0 {
+				continue
+			}
+			c, err := computeClaim(ctx, cfg, st, p, m.Name, month, now)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/hostwatch/hostwatch/bot"
 	"github.com/hostwatch/hostwatch/checks"
+	"github.com/hostwatch/hostwatch/claim"
 	"github.com/hostwatch/hostwatch/cluster"
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/incident"
@@ -410,7 +411,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	dispatchCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
 	handlers := map[string]http.Handler{"/ping/": ping.Handler(tokens, mon, clock.Now, log)}
 	if sc := cfg.Slack; sc != nil {
-		slackBot := bot.New(cfg, "slack", "", backend{Engine: engine, Reporter: reporter(cfg, st), mon: mon, store: st}, tmpl)
+		slackBot := bot.New(cfg, "slack", "", backend{Engine: engine, Reporter: reporter(cfg, st), mon: mon, store: st, cfg: cfg}, tmpl)
 		slackBot.SetLogger(log)
 		slackBot.SetPingURLs(pingURLs)
 		in := slacknotifier.NewInbound(ctx, sc.SigningSecret.Value(), sc.APIURL, slackBot, log)
@@ -430,7 +431,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 		}
 	}
 	if tg != nil {
-		chatBot := bot.New(cfg, "telegram", "", backend{Engine: engine, Reporter: reporter(cfg, st), mon: mon, store: st}, tmpl)
+		chatBot := bot.New(cfg, "telegram", "", backend{Engine: engine, Reporter: reporter(cfg, st), mon: mon, store: st, cfg: cfg}, tmpl)
 		chatBot.SetLogger(log)
 		chatBot.SetPingURLs(pingURLs)
 		wg.Add(2)
@@ -564,6 +565,11 @@ type backend struct {
 	*report.Reporter
 	mon   *monitor.Monitor
 	store store.Store
+	cfg   *config.Config
+}
+
+func (b backend) Claims(ctx context.Context, merchants []string, provider, month string) ([]*claim.Claim, error) {
+	return claims(ctx, b.cfg, b.store, merchants, provider, month)
 }
 
 func (b backend) Statuses() []monitor.Status { return statuses(b.mon, b.store) }
