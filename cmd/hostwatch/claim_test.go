@@ -30,73 +30,7 @@ import (
 //
 // credit = floor(55,000 × 10 / 100) = 5,500 KRW.
 func TestClaim(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "hostwatch.db")
-	cfg := writeConfig(t, dir, fmt.Sprintf(`timezone: Asia/Seoul
-storage: {dsn: %q}
-cluster: {instance: probe-1, location: Seoul}
-merchants:
-  - name: kim-shop
-    checks:
-      - {name: web, http: {url: "https://kim.example/"}, labels: {host: cloudhost}}
-      - {name: db, tcp: {address: "db.kim.example:5432"}, labels: {host: cloudhost}, schedule: "@every 1m", timeout: 5s}
-  - name: lee-shop
-    checks:
-      - {name: web, http: {url: "https://lee.example/"}, labels: {host: other}}
-providers:
-  - name: cloudhost
-    match: {host: cloudhost}
-    outage_when: {min_down: 2}
-    sla:
-      monthly_uptime: 99.9
-      credits: [{below: 99.9, percent: 10}, {below: 99.0, percent: 25}, {below: 95.0, percent: 100}]
-      monthly_fee: 55000
-      currency: KRW
-  - name: other
-    match: {host: other}
-    outage_when: {min_down: 1}
-`, db))
-	seoul, err := time.LoadLocation("Asia/Seoul")
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := func(month time.Month, day, h, m int) time.Time { return time.Date(2025, month, day, h, m, 0, 0, seoul) }
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Register(ctx, []string{"kim-shop/web", "kim-shop/db", "lee-shop/web"}); err != nil {
-		t.Fatal(err)
-	}
-	outage := func(check string, start, end time.Time, msg string) {
-		t.Helper()
-		err := st.Update(ctx, func(tx store.Tx) error {
-			id, _, err := tx.OpenIncident(ctx, check, start, start)
-			if err != nil {
-				return err
-			}
-			if err := tx.AddFailures(ctx, []store.Failure{{Check: check, At: start, Kind: "status", Error: msg, Incident: id}}); err != nil {
-				return err
-			}
-			return tx.ResolveIncident(ctx, id, end, "recovery")
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	outage("kim-shop/web", at(10, 31, 23, 50), at(11, 1, 0, 20), "status 502, want 2xx")
-	outage("kim-shop/db", at(11, 9, 3, 0), at(11, 9, 3, 30), "in maintenance")
-	outage("kim-shop/web", at(11, 15, 10, 0), at(11, 15, 11, 0), "status 503, want 2xx")
-	outage("kim-shop/db", at(11, 15, 10, 30), at(11, 15, 11, 30), "connection refused")
-	err = st.Update(ctx, func(tx store.Tx) error {
-		return tx.AddWindow(ctx, store.Window{Name: "host-upgrade", Start: at(11, 9, 3, 0), End: at(11, 9, 4, 0), Targets: []string{"provider:cloudhost"}})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-
+	dir, cfg := claimFixture(t)
 	claim := []string{"claim", "-config", cfg, "-provider", "cloudhost", "-merchant", "kim-shop", "-month", "2025-11"}
 	stdout, stderr, code := hostwatch(t, claim...)
 	if code != 0 {
@@ -169,4 +103,78 @@ providers:
 			t.Errorf("%s: exit %d, %q; want %d, %q", tt.name, code, stderr, tt.code, tt.want)
 		}
 	}
+}
+
+// claimFixture writes the config and the record TestClaim describes under
+// a new temp dir and returns the dir and the config's path.
+func claimFixture(t *testing.T) (dir, cfg string) {
+	t.Helper()
+	dir = t.TempDir()
+	db := filepath.Join(dir, "hostwatch.db")
+	cfg = writeConfig(t, dir, fmt.Sprintf(`timezone: Asia/Seoul
+storage: {dsn: %q}
+cluster: {instance: probe-1, location: Seoul}
+merchants:
+  - name: kim-shop
+    checks:
+      - {name: web, http: {url: "https://kim.example/"}, labels: {host: cloudhost}}
+      - {name: db, tcp: {address: "db.kim.example:5432"}, labels: {host: cloudhost}, schedule: "@every 1m", timeout: 5s}
+  - name: lee-shop
+    checks:
+      - {name: web, http: {url: "https://lee.example/"}, labels: {host: other}}
+providers:
+  - name: cloudhost
+    match: {host: cloudhost}
+    outage_when: {min_down: 2}
+    sla:
+      monthly_uptime: 99.9
+      credits: [{below: 99.9, percent: 10}, {below: 99.0, percent: 25}, {below: 95.0, percent: 100}]
+      monthly_fee: 55000
+      currency: KRW
+  - name: other
+    match: {host: other}
+    outage_when: {min_down: 1}
+`, db))
+	seoul, err := time.LoadLocation("Asia/Seoul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(month time.Month, day, h, m int) time.Time { return time.Date(2025, month, day, h, m, 0, 0, seoul) }
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Register(ctx, []string{"kim-shop/web", "kim-shop/db", "lee-shop/web"}); err != nil {
+		t.Fatal(err)
+	}
+	outage := func(check string, start, end time.Time, msg string) {
+		t.Helper()
+		err := st.Update(ctx, func(tx store.Tx) error {
+			id, _, err := tx.OpenIncident(ctx, check, start, start)
+			if err != nil {
+				return err
+			}
+			if err := tx.AddFailures(ctx, []store.Failure{{Check: check, At: start, Kind: "status", Error: msg, Incident: id}}); err != nil {
+				return err
+			}
+			return tx.ResolveIncident(ctx, id, end, "recovery")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	outage("kim-shop/web", at(10, 31, 23, 50), at(11, 1, 0, 20), "status 502, want 2xx")
+	outage("kim-shop/db", at(11, 9, 3, 0), at(11, 9, 3, 30), "in maintenance")
+	outage("kim-shop/web", at(11, 15, 10, 0), at(11, 15, 11, 0), "status 503, want 2xx")
+	outage("kim-shop/db", at(11, 15, 10, 30), at(11, 15, 11, 30), "connection refused")
+	err = st.Update(ctx, func(tx store.Tx) error {
+		return tx.AddWindow(ctx, store.Window{Name: "host-upgrade", Start: at(11, 9, 3, 0), End: at(11, 9, 4, 0), Targets: []string{"provider:cloudhost"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	return dir, cfg
 }
