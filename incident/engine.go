@@ -142,6 +142,9 @@ type Engine struct {
 	// that refuses writes is retried with backoff, not in a spin.
 	holdUntil   time.Time
 	tickBackoff time.Duration
+	// chainDone is the last daily time the head of the chain was posted
+	// at, or found unchanged or empty.
+	chainDone time.Time
 }
 
 // New builds an Engine, takes the engine's lease if nobody holds it, and
@@ -597,14 +600,17 @@ func (e *Engine) tick(ctx context.Context) {
 		return
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if err != nil {
 		e.tickBackoff = min(max(2*e.tickBackoff, time.Second), time.Minute)
 		e.holdUntil = e.clock.Now().Add(e.tickBackoff)
-		e.log.Error("take what fell due; will retry", "in", e.tickBackoff, "err", err)
+		in := e.tickBackoff
+		e.mu.Unlock()
+		e.log.Error("take what fell due; will retry", "in", in, "err", err)
 		return
 	}
 	e.tickBackoff, e.holdUntil = 0, time.Time{}
+	e.mu.Unlock()
+	e.postChainHead(ctx)
 }
 
 // Sync writes the observations queued so far and takes the signals and

@@ -214,6 +214,9 @@ func (e *Engine) nextWake() time.Time {
 	for _, a := range e.alerts {
 		at(a.NextAt)
 	}
+	if e.chainHeads() {
+		at(e.chainSlot(now).AddDate(0, 0, 1))
+	}
 	for _, s := range e.activeSilences(now) {
 		at(s.End)
 	}

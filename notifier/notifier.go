@@ -32,6 +32,9 @@ const (
 	// alerts are held; Steady that it stopped.
 	Flapping Kind = "flapping"
 	Steady   Kind = "steady"
+	// ChainHead tells the admins the head of the record's hash chain,
+	// once a day, so that a copy of it lives outside the database.
+	ChainHead Kind = "chain_head"
 )
 
 // Version is the version of Message as the outbox holds it: it changes
@@ -90,6 +93,11 @@ type Message struct {
 	Changes int           `json:"changes,omitempty"`
 	Window  time.Duration `json:"window_ns,omitempty"`
 	Since   time.Time     `json:"since,omitzero"`
+	// Entry, Hash and At are, for ChainHead, the number, hash and time
+	// of the last entry of the record's chain.
+	Entry int64     `json:"entry,omitempty"`
+	Hash  string    `json:"hash,omitempty"`
+	At    time.Time `json:"at,omitzero"`
 
 	// Alert is the alert the message tells of; its buttons act on it.
 	Alert int64 `json:"alert,omitempty"`

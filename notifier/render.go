@@ -122,11 +122,15 @@ type view struct {
 	Changes             int
 	Window              time.Duration
 	Since               time.Time
-	Items               []viewItem
-	Down, Told, Of      int
-	Provider            *ProviderOutage
-	Reason              *Reason
-	Note                string
+	// Entry, Hash and At: the head of the record's chain.
+	Entry          int64
+	Hash           string
+	At             time.Time
+	Items          []viewItem
+	Down, Told, Of int
+	Provider       *ProviderOutage
+	Reason         *Reason
+	Note           string
 }
 
 type viewItem struct {
@@ -159,6 +163,8 @@ func (v view) icon() string {
 		return "🌀"
 	case Steady:
 		return "〰️"
+	case ChainHead:
+		return "🔗"
 	}
 	return "⚠️"
 }
@@ -186,7 +192,7 @@ func (r *Renderer) view(m Message, mk Markup) view {
 	v := view{Kind: string(m.Kind), Group: m.Group(), Merchant: esc(r.merchant(m.Merchant)), Incident: m.Incident,
 		Start: m.Start, End: m.End, Error: code(m.Error), Failures: m.Failures, ResolvedBy: esc(m.ResolvedBy),
 		AckBy: esc(m.AckBy), AckAt: m.AckAt, Destination: esc(m.Destination), Detail: code(m.Detail),
-		Changes: m.Changes, Window: m.Window, Since: m.Since, Of: m.Of, Note: esc(locale.OneLine(m.Note)), Told: len(m.Items)}
+		Changes: m.Changes, Window: m.Window, Since: m.Since, Entry: m.Entry, Hash: esc(m.Hash), At: m.At, Of: m.Of, Note: esc(locale.OneLine(m.Note)), Told: len(m.Items)}
 	switch {
 	case m.Title != "":
 		v.Check, v.Labels = esc(m.Title), esc(LabelText(m.Labels))

@@ -92,6 +92,8 @@ func kinds() []struct {
 		{"steady, down", notifier.Message{Kind: notifier.Steady, Merchant: "kim-shop", Check: "kim-shop/storefront", Incident: 12, Since: at}},
 		{"delivery failed", notifier.Message{Kind: notifier.DeliveryFailed, Incident: 12, Merchant: "kim-shop", Check: "kim-shop/storefront",
 			Destination: "telegram:111", Detail: "send to telegram chat 111: 403 Forbidden: bot was blocked by the user"}},
+		{"chain head", notifier.Message{Kind: notifier.ChainHead, Entry: 360000,
+			Hash: "6c1e92f0a4b5c6d7e8f90123456789abcdef0123456789abcdef0123456789ab", At: at}},
 	}
 }
 
@@ -159,12 +161,12 @@ func golden(t *testing.T, path, got string) {
 // targets gave, and the time zone.
 func TestKoreanHasNoEnglish(t *testing.T) {
 	r := notifier.NewRenderer(must(locale.Load("", seoul(t))), names, nil)
-	allowed := strings.NewReplacer("kim-shop", "", "lee-shop", "", "examplehost", "", "KST", "", "telegram:111", "", "@kim", "", "<@U0KIM>", "", "hostwatch", "")
+	allowed := strings.NewReplacer("kim-shop", "", "lee-shop", "", "examplehost", "", "KST", "", "telegram:111", "", "@kim", "", "<@U0KIM>", "", "hostwatch verify", "", "hostwatch", "")
 	for _, k := range kinds() {
 		m := k.m
 		m.Lang = locale.Korean
 		text := r.Line(m)
-		for _, s := range []string{m.Error, m.Detail, m.Check} {
+		for _, s := range []string{m.Error, m.Detail, m.Check, m.Hash} {
 			text = strings.ReplaceAll(text, locale.OneLine(s), "")
 		}
 		for _, it := range m.Items {

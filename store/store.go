@@ -404,6 +404,12 @@ type Tx interface {
 	// zero time that it is not.
 	SetFlapping(ctx context.Context, check string, since time.Time) error
 	AddEvent(ctx context.Context, e Event) error
+	// LastPost returns when the scheduled post name last went out and
+	// what it said; the zero time if it never did.
+	LastPost(ctx context.Context, name string) (at time.Time, value string, err error)
+	// SetPost records that the scheduled post name went out at at,
+	// saying value.
+	SetPost(ctx context.Context, name string, at time.Time, value string) error
 	// Enqueue adds messages to the outbox, giving each its ID; they are
 	// delivered only if the transaction commits.
 	Enqueue(ctx context.Context, items []OutboxItem) error

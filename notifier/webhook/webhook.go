@@ -35,7 +35,9 @@ const (
 type Body struct {
 	Version  int    `json:"version"`
 	Delivery string `json:"delivery"`
-	// Event is incident.down, incident.resolved or delivery.failed.
+	// Event is incident.down, incident.resolved, provider.down,
+	// provider.up, check.flapping, check.steady, record.chain_head or
+	// delivery.failed.
 	Event    string `json:"event"`
 	Incident int64  `json:"incident"`
 	Merchant string `json:"merchant"`
@@ -55,6 +57,11 @@ type Body struct {
 	// not go and why.
 	Destination string `json:"destination,omitempty"`
 	Detail      string `json:"detail,omitempty"`
+	// Entry, Hash and At: for record.chain_head, the number, hash and
+	// time of the last entry of the record's chain.
+	Entry int64      `json:"entry,omitempty"`
+	Hash  string     `json:"hash,omitempty"`
+	At    *time.Time `json:"at,omitempty"`
 	// Alert groups the incidents told of together; Checks lists them
 	// when there are several, Of how many checks the merchant has.
 	Alert  int64       `json:"alert,omitempty"`
@@ -137,6 +144,7 @@ var events = map[notifier.Kind]string{
 	notifier.ProviderUp:     "provider.up",
 	notifier.Flapping:       "check.flapping",
 	notifier.Steady:         "check.steady",
+	notifier.ChainHead:      "record.chain_head",
 }
 
 // Encode renders m as the body a webhook receives.
@@ -152,6 +160,7 @@ func Encode(r *notifier.Renderer, m notifier.Message) Body {
 		b.Start = m.Start.In(loc)
 	}
 	b.Alert, b.Of, b.Note = m.Alert, m.Of, m.Note
+	b.Entry, b.Hash = m.Entry, m.Hash
 	if m.Reason != nil {
 		b.Reason, b.Note = m.Reason.Code, r.Reason(m)
 	}
@@ -162,6 +171,7 @@ func Encode(r *notifier.Renderer, m notifier.Message) Body {
 		t = t.In(loc)
 		return &t
 	}
+	b.At = inLoc(m.At)
 	for _, it := range m.Items {
 		b.Checks = append(b.Checks, BodyCheck{Incident: it.Incident, Check: it.Check, Source: it.Source, Title: it.Title, Labels: it.Labels, Start: it.Start.In(loc),
 			End: inLoc(it.End), Error: it.Error, AckBy: it.AckBy})

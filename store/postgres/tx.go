@@ -379,3 +379,25 @@ func nullString(s string) any {
 	}
 	return s
 }
+
+func (t *tx) LastPost(ctx context.Context, name string) (time.Time, string, error) {
+	if err := t.flush(ctx); err != nil {
+		return time.Time{}, "", err
+	}
+	var at time.Time
+	var value string
+	err := t.tx.QueryRow(ctx, `SELECT at, value FROM posts WHERE name = $1`, name).Scan(&at, &value)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, "", nil
+	}
+	if err != nil {
+		return time.Time{}, "", fmt.Errorf("last post of %s: %w", name, err)
+	}
+	return at, value, nil
+}
+
+func (t *tx) SetPost(ctx context.Context, name string, at time.Time, value string) error {
+	t.queue("record post of "+name, `INSERT INTO posts VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET at = excluded.at, value = excluded.value`,
+		name, at, value)
+	return nil
+}

@@ -308,3 +308,24 @@ func (t *tx) AddEvent(ctx context.Context, e store.Event) error {
 	t.chain = append(t.chain, store.EventEntry(e))
 	return nil
 }
+
+func (t *tx) LastPost(ctx context.Context, name string) (time.Time, string, error) {
+	var at sql.NullInt64
+	var value string
+	err := t.tx.QueryRowContext(ctx, `SELECT at, value FROM posts WHERE name = ?`, name).Scan(&at, &value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, "", nil
+	}
+	if err != nil {
+		return time.Time{}, "", fmt.Errorf("last post of %s: %w", name, err)
+	}
+	return fromMS(at), value, nil
+}
+
+func (t *tx) SetPost(ctx context.Context, name string, at time.Time, value string) error {
+	if _, err := t.exec(ctx, `INSERT INTO posts VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET at = excluded.at, value = excluded.value`,
+		name, at.UnixMilli(), value); err != nil {
+		return fmt.Errorf("record post of %s: %w", name, err)
+	}
+	return nil
+}
