@@ -32,7 +32,7 @@ Usage:
   hostwatch check    [-config hostwatch.yaml] [merchant/check ...]  probe once, exit 1 if any is down
   hostwatch report   [-config hostwatch.yaml] [-since 30d|2026-11] [-merchant NAME] [-format text|csv|json]
                                                                  uptime, downtime and incidents over a period
-  hostwatch claim    [-config hostwatch.yaml] -provider NAME -merchant NAME -month 2026-11 [-format md|json|html] [-o FILE]
+  hostwatch claim    [-config hostwatch.yaml] -provider NAME -merchant NAME -month 2026-11 [-format md|json|html] [-lang en|ko] [-o FILE]
                                                                  the SLA credit a provider owes a merchant for a month
   hostwatch migrate  [-config hostwatch.yaml]                    bring the store's schema up to date
   hostwatch verify   [-config hostwatch.yaml] [-from 2026-11-01]   check the tamper-evident record, exit 1 at an entry that does not match
