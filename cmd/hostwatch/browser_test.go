@@ -19,13 +19,7 @@ import (
 // .ci/run installs Debian's chromium and sets HOSTWATCH_BROWSER=required,
 // so that in CI a missing browser fails the test instead of skipping it.
 func TestStatusPageInChromium(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("HOSTWATCH_BROWSER") == "required" {
-			t.Fatal("chromium is not installed")
-		}
-		t.Skip("chromium is not installed; .ci/run installs it")
-	}
+	run := headless(t, "--window-size=412,915")
 	shop, down := newShop(t)
 	down.Store(true)
 	other, _ := newShop(t)
@@ -52,21 +46,6 @@ providers:
 	waitHTTP(t, "http://"+listen+"/api/v1/checks", `"state": "up"`)
 	waitHTTP(t, "http://"+listen+"/", "examplehost looks down: 1 of 2")
 
-	run := func(args ...string) []byte {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		defer cancel()
-		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-			"--disable-background-networking", "--disable-component-update", "--disable-sync",
-			"--user-data-dir=" + t.TempDir(), "--window-size=412,915"}
-		cmd := exec.CommandContext(ctx, chromium, append(base, args...)...)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
-		}
-		return stdout.Bytes()
-	}
 	page := "http://" + listen + "/"
 	dom := string(run("--dump-dom", page))
 	for _, want := range []string{
@@ -88,4 +67,34 @@ providers:
 		t.Fatalf("no screenshot at %s: %v", shot, err)
 	}
 	t.Logf("screenshot: %s (%d bytes)", shot, len(png))
+}
+
+// headless finds chromium, or skips the test where it is missing (fails it
+// with HOSTWATCH_BROWSER=required), and returns how to run it headless with
+// flags and args, each run within 90 s with a profile of its own,
+// returning what it wrote to standard output.
+func headless(t *testing.T, flags ...string) func(args ...string) []byte {
+	t.Helper()
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("HOSTWATCH_BROWSER") == "required" {
+			t.Fatal("chromium is not installed")
+		}
+		t.Skip("chromium is not installed; .ci/run installs it")
+	}
+	return func(args ...string) []byte {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync",
+			"--user-data-dir=" + t.TempDir()}
+		cmd := exec.CommandContext(ctx, chromium, append(append(base, flags...), args...)...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
+		}
+		return stdout.Bytes()
+	}
 }

@@ -2,16 +2,13 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"image/png"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/net/html"
 )
@@ -24,13 +21,7 @@ import (
 // a PDF. HOSTWATCH_BROWSER=required fails the test where chromium is
 // missing, as for TestStatusPageInChromium.
 func TestClaimInChromium(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("HOSTWATCH_BROWSER") == "required" {
-			t.Fatal("chromium is not installed")
-		}
-		t.Skip("chromium is not installed; .ci/run installs it")
-	}
+	run := headless(t, "--window-size=1240,1754", "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND")
 	dir, cfg := claimFixture(t)
 	out := filepath.Join(dir, "claim.html")
 	stdout, stderr, code := hostwatch(t, "claim", "-config", cfg, "-provider", "cloudhost", "-merchant", "kim-shop", "-month", "2025-11", "-format", "html", "-o", out)
@@ -45,22 +36,6 @@ func TestClaimInChromium(t *testing.T) {
 		t.Errorf("the claim loads from elsewhere: %s", bad)
 	}
 
-	run := func(args ...string) []byte {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		defer cancel()
-		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-			"--disable-background-networking", "--disable-component-update", "--disable-sync",
-			"--user-data-dir=" + t.TempDir(), "--window-size=1240,1754",
-			"--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND"}
-		cmd := exec.CommandContext(ctx, chromium, append(base, args...)...)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
-		}
-		return stdout.Bytes()
-	}
 	file := (&url.URL{Scheme: "file", Path: out}).String()
 	tmp := t.TempDir()
 
