@@ -21,6 +21,7 @@ import (
 	"github.com/hostwatch/hostwatch/monitor"
 	"github.com/hostwatch/hostwatch/notifier"
 	"github.com/hostwatch/hostwatch/report"
+	"github.com/hostwatch/hostwatch/source"
 	"github.com/hostwatch/hostwatch/store"
 )
 
@@ -690,7 +691,7 @@ func (b *Bot) firing(ctx context.Context, a access) []statusLine {
 // origins reads what the sources said of their alerts, when one of ins
 // is a source's.
 func (b *Bot) origins(ctx context.Context, ins []store.Incident) map[string]store.Origin {
-	if !slices.ContainsFunc(ins, func(in store.Incident) bool { return strings.Count(in.Check, "/") == 2 }) {
+	if !slices.ContainsFunc(ins, func(in store.Incident) bool { return source.SourceOf(in.Check) != "" }) {
 		return nil
 	}
 	origins, err := b.backend.Origins(ctx)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hostwatch/hostwatch/notifier"
+	"github.com/hostwatch/hostwatch/source"
 	"github.com/hostwatch/hostwatch/store"
 )
 
@@ -143,7 +144,7 @@ func memberOf(in store.Incident) *member {
 func (m *member) refresh(in store.Incident) {
 	m.start, m.end, m.resolvedBy, m.announced, m.ackAt, m.ackBy = in.Start, in.End, in.ResolvedBy, in.Announced, in.AckAt, in.AckBy
 	m.stepsFrom = in.Start
-	if sourceOf(in.Check) != "" {
+	if source.SourceOf(in.Check) != "" {
 		// A source's alert may have fired long before it was sent here:
 		// its escalation counts from when hostwatch heard of it.
 		m.stepsFrom = in.Confirmed

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hostwatch/hostwatch/monitor"
 	"github.com/hostwatch/hostwatch/notifier"
+	"github.com/hostwatch/hostwatch/source"
 	"github.com/hostwatch/hostwatch/store"
 )
 
@@ -278,7 +279,7 @@ func (e *Engine) closeOrphans(ctx context.Context) error {
 	}
 	var orphans []store.Incident
 	for _, in := range open {
-		if !slices.Contains(e.o.Checks, in.Check) && !slices.Contains(e.o.Sources, sourceOf(in.Check)) {
+		if !slices.Contains(e.o.Checks, in.Check) && !slices.Contains(e.o.Sources, source.SourceOf(in.Check)) {
 			orphans = append(orphans, in)
 		}
 	}
@@ -698,16 +699,6 @@ func (e *Engine) ReportUndeliverable(ctx context.Context, item store.OutboxItem,
 	if e.o.Wake != nil {
 		e.o.Wake()
 	}
-}
-
-// sourceOf is the source of a check a source reported
-// (merchant/source/key), "" for a configured check (merchant/check).
-func sourceOf(check string) string {
-	parts := strings.SplitN(check, "/", 4)
-	if len(parts) != 3 {
-		return ""
-	}
-	return parts[1]
 }
 
 func merchant(check string) string {

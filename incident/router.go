@@ -9,6 +9,7 @@ import (
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/locale"
 	"github.com/hostwatch/hostwatch/notifier"
+	"github.com/hostwatch/hostwatch/source"
 )
 
 // ConfigRouter routes by the configuration: a check's messages go to its
@@ -239,7 +240,7 @@ func (r *Rules) provider(name string) (Provider, bool) {
 // Target reports whether t names a merchant, a check, a provider or an
 // alert of a configured source that can be silenced.
 func (r *Rules) Target(t string) bool {
-	return r.targets[t] || (r.sources[sourceOf(t)] && r.targets[merchant(t)])
+	return r.targets[t] || (r.sources[source.SourceOf(t)] && r.targets[merchant(t)])
 }
 
 // Covers reports whether target (merchant/check, merchant or

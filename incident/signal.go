@@ -56,7 +56,7 @@ func openAlerts(ctx context.Context, r interface {
 	}
 	out := map[string]store.Incident{}
 	for _, in := range ins {
-		if sourceOf(in.Check) != "" {
+		if source.SourceOf(in.Check) != "" {
 			out[in.Check[strings.Index(in.Check, "/"):]] = in
 		}
 	}
@@ -151,7 +151,7 @@ func takeSignal(ctx context.Context, tx store.Tx, s source.Signal, open map[stri
 			return nil
 		}
 		delete(open, s.Suffix())
-		at = later(at, in.Start)
+		at = maxTime(at, in.Start)
 		if err := tx.RecordChange(ctx, store.Change{Check: in.Check, From: store.Down, To: store.Up, Since: at, Confirmed: now, Now: now,
 			Detail: s.Source + " says it is resolved"}); err != nil {
 			return err
@@ -166,13 +166,6 @@ func takeSignal(ctx context.Context, tx store.Tx, s source.Signal, open map[stri
 		return acknowledge(ctx, tx, in.ID, s.Source, now)
 	}
 	return fmt.Errorf("no such action %q", s.Action)
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 // origins are what the sources said of the checks they reported, read
@@ -240,7 +233,7 @@ func labelsMatch(labels, match map[string]string) bool {
 // that they do not know.
 func (e *Engine) loadOrigins(ctx context.Context, check string) error {
 	if check != "" {
-		if _, ok := e.rules.origins.get(check); ok || sourceOf(check) == "" {
+		if _, ok := e.rules.origins.get(check); ok || source.SourceOf(check) == "" {
 			return nil
 		}
 	}

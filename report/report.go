@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hostwatch/hostwatch/source"
 	"github.com/hostwatch/hostwatch/store"
 )
 
@@ -211,15 +212,7 @@ func build(ctx context.Context, src Source, merchants, checks []string, p Period
 			}
 		}
 		for _, in := range ins {
-			end := in.End
-			if end.IsZero() {
-				end = now
-			}
-			from, to := maxTime(in.Start, p.From), minTime(end, r.Until)
-			inMaint := overlap(from, to, windowsOf[c])
-			row := Incident{ID: in.ID, Check: c, Start: in.Start, Alerted: in.Alerted, AckAt: in.FirstAckAt, AckBy: in.FirstAckBy,
-				End: in.End, ResolvedBy: in.ResolvedBy, Duration: end.Sub(in.Start),
-				Downtime: max(to.Sub(from)-inMaint, 0), Maintenance: inMaint, Errors: in.Errors}
+			row := r.row(in, windowsOf[c], now)
 			r.Incidents = append(r.Incidents, row)
 			fig.Downtime += row.Downtime
 			fig.Maintenance += row.Maintenance
@@ -268,7 +261,7 @@ func (r *Report) addAlerts(ctx context.Context, src Source, byCheck map[string][
 	}
 	var known map[string]store.Origin
 	for c, ins := range byCheck {
-		if strings.Count(c, "/") != 2 {
+		if source.SourceOf(c) == "" {
 			continue
 		}
 		if known == nil {
@@ -288,18 +281,26 @@ func (r *Report) addAlerts(ctx context.Context, src Source, byCheck map[string][
 			}
 		}
 		for _, in := range ins {
-			end := in.End
-			if end.IsZero() {
-				end = now
-			}
-			from, to := maxTime(in.Start, r.Period.From), minTime(end, r.Until)
-			inMaint := overlap(from, to, ws)
-			r.Incidents = append(r.Incidents, Incident{ID: in.ID, Check: c, Source: o.Source, Title: o.Title, Start: in.Start,
-				Alerted: in.Alerted, AckAt: in.FirstAckAt, AckBy: in.FirstAckBy, End: in.End, ResolvedBy: in.ResolvedBy,
-				Duration: end.Sub(in.Start), Downtime: max(to.Sub(from)-inMaint, 0), Maintenance: inMaint, Errors: in.Errors})
+			row := r.row(in, ws, now)
+			row.Source, row.Title = o.Source, o.Title
+			r.Incidents = append(r.Incidents, row)
 		}
 	}
 	return nil
+}
+
+// row is incident in's line: its whole duration (to now while open),
+// and its part in the report's period outside and inside windows.
+func (r *Report) row(in store.Incident, windows []store.Window, now time.Time) Incident {
+	end := in.End
+	if end.IsZero() {
+		end = now
+	}
+	from, to := maxTime(in.Start, r.Period.From), minTime(end, r.Until)
+	inMaint := overlap(from, to, windows)
+	return Incident{ID: in.ID, Check: in.Check, Start: in.Start, Alerted: in.Alerted, AckAt: in.FirstAckAt, AckBy: in.FirstAckBy,
+		End: in.End, ResolvedBy: in.ResolvedBy, Duration: end.Sub(in.Start),
+		Downtime: max(to.Sub(from)-inMaint, 0), Maintenance: inMaint, Errors: in.Errors}
 }
 
 // overlap is how much of [from, to) falls in the windows, each instant

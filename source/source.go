@@ -62,6 +62,16 @@ type Signal struct {
 // Check is the check the signal is about: merchant/source/key.
 func (s Signal) Check() string { return s.Merchant + "/" + s.Source + "/" + s.Key }
 
+// SourceOf is the source of a check a source reported
+// (merchant/source/key), "" for a configured check (merchant/check).
+func SourceOf(check string) string {
+	parts := strings.SplitN(check, "/", 4)
+	if len(parts) != 3 {
+		return ""
+	}
+	return parts[1]
+}
+
 // Suffix is the part of Check that does not name the merchant.
 func (s Signal) Suffix() string { return "/" + s.Source + "/" + s.Key }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"github.com/hostwatch/hostwatch/locale"
+	"github.com/hostwatch/hostwatch/source"
 	"log/slog"
 
 	"bytes"
@@ -242,7 +243,7 @@ func (s *status) incidents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var origins map[string]store.Origin
-	if slices.ContainsFunc(ins, func(in store.Incident) bool { return strings.Count(in.Check, "/") == 2 }) {
+	if slices.ContainsFunc(ins, func(in store.Incident) bool { return source.SourceOf(in.Check) != "" }) {
 		if origins, err = s.o.Record.Origins(r.Context()); err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the record cannot be read just now"})
 			return

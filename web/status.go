@@ -144,7 +144,6 @@ func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 	slices.SortStableFunc(data.Merchants, func(a, b merchantView) int {
 		return downFirst(slices.ContainsFunc(a.Checks, checkView.down), slices.ContainsFunc(b.Checks, checkView.down))
 	})
-	data.Banner = s.word("page.banner", map[string]int{"Down": down})
 	data.Outages = s.outages(r, shown)
 	for i := len(rep.Incidents) - 1; i >= 0; i-- {
 		in := rep.Incidents[i]
@@ -159,7 +158,6 @@ func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 				// A source's alert that fires is the shop's trouble too.
 				data.AllUp = false
 				down++
-				data.Banner = s.word("page.banner", map[string]int{"Down": down})
 			}
 		case only != "":
 			name = s.checkName(in.Check) // the heading names the merchant
@@ -174,6 +172,7 @@ func (s *status) render(w http.ResponseWriter, r *http.Request, only string) {
 			data.Recent = append(data.Recent, s.word("page.recent_incident", iv))
 		}
 	}
+	data.Banner = s.word("page.banner", map[string]int{"Down": down})
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := statusTemplate.Execute(w, data); err != nil {
 		http.Error(w, "the page could not be drawn", http.StatusInternalServerError)
