@@ -12,17 +12,20 @@ import (
 
 // Config is a whole hostwatch configuration after defaults were applied.
 type Config struct {
-	Timezone    string        `yaml:"timezone"`
-	Storage     Storage       `yaml:"storage"`
-	Cluster     Cluster       `yaml:"cluster"`
-	HTTP        HTTP          `yaml:"http"`
-	Defaults    Defaults      `yaml:"defaults"`
-	Telegram    *Telegram     `yaml:"telegram"`
-	Slack       *Slack        `yaml:"slack"`
-	Contacts    []Contact     `yaml:"contacts"`
-	Admins      []string      `yaml:"admins"`
-	Policies    []Policy      `yaml:"policies"`
-	Merchants   []Merchant    `yaml:"merchants"`
+	Timezone  string     `yaml:"timezone"`
+	Storage   Storage    `yaml:"storage"`
+	Cluster   Cluster    `yaml:"cluster"`
+	HTTP      HTTP       `yaml:"http"`
+	Defaults  Defaults   `yaml:"defaults"`
+	Telegram  *Telegram  `yaml:"telegram"`
+	Slack     *Slack     `yaml:"slack"`
+	Contacts  []Contact  `yaml:"contacts"`
+	Admins    []string   `yaml:"admins"`
+	Policies  []Policy   `yaml:"policies"`
+	Merchants []Merchant `yaml:"merchants"`
+	// Include names more files of merchants and contacts, as globs
+	// relative to this file's directory: include: ["merchants/*.yaml"].
+	Include     []string      `yaml:"include"`
 	Providers   []Provider    `yaml:"providers"`
 	Maintenance []Maintenance `yaml:"maintenance"`
 	Silences    []Silence     `yaml:"silences"`
@@ -40,6 +43,9 @@ type Config struct {
 	// Env lists the environment variables the file's secrets are read
 	// from, and whether each was set; set by Load.
 	Env []EnvRef `yaml:"-"`
+	// Files are the files read: this one, then those it includes; set by
+	// Load.
+	Files []string `yaml:"-"`
 	// Warnings are what is allowed but most likely a mistake, in line
 	// order; set by Load.
 	Warnings Errors `yaml:"-"`

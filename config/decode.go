@@ -3,11 +3,13 @@ package config
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -38,6 +40,25 @@ type decoder struct {
 	secret map[string]bool      // paths of Secret fields, which may be left empty
 	refs   map[string][]string  // path → every ${NAME} it holds
 
+	// items are the merchants and contacts decoded, with the lines of
+	// their keys (origin.go); base numbers the first of a list when this
+	// decoder reads a part of it.
+	items    map[string][]*item
+	base     map[string]int
+	interned map[string]string
+	// maps are the maps of text read so far, by their contents.
+	maps map[string]map[string]string
+
+	// files are the files read, the main one first, in the order their
+	// errors are told; included says this decoder reads an included file.
+	files    []string
+	included bool
+
+	// keys is the block that holds the lines of the items' keys, each
+	// item's a run of it starting at run.
+	keys []keyLine
+	run  int
+
 	warnings Errors
 	errs     Errors
 
@@ -60,13 +81,20 @@ func (d *decoder) errorf(line int, path, format string, args ...any) {
 	if r, ok := d.raw[path]; ok && len(r[1]) >= 4 {
 		msg = strings.ReplaceAll(msg, r[1], r[0])
 	}
-	d.errs = append(d.errs, &Error{File: d.file, Line: line, Path: path, Msg: msg})
+	file, shown := d.place(path)
+	d.errs = append(d.errs, &Error{File: file, Line: line, Path: shown, Msg: msg})
+}
+
+func newDecoder(file string, lookup func(string) (string, bool)) *decoder {
+	return &decoder{file: file, lookup: lookup, lines: map[string]int{}, unset: map[string][]string{}, bad: map[string]bool{},
+		raw: map[string][2]string{}, secret: map[string]bool{}, refs: map[string][]string{},
+		items: map[string][]*item{}, base: map[string]int{}, interned: map[string]string{}, files: []string{file}}
 }
 
 // line gives the line of path, or of its nearest ancestor that has one.
 func (d *decoder) line(path string) int {
 	for {
-		if l, ok := d.lines[path]; ok {
+		if l, ok := d.lineOf(path); ok {
 			return l
 		}
 		i := strings.LastIndexAny(path, ".[")
@@ -79,7 +107,7 @@ func (d *decoder) line(path string) int {
 
 // has reports whether path was written in the file.
 func (d *decoder) has(path string) bool {
-	_, ok := d.lines[path]
+	_, ok := d.lineOf(path)
 	return ok
 }
 
@@ -128,19 +156,19 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		n = n.Alias
 	}
-	d.lines[path] = n.Line
+	d.setLine(path, n.Line)
 	if n.Kind == yaml.ScalarNode {
-		expanded := *n
-		expanded.Value = d.expand(n.Value, path)
-		if expanded.Value != n.Value {
-			d.raw[path] = [2]string{n.Value, expanded.Value}
+		if value := d.expand(n.Value, path); value != n.Value {
+			d.raw[path] = [2]string{n.Value, value}
+			expanded := *n
+			expanded.Value = value
 			if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
 				// Unquoted: resolve the expanded text as YAML would,
 				// so that ${CHAT_ID} can fill a number.
 				expanded.Tag = ""
 			}
+			n = &expanded
 		}
-		n = &expanded
 	}
 	if v.Type() == secretType {
 		d.secret[path] = true
@@ -174,8 +202,22 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		base, kept := d.base[path], slices.Contains(itemLists[:], path)
+		if kept {
+			items := make([]*item, len(n.Content))
+			for i := range items {
+				items[i] = &item{file: d.file, index: base + i}
+			}
+			d.items[path] = items
+		}
 		for i, item := range n.Content {
-			d.decode(item, s.Index(i), index(path, i))
+			if kept {
+				d.run = len(d.keys)
+			}
+			d.decode(item, s.Index(i), index(path, base+i))
+			if kept {
+				d.items[path][i].keys = d.keys[d.run:len(d.keys):len(d.keys)]
+			}
 		}
 		v.Set(s)
 	case reflect.Map:
@@ -235,12 +277,16 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		}
 		seen[key] = k.Line
 		f, ok := fields[key]
-		if !ok {
+		switch {
+		case d.included && path == "" && key != "merchants" && key != "contacts":
+			d.errorf(k.Line, p, "is not for an included file, which holds merchants and contacts only")
+			continue
+		case !ok:
 			d.errorf(k.Line, p, "unknown key%s", suggest(key, fields))
 			continue
 		}
 		d.decode(val, v.Field(f), p)
-		d.lines[p] = k.Line
+		d.setLine(p, k.Line)
 	}
 }
 
@@ -266,14 +312,44 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 		}
 		elem := reflect.New(v.Type().Elem()).Elem()
 		d.decode(val, elem, p)
-		d.lines[p] = k.Line
+		d.setLine(p, k.Line)
 		m.SetMapIndex(reflect.ValueOf(k.Value), elem)
 	}
-	v.Set(m)
+	v.Set(d.shared(m))
 }
+
+// shared gives one map for the equal maps of text the file holds: the
+// labels of thousands of checks are most often the same few, and nothing
+// writes to a map read from the file.
+func (d *decoder) shared(m reflect.Value) reflect.Value {
+	labels, ok := m.Interface().(map[string]string)
+	if !ok || len(labels) > 8 {
+		return m
+	}
+	keys := slices.Sorted(maps.Keys(labels))
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k + "\x00" + labels[k] + "\x00")
+	}
+	if same, ok := d.maps[b.String()]; ok {
+		return reflect.ValueOf(same)
+	}
+	if d.maps == nil {
+		d.maps = map[string]map[string]string{}
+	}
+	d.maps[b.String()] = labels
+	return m
+}
+
+// fieldsOf holds yamlFields' answer by type: a file of 100,000 checks
+// decodes the same few structs 100,000 times each.
+var fieldsOf sync.Map // reflect.Type → map[string]int
 
 // yamlFields maps the YAML keys of a struct type to field indexes.
 func yamlFields(t reflect.Type) map[string]int {
+	if f, ok := fieldsOf.Load(t); ok {
+		return f.(map[string]int)
+	}
 	out := make(map[string]int, t.NumField())
 	for i := range t.NumField() {
 		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
@@ -282,6 +358,7 @@ func yamlFields(t reflect.Type) map[string]int {
 		}
 		out[tag] = i
 	}
+	fieldsOf.Store(t, out)
 	return out
 }
 

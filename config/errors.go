@@ -44,6 +44,21 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// sortedIn orders problems by file, in the order files are given (the
+// main file, then those it includes), and by line within each.
+func (es Errors) sortedIn(files []string) Errors {
+	rank := func(f string) int {
+		if i := slices.Index(files, f); i >= 0 {
+			return i
+		}
+		return len(files)
+	}
+	slices.SortStableFunc(es, func(a, b *Error) int {
+		return cmp.Or(cmp.Compare(rank(a.File), rank(b.File)), cmp.Compare(a.Line, b.Line))
+	})
+	return es
+}
+
 func (es Errors) sorted() Errors {
 	slices.SortStableFunc(es, func(a, b *Error) int {
 		return cmp.Compare(a.Line, b.Line)

@@ -55,27 +55,45 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 }
 
 func parse(file string, data []byte, o Options) (*Config, error) {
+	return parseSplit(file, data, o, true)
+}
+
+// parseSplit reads a configuration, its long merchants list in parts when
+// split is set (include.go).
+func parseSplit(file string, data []byte, o Options, split bool) (*Config, error) {
+	rest, runs := data, []part(nil)
+	if split {
+		rest, runs = splitList(file, data, "merchants")
+	}
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	if err := yaml.Unmarshal(rest, &root); err != nil {
+		if len(runs) > 0 {
+			return parseSplit(file, data, o, false)
+		}
 		return nil, syntaxErrors(file, data, err, o)
 	}
-	d := &decoder{file: file, lookup: o.Lookup, lines: map[string]int{}, unset: map[string][]string{}, bad: map[string]bool{},
-		raw: map[string][2]string{}, secret: map[string]bool{}, refs: map[string][]string{}}
+	d := newDecoder(file, o.Lookup)
 	var cfg Config
 	if len(root.Content) == 0 {
 		d.errorf(1, "", "the file is empty")
 		return nil, d.errs
 	}
 	d.decode(root.Content[0], reflect.ValueOf(&cfg).Elem(), "")
+	root = yaml.Node{}
+	files := d.includes(cfg.Include, filepath.Dir(file))
+	if !d.readIncluded(&cfg, runs, files) {
+		return parseSplit(file, data, o, false)
+	}
 	applyDefaults(&cfg, d.has)
 	resolvePaths(&cfg, filepath.Dir(file))
 	v := validator{decoder: d, cfg: &cfg, offline: o.Offline, uses: o.Uses}
 	v.validate()
 	v.mistakes()
 	cfg.Env = d.env()
-	cfg.Warnings = d.warnings.sorted()
+	cfg.Files = d.files
+	cfg.Warnings = d.warnings.sortedIn(d.files)
 	if len(d.errs) > 0 {
-		return nil, d.errs.sorted()
+		return nil, d.errs.sortedIn(d.files)
 	}
 	return &cfg, nil
 }

@@ -42,7 +42,7 @@ type validator struct {
 	cfg      *Config
 	offline  bool     // secrets not in uses may be left unset
 	uses     []string // the secrets the command reads
-	contacts map[string]bool
+	contacts map[string]string // name → the path of the first
 	policies map[string]bool
 	// pingTokens are the heartbeats' tokens seen so far, and where.
 	pingTokens map[string]string
@@ -105,12 +105,12 @@ func (v *validator) validate() {
 		v.absURL("http.public_url", c.HTTP.PublicURL)
 	}
 
-	v.contacts = map[string]bool{}
+	v.contacts = map[string]string{}
 	for i, ct := range c.Contacts {
 		v.contact(index("contacts", i), ct)
 	}
 	for i, name := range c.Admins {
-		if !v.contacts[name] {
+		if v.contacts[name] == "" {
 			v.fail(index("admins", i), "no contact is named %q", name)
 		}
 	}
@@ -171,19 +171,20 @@ func (v *validator) validate() {
 			v.fail(index("http.status_page.merchants", i), "no merchant is named %q", name)
 		}
 	}
-	merchants := map[string]bool{}
+	merchants := map[string]string{} // name → the path of the first
 	for i := range c.Merchants {
 		m := &c.Merchants[i]
 		p := index("merchants", i)
 		v.displayName(p+".display_name", m.DisplayName)
 		if v.name(p+".name", m.Name) {
-			if merchants[m.Name] {
-				v.fail(p+".name", "another merchant is named %q", m.Name)
+			if first, dup := merchants[m.Name]; dup {
+				v.fail(p+".name", "another merchant is named %q (%s)", m.Name, v.where(first, p))
+			} else {
+				merchants[m.Name] = p + ".name"
 			}
-			merchants[m.Name] = true
 		}
 		for j, name := range m.Contacts {
-			if !v.contacts[name] {
+			if v.contacts[name] == "" {
 				v.fail(index(p+".contacts", j), "no contact is named %q", name)
 			}
 		}
@@ -366,10 +367,11 @@ func (v *validator) contact(path string, ct Contact) {
 		switch {
 		case reservedContacts[ct.Name]:
 			v.fail(path+".name", "%q is reserved in policies; choose another name", ct.Name)
-		case v.contacts[ct.Name]:
-			v.fail(path+".name", "another contact is named %q", ct.Name)
+		case v.contacts[ct.Name] != "":
+			v.fail(path+".name", "another contact is named %q (%s)", ct.Name, v.where(v.contacts[ct.Name], path))
+		default:
+			v.contacts[ct.Name] = path + ".name"
 		}
-		v.contacts[ct.Name] = true
 	}
 	if ct.Telegram == 0 && ct.Slack == "" && ct.Webhook == "" {
 		if v.has(path + ".telegram") {
@@ -410,7 +412,7 @@ func (v *validator) policy(path string, p Policy) {
 			v.fail(sp+".notify", "must name at least one contact, owner or admins")
 		}
 		for j, name := range s.Notify {
-			if !reservedContacts[name] && !v.contacts[name] {
+			if !reservedContacts[name] && v.contacts[name] == "" {
 				v.fail(index(sp+".notify", j), "no contact is named %q (or use owner, admins)", name)
 			}
 		}
@@ -561,7 +563,7 @@ func (v *validator) heartbeat(path string, h *HeartbeatCheck, loc *time.Location
 }
 
 // source checks one intake of sources.
-func (v *validator) source(path string, s Source, merchants map[string]bool) {
+func (v *validator) source(path string, s Source, merchants map[string]string) {
 	if s.Kind == "" || !slices.Contains(SourceKinds, s.Kind) {
 		kinds := slices.Clone(SourceKinds)
 		slices.Sort(kinds)
@@ -570,7 +572,7 @@ func (v *validator) source(path string, s Source, merchants map[string]bool) {
 	if s.Token == "" && len(v.unset[path+".token"]) == 0 {
 		v.fail(path+".token", "is needed: the token a request must carry")
 	}
-	if v.required(path+".merchant", s.Merchant) && !merchants[s.Merchant] {
+	if v.required(path+".merchant", s.Merchant) && merchants[s.Merchant] == "" {
 		v.fail(path+".merchant", "no merchant is named %q", s.Merchant)
 	}
 }

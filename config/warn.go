@@ -12,7 +12,8 @@ import (
 // warn notes what is allowed but most likely a mistake: it does not stop
 // the daemon, and validate shows it.
 func (v *validator) warn(path, format string, args ...any) {
-	v.warnings = append(v.warnings, &Error{File: v.file, Line: v.line(path), Path: path, Msg: fmt.Sprintf(format, args...), Warning: true})
+	file, shown := v.place(path)
+	v.warnings = append(v.warnings, &Error{File: file, Line: v.line(path), Path: shown, Msg: fmt.Sprintf(format, args...), Warning: true})
 }
 
 // mistakes looks for what validates but will not do what the operator
@@ -25,6 +26,7 @@ func (v *validator) mistakes() {
 		contacts[ct.Name] = ct
 	}
 	firstURL := map[string]string{}
+	var alone []int // the merchants with no contacts
 	for i, m := range c.Merchants {
 		mp := index("merchants", i)
 		var why []string
@@ -40,7 +42,7 @@ func (v *validator) mistakes() {
 		}
 		switch {
 		case len(m.Contacts) == 0:
-			v.warn(mp, "%s has no contacts: its alerts go only to standard output", m.Name)
+			alone = append(alone, i)
 		case !reached:
 			v.warn(mp+".contacts", "no contact of %s has an address on a configured app (%s): its alerts go only to standard output",
 				m.Name, strings.Join(why, "; "))
@@ -65,6 +67,27 @@ func (v *validator) mistakes() {
 			firstURL[u] = m.Name + "/" + ch.Name
 		}
 	}
+	v.alone(alone)
+}
+
+// alone warns of the merchants with no contacts: each by name when they
+// are few, in one warning when they are many (an installation that only
+// records, or one whose contacts are yet to come) rather than a line for
+// each of 100,000.
+func (v *validator) alone(merchants []int) {
+	const each = 5
+	if len(merchants) <= each {
+		for _, i := range merchants {
+			v.warn(index("merchants", i), "%s has no contacts: its alerts go only to standard output", v.cfg.Merchants[i].Name)
+		}
+		return
+	}
+	var names []string
+	for _, i := range merchants[:3] {
+		names = append(names, v.cfg.Merchants[i].Name)
+	}
+	v.warn(index("merchants", merchants[0]), "%d merchants have no contacts (%s and %d more): their alerts go only to standard output",
+		len(merchants), strings.Join(names, ", "), len(merchants)-len(names))
 }
 
 // reaches says whether a message to ct goes to a chat app or webhook, and

@@ -1,0 +1,223 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// writeFiles writes files under dir, by path relative to it.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const includeMain = `storage: {driver: sqlite, dsn: hw.db}
+contacts:
+  - {name: kim, telegram: 111}
+include:
+  - "merchants/*.yaml"
+merchants:
+  - name: main-shop
+    contacts: [kim]
+    checks:
+      - {name: web, http: {url: "https://main.example/"}}
+`
+
+func TestInclude(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"hostwatch.yaml": includeMain,
+		"merchants/a.yaml": `contacts:
+  - {name: lee, telegram: 222}
+merchants:
+  - name: a-shop
+    contacts: [kim, lee]
+    checks:
+      - {name: web, http: {url: "https://a.example/"}}
+`,
+		"merchants/b.yaml": `merchants:
+  - name: b-shop
+    contacts: [lee]
+    checks:
+      - {name: web, http: {url: "https://b.example/"}, timeout: 3s}
+`,
+		"merchants/notes.txt": "not yaml: [",
+	})
+	cfg, err := LoadWith(filepath.Join(dir, "hostwatch.yaml"), Options{Lookup: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range cfg.Merchants {
+		names = append(names, m.Name)
+	}
+	if got := strings.Join(names, " "); got != "main-shop a-shop b-shop" {
+		t.Errorf("merchants in order: %s", got)
+	}
+	if len(cfg.Contacts) != 2 || cfg.Contacts[1].Name != "lee" {
+		t.Errorf("contacts: %+v", cfg.Contacts)
+	}
+	// Defaults reach included checks; what a file sets is kept.
+	if a, b := cfg.Merchants[1].Checks[0], cfg.Merchants[2].Checks[0]; a.Timeout.Duration != DefaultTimeout || b.Timeout.String() != "3s" || a.Cron == nil {
+		t.Errorf("a's timeout %v, b's %v", a.Timeout, b.Timeout)
+	}
+}
+
+// TestIncludeErrors wants each problem told in the file it is in, at its
+// line, with the path as numbered in that file.
+func TestIncludeErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{{
+		name: "an error in an included file",
+		files: map[string]string{"merchants/a.yaml": `merchants:
+  - name: a-shop
+    checks:
+      - {name: web, http: {url: "https://a.example/"}}
+  - name: b-shop
+    checks:
+      - name: web
+        http: {url: "ftp://b.example/"}
+        tiemout: 3s
+`},
+		want: []string{
+			`merchants/a.yaml:8: merchants[1].checks[0].http.url: must be an absolute http or https URL`,
+			`merchants/a.yaml:9: merchants[1].checks[0].tiemout: unknown key (did you mean "timeout"?)`,
+		},
+	}, {
+		name:  "a glob that matches nothing",
+		files: map[string]string{},
+		want:  []string{`hostwatch.yaml:5: include[0]: "merchants/*.yaml" matches no file`},
+	}, {
+		name: "a merchant defined twice across files",
+		files: map[string]string{"merchants/a.yaml": `merchants:
+  - name: x-shop
+    checks: []
+  - name: main-shop
+    checks: []
+`},
+		want: []string{`merchants/a.yaml:4: merchants[1].name: another merchant is named "main-shop" (hostwatch.yaml:7)`},
+	}, {
+		name: "a contact defined twice in two included files",
+		files: map[string]string{
+			"merchants/a.yaml": "contacts:\n  - {name: park, telegram: 1}\n",
+			"merchants/b.yaml": "contacts:\n\n  - {name: park, telegram: 2}\n",
+		},
+		want: []string{`merchants/b.yaml:3: contacts[0].name: another contact is named "park" (merchants/a.yaml:2)`},
+	}, {
+		name:  "a key an included file cannot hold",
+		files: map[string]string{"merchants/a.yaml": "defaults: {timeout: 3s}\nmerchants: []\n"},
+		want:  []string{`merchants/a.yaml:1: defaults: is not for an included file, which holds merchants and contacts only`},
+	}, {
+		name:  "YAML an included file breaks",
+		files: map[string]string{"merchants/a.yaml": "merchants:\n  - name: a\n\tchecks: []\n"},
+		want:  []string{`merchants/a.yaml:3: a tab in the indentation`},
+	}, {
+		name:  "an empty included file",
+		files: map[string]string{"merchants/a.yaml": "# nothing yet\n"},
+		want:  []string{`merchants/a.yaml:1: the file is empty`},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.files["hostwatch.yaml"] = includeMain
+			writeFiles(t, dir, tc.files)
+			_, err := LoadWith(filepath.Join(dir, "hostwatch.yaml"), Options{Lookup: noEnv})
+			es, ok := AsErrors(err)
+			if !ok {
+				t.Fatalf("want config errors, got %v", err)
+			}
+			if len(es) != len(tc.want) {
+				t.Fatalf("want %d errors, got:\n%v", len(tc.want), err)
+			}
+			for i, w := range tc.want {
+				got := strings.ReplaceAll(es[i].Error(), dir+string(filepath.Separator), "")
+				if !strings.HasPrefix(got, w) {
+					t.Errorf("error %d:\n got %s\nwant %s", i, got, w)
+				}
+			}
+		})
+	}
+}
+
+// bigFile writes a file of n merchants, one check each; merchant bad's
+// URL, if any, is not one.
+func bigFile(n, bad int) string {
+	var b strings.Builder
+	b.WriteString("storage: {driver: sqlite, dsn: hw.db}\ndefaults: {schedule: \"@every 60s\"}\n")
+	b.WriteString("providers:\n  - {name: h1, match: {provider: h1}, outage_when: {min_down: 2}}\nmerchants:\n")
+	for i := range n {
+		url := fmt.Sprintf("https://shop%d.example/", i)
+		if i == bad {
+			url = "ftp://shop.example/"
+		}
+		fmt.Fprintf(&b, "  - name: shop%d\n    # its only check\n    checks:\n      - name: web\n        http: {url: %q}\n        labels: {provider: h%d}\n", i, url, i%7)
+	}
+	return b.String()
+}
+
+// TestLongListInParts reads a long merchants list in parts and wants what
+// the file read whole gives, errors at the same lines.
+func TestLongListInParts(t *testing.T) {
+	const n = 2*runSize + 345
+	for _, tc := range []struct {
+		name string
+		text string
+		err  string
+	}{
+		{"valid", bigFile(n, -1), ""},
+		{"an error in a late run", bigFile(n, 2300), fmt.Sprintf("f.yaml:%d: merchants[2300].checks[0].http.url: must be an absolute http or https URL", 5+2300*6+5)},
+		{"items at the key's own column", strings.ReplaceAll(bigFile(n, -1), "\n  ", "\n"), ""},
+		{"an anchor used across runs", strings.Replace(bigFile(n, -1), "labels: {provider: h0}", "labels: &l {provider: h0}", 1) + "  - {name: last, checks: [{name: web, http: {url: 'https://x.example/'}, labels: *l}]}\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, runs := splitList("f.yaml", []byte(tc.text), "merchants"); len(runs) < 2 && !strings.Contains(tc.name, "column") {
+				t.Fatalf("the list is read in %d parts", len(runs))
+			}
+			parts, errParts := parseSplit("f.yaml", []byte(tc.text), Options{Lookup: noEnv}, true)
+			whole, errWhole := parseSplit("f.yaml", []byte(tc.text), Options{Lookup: noEnv}, false)
+			if fmt.Sprint(errParts) != fmt.Sprint(errWhole) {
+				t.Fatalf("in parts:\n%v\nwhole:\n%v", errParts, errWhole)
+			}
+			if tc.err != "" {
+				if errParts == nil || !strings.HasPrefix(errParts.Error(), tc.err) {
+					t.Fatalf("got %v, want %s", errParts, tc.err)
+				}
+				return
+			}
+			if errParts != nil {
+				t.Fatal(errParts)
+			}
+			if len(parts.Merchants) < n || !reflect.DeepEqual(parts.Merchants, whole.Merchants) {
+				t.Errorf("in parts %d merchants, whole %d; equal: %v", len(parts.Merchants), len(whole.Merchants), reflect.DeepEqual(parts.Merchants, whole.Merchants))
+			}
+		})
+	}
+}
+
+// BenchmarkLoad100k reads 100,000 checks in one file.
+func BenchmarkLoad100k(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "f.yaml")
+	if err := os.WriteFile(path, []byte(bigFile(100_000, -1)), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := LoadWith(path, Options{Lookup: noEnv, Offline: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

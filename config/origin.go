@@ -1,0 +1,124 @@
+package config
+
+import (
+	"strconv"
+	"strings"
+)
+
+// An item is one merchant or contact and where it was written: the file,
+// its place in that file's list, and the line of each key under it, by
+// path relative to the item (".checks[0].http.url"). The relative paths
+// repeat from item to item and are interned, so that a file of 100,000
+// checks keeps its lines in a few bytes per key rather than in a map entry
+// keyed by a whole path apiece.
+type item struct {
+	file  string
+	index int // in its file's list
+	keys  []keyLine
+}
+
+// keyBlock is how many keys' lines a block holds.
+const keyBlock = 8192
+
+type keyLine struct {
+	key  string
+	line int32
+}
+
+// itemLists are the lists whose items an included file may hold, and
+// whose items are therefore kept with their origin.
+var itemLists = [...]string{"merchants", "contacts"}
+
+// splitItem cuts "merchants[12].checks[0]" into "merchants", 12 and
+// ".checks[0]".
+func splitItem(path string) (list string, i int, rest string, ok bool) {
+	for _, l := range itemLists {
+		after, found := strings.CutPrefix(path, l+"[")
+		if !found {
+			continue
+		}
+		end := strings.IndexByte(after, ']')
+		if end < 0 {
+			return "", 0, "", false
+		}
+		n, err := strconv.Atoi(after[:end])
+		if err != nil {
+			return "", 0, "", false
+		}
+		return l, n, after[end+1:], true
+	}
+	return "", 0, "", false
+}
+
+// item finds the item a path is under, and the path within it.
+func (d *decoder) item(path string) (*item, string) {
+	list, i, rest, ok := splitItem(path)
+	if !ok {
+		return nil, ""
+	}
+	i -= d.base[list]
+	if items := d.items[list]; i >= 0 && i < len(items) {
+		return items[i], rest
+	}
+	return nil, ""
+}
+
+// setLine records the line path was written on.
+func (d *decoder) setLine(path string, line int) {
+	it, rest := d.item(path)
+	if it == nil {
+		d.lines[path] = line
+		return
+	}
+	key, ok := d.interned[rest]
+	if !ok {
+		key = strings.Clone(rest)
+		d.interned[key] = key
+	}
+	// The item's run of d.keys becomes its keys once it is decoded. The
+	// keys are kept in blocks rather than one slice grown by doubling,
+	// which would keep every smaller copy alive behind the items made
+	// from it; a run a block cannot hold is carried to the next.
+	if len(d.keys) == cap(d.keys) {
+		run := d.keys[d.run:]
+		d.keys = append(make([]keyLine, 0, max(keyBlock, 2*len(run))), run...)
+		d.run = 0
+	}
+	d.keys = append(d.keys, keyLine{key, int32(line)})
+}
+
+// lineOf gives the line path itself was written on.
+func (d *decoder) lineOf(path string) (int, bool) {
+	it, rest := d.item(path)
+	if it == nil {
+		l, ok := d.lines[path]
+		return l, ok
+	}
+	for _, k := range it.keys {
+		if k.key == rest {
+			return int(k.line), true
+		}
+	}
+	return 0, false
+}
+
+// place says in which file, and under which path there, a problem at path
+// is: an included file's merchants are numbered from 0 in that file.
+func (d *decoder) place(path string) (file, shown string) {
+	it, rest := d.item(path)
+	if it == nil {
+		return d.file, path
+	}
+	list, _, _, _ := splitItem(path)
+	return it.file, index(list, it.index) + rest
+}
+
+// where names the place of path for a message about another place: "line
+// 12" in the same file, "merchants/b.yaml:12" in another.
+func (d *decoder) where(path, from string) string {
+	file, _ := d.place(path)
+	if other, _ := d.place(from); other == file {
+		return "line " + strconv.Itoa(d.line(path))
+	}
+	return file + ":" + strconv.Itoa(d.line(path))
+}
