@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -172,13 +173,33 @@ func (db *DB) loadIDs(ctx context.Context) error {
 	return rows.Err()
 }
 
-// Register adds the checks the store does not know yet.
+// Register adds the checks the store does not know yet: those it knows are
+// left alone, and the others are written many to a statement, so that a
+// start with 100,000 checks costs a read, not 100,000 statements.
 func (db *DB) Register(ctx context.Context, checks []string) error {
+	if err := db.loadIDs(ctx); err != nil {
+		return err
+	}
+	db.mu.RLock()
+	var missing []any
+	for _, name := range checks {
+		if _, ok := db.ids[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	db.mu.RUnlock()
+	if len(missing) == 0 {
+		return nil
+	}
+	const batch = 500
 	err := db.Update(ctx, func(t store.Tx) error {
-		for _, name := range checks {
-			if _, err := t.(*tx).exec(ctx, `INSERT INTO checks (name) VALUES (?) ON CONFLICT (name) DO NOTHING`, name); err != nil {
-				return fmt.Errorf("register check %s: %w", name, err)
+		for len(missing) > 0 {
+			n := min(batch, len(missing))
+			q := `INSERT INTO checks (name) VALUES (?)` + strings.Repeat(`, (?)`, n-1) + ` ON CONFLICT (name) DO NOTHING`
+			if _, err := t.(*tx).exec(ctx, q, missing[:n]...); err != nil {
+				return fmt.Errorf("register checks: %w", err)
 			}
+			missing = missing[n:]
 		}
 		return nil
 	})
