@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 
@@ -57,6 +59,12 @@ type Env struct {
 	insecure  *http.Transport
 	rootCAs   *x509.CertPool
 	userAgent string
+	// header is the HTTP checks' headers when they set none of their own;
+	// clients holds one client per transport and redirect limit, and
+	// buffers the bodies being read: all shared by the checks.
+	header  http.Header
+	clients sync.Map // clientKey → *http.Client
+	buffers sync.Pool
 }
 
 // EnvOptions tunes an Env; the zero value is right for production.
@@ -87,7 +95,8 @@ func NewEnv(o EnvOptions) *Env {
 	if ua == "" {
 		ua = "hostwatch"
 	}
-	return &Env{dialer: dialer, transport: transport(false), insecure: transport(true), rootCAs: o.RootCAs, userAgent: ua}
+	return &Env{dialer: dialer, transport: transport(false), insecure: transport(true), rootCAs: o.RootCAs, userAgent: ua,
+		header: http.Header{"User-Agent": {ua}}, buffers: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
 }
 
 // Close drops the idle connections.

@@ -45,30 +45,25 @@ func newHTTP(e *Env, c *config.Check) (Checker, error) {
 	if h.MaxRedirects != nil {
 		maxRedirects = *h.MaxRedirects
 	}
-	header := http.Header{"User-Agent": {e.userAgent}}
-	for k, v := range h.Headers {
-		header.Set(k, v)
+	// The client, the headers and the buffers are shared by the checks
+	// that can share them: with 100,000 checks, a copy of each per check
+	// would be most of the daemon's memory.
+	header := e.header
+	if len(h.Headers) > 0 {
+		header = http.Header{"User-Agent": {e.userAgent}}
+		for k, v := range h.Headers {
+			header.Set(k, v)
+		}
 	}
 	p := &httpProbe{
-		client: &http.Client{
-			Transport: transport,
-			CheckRedirect: func(_ *http.Request, via []*http.Request) error {
-				if maxRedirects == 0 {
-					return http.ErrUseLastResponse
-				}
-				if len(via) > maxRedirects {
-					return fmt.Errorf("%w: more than %d", errTooManyRedirects, maxRedirects)
-				}
-				return nil
-			},
-		},
+		client:     e.client(transport, maxRedirects),
 		method:     h.Method,
 		url:        h.URL,
 		header:     header,
 		body:       h.Body,
 		status:     h.Status,
 		maxLatency: h.MaxLatency.Duration,
-		buffers:    &sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		buffers:    &e.buffers,
 	}
 	if h.Contains != "" {
 		p.contains = []byte(h.Contains)
@@ -77,6 +72,33 @@ func newHTTP(e *Env, c *config.Check) (Checker, error) {
 		p.notContains = []byte(h.NotContains)
 	}
 	return p, nil
+}
+
+// client is the HTTP client of the checks that use transport and follow at
+// most maxRedirects redirects.
+func (e *Env) client(transport *http.Transport, maxRedirects int) *http.Client {
+	key := clientKey{transport, maxRedirects}
+	if c, ok := e.clients.Load(key); ok {
+		return c.(*http.Client)
+	}
+	c, _ := e.clients.LoadOrStore(key, &http.Client{
+		Transport: transport,
+		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
+			if maxRedirects == 0 {
+				return http.ErrUseLastResponse
+			}
+			if len(via) > maxRedirects {
+				return fmt.Errorf("%w: more than %d", errTooManyRedirects, maxRedirects)
+			}
+			return nil
+		},
+	})
+	return c.(*http.Client)
+}
+
+type clientKey struct {
+	transport    *http.Transport
+	maxRedirects int
 }
 
 func (p *httpProbe) Check(ctx context.Context) Result {
