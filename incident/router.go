@@ -130,8 +130,11 @@ func (r *ConfigRouter) Editable(dest string) bool {
 // collect failures, whom to escalate to, which checks make a provider,
 // when to hold messages.
 type Rules struct {
-	GroupWait   time.Duration
-	Policies    map[string]config.Policy // by merchant
+	GroupWait time.Duration
+	// Policies are the merchants' policies, by merchant, where it is not
+	// Default, that of defaults.policy.
+	Policies    map[string]config.Policy
+	Default     config.Policy
 	Checks      map[string]int           // by merchant: how many checks it has
 	Providers   []Provider
 	Maintenance []config.Maintenance
@@ -139,8 +142,9 @@ type Rules struct {
 	Flapping    config.Flapping
 	// Location is the time zone of the times in messages.
 	Location *time.Location
-	// targets are the names a silence may take; sources the configured
-	// sources, whose alerts (merchant/source/key) may be silenced too.
+	// targets are the checks and providers a silence may name (a
+	// merchant is one of Checks); sources the configured sources, whose
+	// alerts (merchant/source/key) may be silenced too.
 	targets, sources map[string]bool
 	// origins are what the sources said of the checks they reported,
 	// as the engine last read them: shared by the copies of the rules.
@@ -191,10 +195,12 @@ func RulesFrom(cfg *config.Config) Rules {
 	for _, p := range cfg.Policies {
 		policies[p.Name] = p
 	}
+	r.Default = policies[cfg.Defaults.Policy]
 	for _, m := range cfg.Merchants {
-		r.Policies[m.Name] = policies[m.Policy]
+		if m.Policy != cfg.Defaults.Policy {
+			r.Policies[m.Name] = policies[m.Policy]
+		}
 		r.Checks[m.Name] = len(m.Checks)
-		r.targets[m.Name] = true
 		for _, c := range m.Checks {
 			r.targets[c.ID] = true
 		}
@@ -225,6 +231,9 @@ func (r *Rules) policy(merchant string) config.Policy {
 	if p, ok := r.Policies[merchant]; ok {
 		return p
 	}
+	if _, known := r.Checks[merchant]; known && r.Default.Name != "" {
+		return r.Default
+	}
 	return config.BuiltinPolicy
 }
 
@@ -240,7 +249,11 @@ func (r *Rules) provider(name string) (Provider, bool) {
 // Target reports whether t names a merchant, a check, a provider or an
 // alert of a configured source that can be silenced.
 func (r *Rules) Target(t string) bool {
-	return r.targets[t] || (r.sources[source.SourceOf(t)] && r.targets[merchant(t)])
+	known := func(t string) bool {
+		_, isMerchant := r.Checks[t]
+		return isMerchant || r.targets[t]
+	}
+	return known(t) || (r.sources[source.SourceOf(t)] && known(merchant(t)))
 }
 
 // Covers reports whether target (merchant/check, merchant or

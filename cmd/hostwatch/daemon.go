@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,9 @@ import (
 	"github.com/hostwatch/hostwatch/web"
 )
 
+// gcPercent is the daemon's GOGC unless the environment sets one.
+const gcPercent = 50
+
 func runDaemon(args []string, stdout, stderr io.Writer) error {
 	// SIGHUP reloads; Go's default would end the process.
 	hup := make(chan os.Signal, 1)
@@ -71,6 +75,13 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		return exitError(2)
 	}
 
+	// The heap of a daemon watching many checks is mostly what it keeps
+	// (the checks, their state); collecting when it has grown by half
+	// rather than doubled keeps it near that size, at a little CPU.
+	// GOGC, when set, decides.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
 	cfg, err := config.Load(*path)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -155,6 +166,9 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cur.Store(g)
+	// What reading the file took is garbage now: give it back to the
+	// system rather than keep it for a heap that will not grow that big.
+	go debug.FreeOSMemory()
 	d.warnings(cfg)
 	log.Info("hostwatch started", "version", versionString(), "config", *path, "checks", len(cfg.Checks()),
 		"merchants", len(cfg.Merchants), "listen", listener.Addr().String(), "store", cfg.Storage.Driver)
@@ -368,8 +382,12 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	if err != nil {
 		return nil, err
 	}
+	// The rules and the reporter are read once and shared: with 100,000
+	// checks each copy is tens of megabytes.
+	rules := incident.RulesFrom(cfg)
+	rep := newReporter(cfg, st, rules)
 	engine, err = incident.New(ctx, incident.Options{
-		Store: st, Router: router, Rules: incident.RulesFrom(cfg),
+		Store: st, Router: router, Rules: rules,
 		Wake: dispatcher.Wake, Checks: ids, Sources: sourceNames(cfg), Holder: member.Token(), Replaces: member.Replaced(), Poll: poll(shared),
 		Clock: clock, Logger: log, Registry: reg,
 	})
@@ -409,9 +427,23 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	// The dispatcher outlives the engine, so that what the engine writes
 	// last is still delivered (within the drain timeout).
 	dispatchCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
+	// Probing starts now: what follows (the bots, the status page) can
+	// wait, and nothing of it can fail.
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		defer close(engineDone)
+		engineErr = engine.Run(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		dispatchErr = dispatcher.Run(dispatchCtx)
+	}()
+	monDone := make(chan error, 1)
+	go func() { monDone <- mon.Run(ctx) }()
 	handlers := map[string]http.Handler{"/ping/": ping.Handler(tokens, mon, clock.Now, log)}
 	if sc := cfg.Slack; sc != nil {
-		slackBot := bot.New(cfg, "slack", "", backend{Engine: engine, Reporter: reporter(cfg, st), mon: mon, store: st, cfg: cfg}, tmpl)
+		slackBot := bot.New(cfg, "slack", "", backend{Engine: engine, Reporter: rep, mon: mon, store: st, cfg: cfg}, tmpl)
 		slackBot.SetLogger(log)
 		slackBot.SetPingURLs(pingURLs)
 		in := slacknotifier.NewInbound(ctx, sc.SigningSecret.Value(), sc.APIURL, slackBot, log)
@@ -431,7 +463,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 		}
 	}
 	if tg != nil {
-		chatBot := bot.New(cfg, "telegram", "", backend{Engine: engine, Reporter: reporter(cfg, st), mon: mon, store: st, cfg: cfg}, tmpl)
+		chatBot := bot.New(cfg, "telegram", "", backend{Engine: engine, Reporter: rep, mon: mon, store: st, cfg: cfg}, tmpl)
 		chatBot.SetLogger(log)
 		chatBot.SetPingURLs(pingURLs)
 		wg.Add(2)
@@ -472,7 +504,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	if intake != nil {
 		handlers["POST /intake/"] = intake
 	}
-	status := statusOptions(cfg, mon, st, tmpl)
+	status := statusOptions(cfg, mon, st, tmpl, rules, rep)
 	if status != nil {
 		status.Members = member.Members
 	}
@@ -485,18 +517,6 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 		Self: func() web.Self {
 			return web.Self{Instance: member.Name(), Location: member.Location(), Role: role(engine), Fenced: member.Fenced()}
 		}})
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		defer close(engineDone)
-		engineErr = engine.Run(ctx)
-	}()
-	go func() {
-		defer wg.Done()
-		dispatchErr = dispatcher.Run(dispatchCtx)
-	}()
-	monDone := make(chan error, 1)
-	go func() { monDone <- mon.Run(ctx) }()
 
 	ok = true
 	return &generation{mon: mon, engine: engine, handler: handler, stop: func() error {
@@ -601,7 +621,7 @@ type record struct {
 func (r record) Statuses() []monitor.Status { return statuses(r.mon, r.Store) }
 
 // statusOptions configures the status page and the API, nil when off.
-func statusOptions(cfg *config.Config, mon *monitor.Monitor, st store.Store, tmpl *locale.Templates) *web.StatusOptions {
+func statusOptions(cfg *config.Config, mon *monitor.Monitor, st store.Store, tmpl *locale.Templates, rules incident.Rules, rep *report.Reporter) *web.StatusOptions {
 	sp := cfg.HTTP.StatusPage
 	if !sp.On() {
 		return nil
@@ -610,15 +630,14 @@ func statusOptions(cfg *config.Config, mon *monitor.Monitor, st store.Store, tmp
 	if lang == "" {
 		lang, _ = locale.Parse(cfg.Defaults.Language)
 	}
-	return &web.StatusOptions{Record: record{Store: st, Reporter: reporter(cfg, st), mon: mon}, Public: sp.Public,
+	return &web.StatusOptions{Record: record{Store: st, Reporter: rep, mon: mon}, Public: sp.Public,
 		Token: sp.Token.Value(), Title: sp.Title, ShowErrors: sp.ShowErrors, Merchants: sp.Merchants, Location: cfg.Location,
-		Words: tmpl, Lang: lang, Names: cfg.Names(), Outages: outages(cfg, st), Private: privateSources(cfg)}
+		Words: tmpl, Lang: lang, Names: cfg.Names(), Outages: outages(rules, st), Private: privateSources(cfg)}
 }
 
 // outages are the providers' outages in progress for the status page, as
 // the store has them: every instance shows them, not only the leader.
-func outages(cfg *config.Config, st store.Store) func(ctx context.Context) ([]web.ProviderOutage, error) {
-	rules := incident.RulesFrom(cfg)
+func outages(rules incident.Rules, st store.Store) func(ctx context.Context) ([]web.ProviderOutage, error) {
 	return func(ctx context.Context) ([]web.ProviderOutage, error) {
 		found, err := rules.Outages(ctx, st)
 		out := make([]web.ProviderOutage, len(found))

@@ -74,7 +74,11 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 
 // reporter builds reports of cfg's checks from st.
 func reporter(cfg *config.Config, st store.Store) *report.Reporter {
-	rules := incident.RulesFrom(cfg)
+	return newReporter(cfg, st, incident.RulesFrom(cfg))
+}
+
+// newReporter is reporter for the daemon, which has read the rules already.
+func newReporter(cfg *config.Config, st store.Store, rules incident.Rules) *report.Reporter {
 	var checks, merchants []string
 	for _, c := range cfg.Checks() {
 		checks = append(checks, c.ID)

@@ -20,7 +20,11 @@ func runValidate(args []string, stdout, stderr io.Writer) error {
 	for _, w := range cfg.Warnings {
 		fmt.Fprintln(stderr, w)
 	}
-	fmt.Fprintf(stdout, "%s: ok, %d merchants, %d checks\n", *path, len(cfg.Merchants), len(cfg.Checks()))
+	fmt.Fprintf(stdout, "%s: ok, %d merchants, %d checks", *path, len(cfg.Merchants), len(cfg.Checks()))
+	if n := len(cfg.Files); n > 1 {
+		fmt.Fprintf(stdout, " in %d files", n)
+	}
+	fmt.Fprintln(stdout)
 	// What run will read from the environment, so that a deploy sets it.
 	for _, e := range cfg.Env {
 		state := "set"
