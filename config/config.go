@@ -153,6 +153,11 @@ type Defaults struct {
 	// Language is what hostwatch speaks to a contact who names none: en
 	// or ko.
 	Language string `yaml:"language"`
+	// RetryInterval, when set, is how soon a check is probed again while
+	// a run of failures (or of successes while down) has not yet reached
+	// down_after (up_after): an outage is confirmed in seconds, not in
+	// intervals of the schedule.
+	RetryInterval Duration `yaml:"retry_interval"`
 }
 
 // Flapping says when a check that keeps going down and up is held as
@@ -252,6 +257,9 @@ type Check struct {
 	Timeout     Duration          `yaml:"timeout"`
 	DownAfter   int               `yaml:"down_after"`
 	UpAfter     int               `yaml:"up_after"`
+	// RetryInterval is the check's or the defaults'; zero probes only on
+	// the schedule.
+	RetryInterval Duration `yaml:"retry_interval"`
 
 	// ID is "merchant/check"; set by Load.
 	ID string `yaml:"-"`

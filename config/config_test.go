@@ -678,3 +678,64 @@ providers:
 		t.Error("found a provider that is not there")
 	}
 }
+
+// TestRetryInterval: retry_interval is inherited from defaults like
+// down_after, refused when not positive or on a heartbeat, and a warning
+// when it is not shorter than the schedule's interval, where it would
+// retry nothing sooner.
+func TestRetryInterval(t *testing.T) {
+	const head = "contacts: [{name: hook, webhook: 'https://hooks.example/x'}]\ndefaults: {schedule: '@every 60s', retry_interval: 5s}\n" +
+		"merchants:\n  - name: m\n    contacts: [hook]\n    checks:\n"
+	tests := []struct {
+		name    string
+		checks  string
+		want    []time.Duration // each check's retry_interval, when valid
+		err     string          // "line: path: message" prefix
+		warning string
+	}{
+		{"inherited, set, and none for a heartbeat",
+			"      - {name: a, tcp: {address: 'x:1'}}\n      - {name: b, tcp: {address: 'x:1'}, retry_interval: 2s}\n" +
+				"      - {name: c, heartbeat: {period: 1h}}\n",
+			[]time.Duration{5 * time.Second, 2 * time.Second, 0}, "", ""},
+		{"zero", "      - {name: a, tcp: {address: 'x:1'}, retry_interval: 0s}\n",
+			nil, `7: merchants[0].checks[0].retry_interval: must be longer than zero`, ""},
+		{"negative", "      - {name: a, tcp: {address: 'x:1'}, retry_interval: -5s}\n",
+			nil, `7: merchants[0].checks[0].retry_interval: must be longer than zero`, ""},
+		{"on a heartbeat", "      - {name: a, heartbeat: {period: 1h}, retry_interval: 5s}\n",
+			nil, `7: merchants[0].checks[0].retry_interval: does not apply to a heartbeat`, ""},
+		{"not shorter than the schedule", "      - {name: a, tcp: {address: 'x:1'}, schedule: '@every 5s'}\n",
+			[]time.Duration{5 * time.Second}, "",
+			`f.yaml:7: warning: merchants[0].checks[0].retry_interval: retry_interval 5s is not shorter than the 5s between probes of m/a: it retries nothing sooner`},
+		{"retries shorten the confirmation", "      - {name: a, tcp: {address: 'x:1'}, schedule: '@every 30m', retry_interval: 1m}\n",
+			[]time.Duration{time.Minute}, "", ""},
+		{"still late with retries", "      - {name: a, tcp: {address: 'x:1'}, schedule: '@every 1h', retry_interval: 10m}\n",
+			[]time.Duration{10 * time.Minute}, "",
+			`f.yaml:7: warning: merchants[0].checks[0]: an outage of m/a is confirmed only after 1h00m + (down_after 3 - 1) × retry_interval 10m00s = 1h20m: its alerts come that late`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("f.yaml", []byte(head+tt.checks), noEnv)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), "f.yaml:"+tt.err) {
+					t.Fatalf("want an error %q, got %v", tt.err, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range cfg.Checks() {
+				if c.RetryInterval.Duration != tt.want[i] {
+					t.Errorf("%s: retry_interval %v, want %v", c.ID, c.RetryInterval.Duration, tt.want[i])
+				}
+			}
+			if got := cfg.Warnings.Error(); got != tt.warning {
+				t.Errorf("warnings:\n%s\nwant:\n%s", got, tt.warning)
+			}
+		})
+	}
+	if _, err := Parse("f.yaml", []byte("defaults: {retry_interval: 0s}\n"), noEnv); err == nil ||
+		!strings.Contains(err.Error(), "f.yaml:1: defaults.retry_interval: must be longer than zero") {
+		t.Errorf("defaults: %v", err)
+	}
+}

@@ -136,6 +136,9 @@ func applyDefaults(c *Config, has func(path string) bool) {
 			if !has(p + ".up_after") {
 				ch.UpAfter = df.UpAfter
 			}
+			if !has(p + ".retry_interval") {
+				ch.RetryInterval = df.RetryInterval
+			}
 			if h := ch.HTTP; h != nil {
 				set(&h.Method, DefaultHTTPMethod)
 				if h.MaxRedirects == nil {
@@ -150,6 +153,7 @@ func applyDefaults(c *Config, has func(path string) bool) {
 				// No ping by the time due plus grace is down at once, and
 				// the next ping is up.
 				ch.DownAfter, ch.UpAfter = 1, 1
+				ch.RetryInterval = Duration{}
 				if !has(p + ".heartbeat.grace") {
 					ch.Heartbeat.Grace.Duration = DefaultHeartbeatGrace
 				}

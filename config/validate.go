@@ -125,6 +125,9 @@ func (v *validator) validate() {
 	v.positive("defaults.timeout", df.Timeout.Duration)
 	v.atLeast("defaults.down_after", df.DownAfter, 1)
 	v.atLeast("defaults.up_after", df.UpAfter, 1)
+	if v.has("defaults.retry_interval") {
+		v.positive("defaults.retry_interval", df.RetryInterval.Duration)
+	}
 	if df.GroupWait.Duration < 0 {
 		v.fail("defaults.group_wait", "must not be negative")
 	}
@@ -504,6 +507,9 @@ func (v *validator) check(path string, ch *Check, loc *time.Location) {
 	if v.has(path + ".up_after") {
 		v.atLeast(path+".up_after", ch.UpAfter, 1)
 	}
+	if v.has(path+".retry_interval") && ch.Heartbeat == nil {
+		v.positive(path+".retry_interval", ch.RetryInterval.Duration)
+	}
 	for k := range ch.Labels {
 		if k == "" {
 			v.fail(path+".labels", "a label needs a name")
@@ -555,7 +561,7 @@ func (v *validator) heartbeat(path string, h *HeartbeatCheck, loc *time.Location
 		}
 		v.pingTokens[t] = hp + ".token"
 	}
-	for _, key := range []string{"down_after", "up_after", "schedule", "timeout"} {
+	for _, key := range []string{"down_after", "up_after", "retry_interval", "schedule", "timeout"} {
 		if v.has(path + "." + key) {
 			v.fail(path+"."+key, "does not apply to a heartbeat: it is down once a ping is grace late, and up at the next ping")
 		}

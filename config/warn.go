@@ -50,11 +50,7 @@ func (v *validator) mistakes() {
 		for j, ch := range m.Checks {
 			cp := index(mp+".checks", j)
 			if ch.Cron != nil && ch.DownAfter > 0 {
-				if every := interval(ch.Cron, c.Location); every > 0 && time.Duration(ch.DownAfter)*every > time.Hour {
-					d := locale.English.Duration
-					v.warn(cp, "an outage of %s/%s is confirmed only after down_after %d × %s = %s: its alerts come that late",
-						m.Name, ch.Name, ch.DownAfter, d(every), d(time.Duration(ch.DownAfter)*every))
-				}
+				v.confirmation(cp, m.Name+"/"+ch.Name, &ch, interval(ch.Cron, c.Location))
 			}
 			if ch.HTTP == nil {
 				continue
@@ -88,6 +84,31 @@ func (v *validator) alone(merchants []int) {
 	}
 	v.warn(index("merchants", merchants[0]), "%d merchants have no contacts (%s and %d more): their alerts go only to standard output",
 		len(merchants), strings.Join(names, ", "), len(merchants)-len(names))
+}
+
+// confirmation warns of a check whose outage is confirmed more than an
+// hour after it began, at worst: the first failure comes up to an interval
+// late, and the rest of down_after follow an interval apart, or a
+// retry_interval apart when that is shorter. It warns too of a
+// retry_interval that retries nothing sooner than the schedule.
+func (v *validator) confirmation(path, name string, ch *Check, every time.Duration) {
+	if every <= 0 {
+		return
+	}
+	d := locale.English.Duration
+	wait := time.Duration(ch.DownAfter) * every
+	how := fmt.Sprintf("down_after %d × %s", ch.DownAfter, d(every))
+	switch r := ch.RetryInterval.Duration; {
+	case r >= every:
+		v.warn(path+".retry_interval", "retry_interval %s is not shorter than the %s between probes of %s: it retries nothing sooner",
+			d(r), d(every), name)
+	case r > 0:
+		wait = every + time.Duration(ch.DownAfter-1)*r
+		how = fmt.Sprintf("%s + (down_after %d - 1) × retry_interval %s", d(every), ch.DownAfter, d(r))
+	}
+	if wait > time.Hour {
+		v.warn(path, "an outage of %s is confirmed only after %s = %s: its alerts come that late", name, how, d(wait))
+	}
 }
 
 // reaches says whether a message to ct goes to a chat app or webhook, and

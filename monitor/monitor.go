@@ -127,6 +127,20 @@ func (w *watched) apply(at time.Time, ok bool) (*Change, bool) {
 	return nil, ok && s.State == store.Up && !hadFailures
 }
 
+// retryAt is when to probe the check again after a probe at at, sooner than
+// its schedule: retry_interval on, while a run of failures has not yet
+// taken it down, or a run of successes not yet brought it back. Zero when
+// the check waits for its schedule. Called under mu, after apply.
+func (w *watched) retryAt(at time.Time) time.Time {
+	s := &w.state
+	r := w.cfg.RetryInterval.Duration
+	unconfirmed := (s.State != store.Down && s.FailStreak > 0) || (s.State == store.Down && s.OKStreak > 0)
+	if r <= 0 || !unconfirmed {
+		return time.Time{}
+	}
+	return at.Add(r)
+}
+
 // slack is how early the scheduler may start a probe to start it together
 // with one already due.
 const slack = 2 * time.Millisecond
@@ -184,6 +198,9 @@ type Monitor struct {
 	// requeue hands the scheduler back a heartbeat's entry once its
 	// deadline was dealt with, off the scheduler's goroutine.
 	requeue chan *entry
+	// retries asks the scheduler, which alone owns the queue, to probe a
+	// check sooner (retry_interval).
+	retries chan retryRequest
 	// stopMu and stopped keep pings out once Run has returned, and Run
 	// from returning while one is applied.
 	stopMu  sync.RWMutex
@@ -211,7 +228,7 @@ func New(o Options) (*Monitor, error) {
 		o.Location = time.Local
 	}
 	m := &Monitor{clock: o.Clock, log: o.Logger, sink: o.Sink, byID: map[string]*watched{}, owner: o.Owner, state: o.State,
-		loc: o.Location, requeue: make(chan *entry)}
+		loc: o.Location, requeue: make(chan *entry), retries: make(chan retryRequest)}
 	byCheck := []string{"check"} // the series' first label, unless aggregated
 	if o.Aggregate {
 		byCheck = nil
@@ -371,6 +388,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 		} else {
 			e.w.next.Store(e.next.UnixNano())
 		}
+		e.index = len(live) // where it stands once the checks never run are left out
 		live = append(live, e)
 	}
 	m.queue = live
@@ -390,6 +408,8 @@ func (m *Monitor) Run(ctx context.Context) error {
 			if e.next = e.w.deadline(); !e.next.IsZero() {
 				heap.Push(&m.queue, e)
 			}
+		case r := <-m.retries:
+			m.sooner(r)
 		}
 		now := m.clock.Now()
 		// Start what is due now and what falls due within the slack: a
@@ -404,7 +424,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 				m.due(ctx, e)
 				continue
 			}
-			m.start(ctx, e.w, e.next, now)
+			m.start(ctx, e, now)
 			// From the planned time when started early within the slack,
 			// from now when late: a late scheduler does not catch up.
 			e.next = e.sched.Next(later(now, e.next))
@@ -428,9 +448,10 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
-// start runs one probe unless the check is another instance's in this
-// slot, or the previous probe of it still runs.
-func (m *Monitor) start(ctx context.Context, w *watched, planned, now time.Time) {
+// start runs one probe of e's check, planned at e.next, unless the check is
+// another instance's in this slot, or the previous probe of it still runs.
+func (m *Monitor) start(ctx context.Context, e *entry, now time.Time) {
+	w, planned := e.w, e.next
 	if m.owner != nil {
 		if !m.owner.Owns(w.cfg.ID, planned) {
 			w.owned.Store(false)
@@ -450,20 +471,57 @@ func (m *Monitor) start(ctx context.Context, w *watched, planned, now time.Time)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		defer w.running.Store(false)
-		m.probe(ctx, w, now)
+		again := m.probe(ctx, w, now)
+		// Done before the retry is asked for: a retry already due starts
+		// at once, and must not be skipped as still running.
+		w.running.Store(false)
+		if !again.IsZero() {
+			m.retry(ctx, e, again)
+		}
 	}()
 }
 
-// probe runs one probe that the scheduler started at at.
-func (m *Monitor) probe(ctx context.Context, w *watched, at time.Time) {
+// retryRequest asks to probe an entry's check again at a time.
+type retryRequest struct {
+	e  *entry
+	at time.Time
+}
+
+// retry asks the scheduler to probe e's check again at at, unless another
+// instance owns it then: that one decides on its own probes.
+func (m *Monitor) retry(ctx context.Context, e *entry, at time.Time) {
+	if m.owner != nil && !m.owner.Owns(e.w.cfg.ID, at) {
+		return
+	}
+	select {
+	case m.retries <- retryRequest{e: e, at: at}:
+	case <-ctx.Done():
+	}
+}
+
+// sooner moves a retried entry forward to its retry, never later than it
+// was planned: after the retry, its schedule takes it on from there. A
+// retry already past, the probe having taken longer, is due now.
+func (m *Monitor) sooner(r retryRequest) {
+	e := r.e
+	if e.index < 0 || !r.at.Before(e.next) {
+		return
+	}
+	e.next = later(r.at, m.clock.Now())
+	e.w.next.Store(e.next.UnixNano())
+	heap.Fix(&m.queue, e.index)
+}
+
+// probe runs one probe that the scheduler started at at, and says when to
+// probe again sooner than the schedule (zero for not).
+func (m *Monitor) probe(ctx context.Context, w *watched, at time.Time) time.Time {
 	if w.reload.Load() && m.state != nil {
 		// Taken over: the state is where the instance that probed it
 		// last left it.
 		s, err := m.state(ctx, w.cfg.ID)
 		if err != nil {
 			m.log.Debug("probe skipped: the state of a check taken over could not be read", "check", w.cfg.ID, "err", err)
-			return
+			return time.Time{}
 		}
 		w.mu.Lock()
 		w.state = restored(s)
@@ -474,7 +532,7 @@ func (m *Monitor) probe(ctx context.Context, w *watched, at time.Time) {
 	r := w.checker.Check(pctx)
 	cancel()
 	if ctx.Err() != nil {
-		return
+		return time.Time{}
 	}
 	w.probes.Add(1)
 	w.latency.Observe(r.Latency.Seconds())
@@ -487,6 +545,7 @@ func (m *Monitor) probe(ctx context.Context, w *watched, at time.Time) {
 	w.mu.Lock()
 	change, steady := w.apply(at, r.OK)
 	state := w.state
+	again := w.retryAt(at)
 	w.last, w.lastAt = r, at
 	w.mu.Unlock()
 
@@ -494,6 +553,7 @@ func (m *Monitor) probe(ctx context.Context, w *watched, at time.Time) {
 		m.log.Info("check changed state", "check", w.cfg.ID, "from", change.From, "to", change.To, "error", r.Error)
 	}
 	m.sink.Observe(Observation{Check: w.cfg, At: at, Result: r, State: state, Change: change, Steady: steady})
+	return again
 }
 
 // ProbeNow runs check id once, now, within its timeout, and reports the

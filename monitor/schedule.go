@@ -110,6 +110,7 @@ func (q *queue) Pop() any {
 	old := *q
 	e := old[len(old)-1]
 	*q = old[:len(old)-1]
+	e.index = -1 // out of the queue: a retry of it finds nothing to move
 	return e
 }
 

@@ -133,8 +133,9 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Listen, err)
 	}
+	clock := clockwork.NewRealClock()
 	d := &daemon{path: *path, stdout: stdout, log: log, st: st, reg: reg, member: member, shared: shared,
-		clock: clockwork.NewRealClock(), reloads: make(chan reloadRequest)}
+		clock: clock, probeClock: probeClock(clock), reloads: make(chan reloadRequest)}
 	front := &frontDoor{current: func() http.Handler {
 		if g := cur.Load(); g != nil {
 			return g.handler
@@ -254,6 +255,9 @@ type daemon struct {
 	clock   clockwork.Clock
 	cfg     atomic.Pointer[config.Config]
 	reloads chan reloadRequest
+	// probeClock is the monitor's: clock, but in a test build
+	// (clock_testclock.go).
+	probeClock clockwork.Clock
 }
 
 // generation is the daemon's running parts on one configuration: the
@@ -404,7 +408,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	env := checks.NewEnv(checks.EnvOptions{UserAgent: ua})
 	mo := monitor.Options{Checks: all, Env: env, Sink: engine, States: states, Resume: resume, State: st.CheckState,
 		Watched: watched, Location: cfg.Location,
-		Clock: clock, Logger: log, Registry: reg, Aggregate: !cfg.HTTP.Metrics.PerCheckOn()}
+		Clock: d.probeClock, Logger: log, Registry: reg, Aggregate: !cfg.HTTP.Metrics.PerCheckOn()}
 	if shared {
 		mo.Owner = member
 	}
