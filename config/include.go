@@ -62,6 +62,11 @@ type included struct {
 // runs, which YAML refuses when the runs are read, and the file is then
 // read whole.
 func splitList(file string, data []byte, key string) ([]byte, []part) {
+	return splitListBy(file, data, key, runSize)
+}
+
+// splitListBy is splitList with runs of size items.
+func splitListBy(file string, data []byte, key string, size int) ([]byte, []part) {
 	var (
 		found   bool
 		indent  = -1
@@ -107,14 +112,14 @@ func splitList(file string, data []byte, key string) ([]byte, []part) {
 		}
 		off = next
 	}
-	if len(starts) < 2*runSize {
+	if len(starts) < 2*size {
 		return data, nil
 	}
 	var runs []part
-	for k := 0; k < len(starts); k += runSize {
+	for k := 0; k < len(starts); k += size {
 		to := end
-		if k+runSize < len(starts) {
-			to = starts[k+runSize]
+		if k+size < len(starts) {
+			to = starts[k+size]
 		}
 		runs = append(runs, part{file: file, data: data[starts[k]:to], line: lines[k], base: k})
 	}

@@ -221,3 +221,47 @@ func BenchmarkLoad100k(b *testing.B) {
 		}
 	}
 }
+
+// FuzzSplitList cuts any file into a rest and runs, and wants nothing
+// lost: the runs are the file's bytes in order, the rest keeps every line
+// where it was, and a file read in parts reads as it does whole.
+func FuzzSplitList(f *testing.F) {
+	f.Add(bigFile(3, -1), 1)
+	f.Add("merchants:\n- name: a\n  checks: []\n- name: b\n  checks: []\nproviders: []\n", 1)
+	f.Add("merchants: [a, b]\n", 1)
+	f.Add("merchants:\n  - a\n\t- b\n", 1)
+	f.Fuzz(func(t *testing.T, text string, size int) {
+		if size < 1 || size > 4 {
+			return
+		}
+		rest, runs := splitListBy("f.yaml", []byte(text), "merchants", size)
+		if len(runs) == 0 {
+			if string(rest) != text {
+				t.Fatal("a file left whole was changed")
+			}
+			return
+		}
+		if strings.Count(string(rest), "\n") != strings.Count(text, "\n") {
+			t.Fatalf("the rest has %d lines, the file %d", strings.Count(string(rest), "\n"), strings.Count(text, "\n"))
+		}
+		var joined strings.Builder
+		for i, r := range runs {
+			if i > 0 && r.line <= runs[i-1].line {
+				t.Fatalf("run %d starts on line %d, after run %d's %d", i, r.line, i-1, runs[i-1].line)
+			}
+			joined.Write(r.data)
+		}
+		if !strings.Contains(text, joined.String()) {
+			t.Fatal("the runs are not the file's bytes in order")
+		}
+		// Parsing in parts must agree with parsing whole.
+		parts, errParts := parseSplit("f.yaml", []byte(text), Options{Lookup: noEnv}, true)
+		whole, errWhole := parseSplit("f.yaml", []byte(text), Options{Lookup: noEnv}, false)
+		if (errParts == nil) != (errWhole == nil) {
+			t.Fatalf("in parts: %v\nwhole: %v", errParts, errWhole)
+		}
+		if errParts == nil && !reflect.DeepEqual(parts.Merchants, whole.Merchants) {
+			t.Fatal("the merchants differ")
+		}
+	})
+}
