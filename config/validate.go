@@ -40,8 +40,8 @@ var BuiltinPolicy = Policy{Name: DefaultPolicy, Steps: []Step{{Notify: []string{
 type validator struct {
 	*decoder
 	cfg      *Config
-	offline  bool     // secrets not in uses may be left unset
-	uses     []string // the secrets the command reads
+	offline  bool              // secrets not in uses may be left unset
+	uses     []string          // the secrets the command reads
 	contacts map[string]string // name → the path of the first
 	policies map[string]bool
 	// pingTokens are the heartbeats' tokens seen so far, and where.
