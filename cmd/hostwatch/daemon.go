@@ -339,16 +339,23 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	for i, c := range all {
 		ids[i] = c.ID
 	}
-	if err := st.Register(ctx, ids); err != nil {
-		return nil, err
-	}
+	// The store registers the checks and reads their states while the
+	// rest is built; the engine and the monitor wait for both.
 	resume := states != nil
-	if !resume {
-		var err error
-		if states, err = st.CheckStates(ctx); err != nil {
-			return nil, err
+	saved := make(chan error, 1)
+	go func() {
+		if err := st.Register(ctx, ids); err != nil {
+			saved <- err
+			return
 		}
-	}
+		var err error
+		if !resume {
+			states, err = st.CheckStates(ctx)
+		}
+		saved <- err
+	}()
+	stored := sync.OnceValue(func() error { return <-saved })
+	defer stored() // not left running on an early return
 
 	tmpl, err := locale.Load(cfg.Templates, cfg.Location)
 	if err != nil {
@@ -390,6 +397,9 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	// checks each copy is tens of megabytes.
 	rules := incident.RulesFrom(cfg)
 	rep := newReporter(cfg, st, rules)
+	if err := stored(); err != nil {
+		return nil, err
+	}
 	engine, err = incident.New(ctx, incident.Options{
 		Store: st, Router: router, Rules: rules,
 		Wake: dispatcher.Wake, Checks: ids, Sources: sourceNames(cfg), Holder: member.Token(), Replaces: member.Replaced(), Poll: poll(shared),
