@@ -147,6 +147,9 @@ type Defaults struct {
 	// Language is what hostwatch speaks to a contact who names none: en
 	// or ko.
 	Language string `yaml:"language"`
+	// FreshConnection is fresh_connection for every HTTP check that
+	// does not set its own.
+	FreshConnection bool `yaml:"fresh_connection"`
 }
 
 // Flapping says when a check that keeps going down and up is held as
@@ -283,6 +286,10 @@ type HTTPCheck struct {
 	MaxLatency    Duration          `yaml:"max_latency"`
 	MaxRedirects  *int              `yaml:"max_redirects"`
 	SkipTLSVerify bool              `yaml:"skip_tls_verify"`
+	// FreshConnection opens a new connection for every probe and closes
+	// it after, as a new customer does: kept-alive connections hide a
+	// server whose accept queue is full.
+	FreshConnection bool `yaml:"fresh_connection"`
 }
 
 // TCPCheck opens a TCP connection.
