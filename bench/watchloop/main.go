@@ -37,6 +37,7 @@ func main() {
 	failing := flag.Float64("failing", 0, "the share of checks whose target answers 500 (0 to 1)")
 	baseline := flag.Bool("baseline", false, "measure a bare net/http loop instead of hostwatch")
 	pg := flag.String("postgres", "", "run hostwatch on a new database on this PostgreSQL server (a postgres:// URL) instead of SQLite")
+	fresh := flag.Bool("fresh", false, "give every check fresh_connection: true, a new connection per probe")
 	outage := flag.Bool("outage", false, "after the first round, fail every check at once (one provider's) and measure how soon incidents and messages follow")
 	serve := flag.String("serve", "", "internal: serve the target on this address")
 	loop := flag.String("loop", "", "internal: run the bare loop against this base URL")
@@ -68,7 +69,7 @@ func main() {
 		measureBaseline(self, target, *checks, *every, *duration)
 		return
 	}
-	measureHostwatch(target, *checks, *every, *duration, *pg, *outage)
+	measureHostwatch(target, *checks, *every, *duration, *pg, *outage, *fresh)
 }
 
 func freeAddr() string {
@@ -166,7 +167,7 @@ func measureBaseline(self, target string, n int, every, duration time.Duration) 
 	fmt.Printf("  peak RSS           %.1f MB\n", peakRSS(cmd.Process.Pid))
 }
 
-func measureHostwatch(target string, n int, every, duration time.Duration, pgServer string, outage bool) {
+func measureHostwatch(target string, n int, every, duration time.Duration, pgServer string, outage, fresh bool) {
 	dir, err := os.MkdirTemp("", "watchloop")
 	if err != nil {
 		log.Fatal(err)
@@ -187,7 +188,7 @@ func measureHostwatch(target string, n int, every, duration time.Duration, pgSer
 	// One provider hosts every shop: an outage of all of them is its.
 	cfg.WriteString("providers:\n  - {name: examplehost, match: {provider: examplehost}, outage_when: {down_ratio: 0.5, min_down: 3}}\nmerchants:\n")
 	for i := range n {
-		fmt.Fprintf(&cfg, "  - name: shop%05d\n    checks:\n      - name: web\n        http: {url: \"http://%s/shop/%d\", contains: cart}\n        labels: {provider: examplehost}\n", i, target, i)
+		fmt.Fprintf(&cfg, "  - name: shop%05d\n    checks:\n      - name: web\n        http: {url: \"http://%s/shop/%d\", contains: cart, fresh_connection: %v}\n        labels: {provider: examplehost}\n", i, target, i, fresh)
 	}
 	cfgPath := filepath.Join(dir, "hostwatch.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o600); err != nil {
