@@ -50,15 +50,15 @@ var builders = map[string]func(*Env, *config.Check) (Checker, error){
 	"tls":  newTLS,
 }
 
-// Env is what every probe shares: one HTTP transport (and one that skips
-// certificate verification, for checks that ask for it) and one dialer, so
+// Env is what every probe shares: the HTTP transports and one dialer, so
 // that thousands of checks hold one connection pool, not one each.
 type Env struct {
-	dialer    *net.Dialer
-	transport *http.Transport
-	insecure  *http.Transport
-	rootCAs   *x509.CertPool
-	userAgent string
+	dialer *net.Dialer
+	// transports are the four shared HTTP transports: verifying
+	// certificates or not, keeping connections alive or not.
+	transports map[transportKind]*http.Transport
+	rootCAs    *x509.CertPool
+	userAgent  string
 	// header is the HTTP checks' headers when they set none of their own;
 	// clients holds one client per transport and redirect limit, and
 	// buffers the bodies being read: all shared by the checks.
@@ -66,6 +66,19 @@ type Env struct {
 	clients sync.Map // clientKey → *http.Client
 	buffers sync.Pool
 }
+
+// transportKind picks one of an Env's transports.
+type transportKind struct {
+	skipVerify bool // for checks with skip_tls_verify
+	fresh      bool // for checks with fresh_connection
+}
+
+// sessionCacheSize is how many hosts a fresh-connection transport keeps a
+// TLS session for: as many as a kept-alive one keeps idle connections. A
+// session is some 600 bytes (a Go server's ticket) and holds the host's
+// certificates, as an idle connection would; past this many hosts the
+// session least recently used is dropped.
+const sessionCacheSize = 4096
 
 // EnvOptions tunes an Env; the zero value is right for production.
 type EnvOptions struct {
@@ -78,11 +91,11 @@ type EnvOptions struct {
 // NewEnv builds the shared transports.
 func NewEnv(o EnvOptions) *Env {
 	dialer := &net.Dialer{KeepAlive: 30 * time.Second}
-	transport := func(skipVerify bool) *http.Transport {
-		return &http.Transport{
+	transport := func(k transportKind) *http.Transport {
+		t := &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
 			DialContext:           dialer.DialContext,
-			TLSClientConfig:       &tls.Config{RootCAs: o.RootCAs, InsecureSkipVerify: skipVerify},
+			TLSClientConfig:       &tls.Config{RootCAs: o.RootCAs, InsecureSkipVerify: k.skipVerify},
 			ForceAttemptHTTP2:     true,
 			MaxIdleConns:          4096,
 			MaxIdleConnsPerHost:   64,
@@ -90,19 +103,37 @@ func NewEnv(o EnvOptions) *Env {
 			TLSHandshakeTimeout:   0, // the probe's context bounds it
 			ExpectContinueTimeout: time.Second,
 		}
+		if k.fresh {
+			// A connection per probe, closed after it, as a new customer
+			// makes one: a server that accepts no new connections is
+			// down even while old ones still answer. Resuming the TLS
+			// session keeps the handshake cheap: no certificate to send,
+			// sign and verify again.
+			t.DisableKeepAlives = true
+			t.TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(sessionCacheSize)
+		}
+		return t
+	}
+	transports := map[transportKind]*http.Transport{}
+	for _, skipVerify := range []bool{false, true} {
+		for _, fresh := range []bool{false, true} {
+			k := transportKind{skipVerify: skipVerify, fresh: fresh}
+			transports[k] = transport(k)
+		}
 	}
 	ua := o.UserAgent
 	if ua == "" {
 		ua = "hostwatch"
 	}
-	return &Env{dialer: dialer, transport: transport(false), insecure: transport(true), rootCAs: o.RootCAs, userAgent: ua,
+	return &Env{dialer: dialer, transports: transports, rootCAs: o.RootCAs, userAgent: ua,
 		header: http.Header{"User-Agent": {ua}}, buffers: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
 }
 
 // Close drops the idle connections.
 func (e *Env) Close() {
-	e.transport.CloseIdleConnections()
-	e.insecure.CloseIdleConnections()
+	for _, t := range e.transports {
+		t.CloseIdleConnections()
+	}
 }
 
 // New builds the Checker for a configured check. A heartbeat check has

@@ -37,10 +37,7 @@ type httpProbe struct {
 
 func newHTTP(e *Env, c *config.Check) (Checker, error) {
 	h := c.HTTP
-	transport := e.transport
-	if h.SkipTLSVerify {
-		transport = e.insecure
-	}
+	transport := e.transports[transportKind{skipVerify: h.SkipTLSVerify, fresh: h.FreshConnection}]
 	maxRedirects := config.DefaultMaxRedirects
 	if h.MaxRedirects != nil {
 		maxRedirects = *h.MaxRedirects

@@ -158,6 +158,9 @@ type Defaults struct {
 	// down_after (up_after): an outage is confirmed in seconds, not in
 	// intervals of the schedule.
 	RetryInterval Duration `yaml:"retry_interval"`
+	// FreshConnection is fresh_connection for every HTTP check that
+	// does not set its own.
+	FreshConnection bool `yaml:"fresh_connection"`
 }
 
 // Flapping says when a check that keeps going down and up is held as
@@ -297,6 +300,10 @@ type HTTPCheck struct {
 	MaxLatency    Duration          `yaml:"max_latency"`
 	MaxRedirects  *int              `yaml:"max_redirects"`
 	SkipTLSVerify bool              `yaml:"skip_tls_verify"`
+	// FreshConnection opens a new connection for every probe and closes
+	// it after, as a new customer does: kept-alive connections hide a
+	// server whose accept queue is full.
+	FreshConnection bool `yaml:"fresh_connection"`
 }
 
 // TCPCheck opens a TCP connection.

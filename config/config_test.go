@@ -191,6 +191,12 @@ func TestErrors(t *testing.T) {
 		{"silence target", "silences:\n  - target: provider:nobody\n    until: 2026-12-01 09:00\n",
 			`2: silences[0].target: "provider:nobody" is no merchant`},
 		{"flapping changes", "defaults:\n  flapping: {changes: -1}\n", `2: defaults.flapping.changes: must not be negative`},
+		{"fresh_connection on a tcp check", "merchants:\n  - name: m\n    checks:\n      - name: c\n        tcp: {address: 'x:1', fresh_connection: true}\n",
+			`5: merchants[0].checks[0].tcp.fresh_connection: unknown key: fresh_connection belongs in a check's http block or in defaults`},
+		{"fresh_connection beside the probe", "merchants:\n  - name: m\n    checks:\n      - name: c\n        http: {url: 'http://x/'}\n        fresh_connection: true\n",
+			`6: merchants[0].checks[0].fresh_connection: unknown key: fresh_connection belongs in a check's http block`},
+		{"fresh_connection in the daemon's http", "http:\n  fresh_connection: true\n", `2: http.fresh_connection: unknown key: fresh_connection belongs in a check's http block`},
+		{"fresh_connection not a bool", "defaults:\n  fresh_connection: often\n", `2: defaults.fresh_connection: must be true or false, not "often"`},
 		{"repeat without after", "policies:\n  - name: p\n    steps:\n      - notify: [owner]\n    repeat: 2\n",
 			`5: policies[0].repeat: needs a step with an after`},
 		{"duplicate key", "timezone: UTC\ntimezone: UTC\n", `2: timezone: is set twice (first on line 1)`},
@@ -267,6 +273,36 @@ merchants:
 	from := time.Date(2026, 1, 1, 0, 0, 3, 0, time.UTC)
 	if next := db.Cron.Next(from); !next.Equal(from.Add(7 * time.Second)) {
 		t.Errorf("db next run = %v", next)
+	}
+}
+
+// TestFreshConnection: fresh_connection is taken in a check's http block
+// and in defaults, and a check's own value wins over the default.
+func TestFreshConnection(t *testing.T) {
+	tests := []struct {
+		name     string
+		defaults string // the defaults section's line, if any
+		http     string // what the check's http block adds
+		want     bool
+	}{
+		{"off unless asked", "", "", false},
+		{"on for the check", "", ", fresh_connection: true", true},
+		{"on from defaults", "defaults: {fresh_connection: true}\n", "", true},
+		{"the check's off wins over defaults", "defaults: {fresh_connection: true}\n", ", fresh_connection: false", false},
+		{"the check's on wins over defaults", "defaults: {fresh_connection: false}\n", ", fresh_connection: true", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := tt.defaults + "merchants:\n  - name: m\n    checks:\n      - name: web\n        http: {url: 'https://shop.example/'" + tt.http + "}\n" +
+				"      - name: db\n        tcp: {address: 'db:5432'}\n"
+			cfg, err := Parse("f.yaml", []byte(doc), noEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Merchants[0].Checks[0].HTTP.FreshConnection; got != tt.want {
+				t.Errorf("fresh_connection = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 

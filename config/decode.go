@@ -282,7 +282,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			d.errorf(k.Line, p, "is not for an included file, which holds merchants and contacts only")
 			continue
 		case !ok:
-			d.errorf(k.Line, p, "unknown key%s", suggest(key, fields))
+			d.errorf(k.Line, p, "unknown key%s", cmp.Or(misplaced[key], suggest(key, fields)))
 			continue
 		}
 		d.decode(val, v.Field(f), p)
@@ -360,6 +360,12 @@ func yamlFields(t reflect.Type) map[string]int {
 	}
 	fieldsOf.Store(t, out)
 	return out
+}
+
+// misplaced says where a key belongs when it is written in a block that
+// does not take it, where a guess at a typo would mislead.
+var misplaced = map[string]string{
+	"fresh_connection": ": fresh_connection belongs in a check's http block or in defaults (tcp and tls probes open a new connection every time)",
 }
 
 func describe(n *yaml.Node) string {

@@ -145,6 +145,9 @@ func applyDefaults(c *Config, has func(path string) bool) {
 					n := DefaultMaxRedirects
 					h.MaxRedirects = &n
 				}
+				if !has(p + ".http.fresh_connection") {
+					h.FreshConnection = df.FreshConnection
+				}
 			}
 			if d := ch.DNS; d != nil {
 				set(&d.Type, DefaultDNSType)

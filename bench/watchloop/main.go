@@ -38,6 +38,7 @@ func main() {
 	failing := flag.Float64("failing", 0, "the share of checks whose target answers 500 (0 to 1)")
 	baseline := flag.Bool("baseline", false, "measure a bare net/http loop instead of hostwatch")
 	pg := flag.String("postgres", "", "run hostwatch on a new database on this PostgreSQL server (a postgres:// URL) instead of SQLite")
+	fresh := flag.Bool("fresh", false, "give every check fresh_connection: true, a new connection per probe")
 	outage := flag.Bool("outage", false, "after the first round, fail every check at once (one provider's) and measure how soon incidents and messages follow")
 	include := flag.Int("include", 0, "write the merchants into this many files under merchants/, included by the main file, instead of into the main file")
 	validate := flag.Bool("validate", false, "only time `hostwatch validate` on the config, and its peak RSS")
@@ -74,7 +75,7 @@ func main() {
 	}
 	per := *perCheck == "true" || (*perCheck == "auto" && *checks <= 10_000)
 	measureHostwatch(target, run{n: *checks, every: *every, duration: *duration, pg: *pg, outage: *outage,
-		include: *include, validate: *validate, perCheck: per})
+		include: *include, validate: *validate, perCheck: per, fresh: *fresh})
 }
 
 // run is what to measure.
@@ -84,7 +85,7 @@ type run struct {
 	pg               string
 	outage, validate bool
 	include          int
-	perCheck         bool
+	perCheck, fresh  bool
 }
 
 func freeAddr() string {
@@ -245,7 +246,7 @@ func writeConfig(dir, target, listen string, db *record, r run) string {
 	// One provider hosts every shop: an outage of all of them is its.
 	cfg.WriteString("providers:\n  - {name: examplehost, match: {provider: examplehost}, outage_when: {down_ratio: 0.5, min_down: 3}}\n")
 	merchant := func(b *strings.Builder, i int) {
-		fmt.Fprintf(b, "  - name: shop%06d\n    checks:\n      - name: web\n        http: {url: \"http://%s/shop/%d\", contains: cart}\n        labels: {provider: examplehost}\n", i, target, i)
+		fmt.Fprintf(b, "  - name: shop%06d\n    checks:\n      - name: web\n        http: {url: \"http://%s/shop/%d\", contains: cart, fresh_connection: %v}\n        labels: {provider: examplehost}\n", i, target, i, r.fresh)
 	}
 	if r.include > 0 {
 		cfg.WriteString("include: [\"merchants/*.yaml\"]\n")
