@@ -180,14 +180,7 @@ func (db *DB) Register(ctx context.Context, checks []string) error {
 	if err := db.loadIDs(ctx); err != nil {
 		return err
 	}
-	db.mu.RLock()
-	var missing []any
-	for _, name := range checks {
-		if _, ok := db.ids[name]; !ok {
-			missing = append(missing, name)
-		}
-	}
-	db.mu.RUnlock()
+	missing := db.keyBy(checks)
 	if len(missing) == 0 {
 		return nil
 	}
@@ -206,7 +199,30 @@ func (db *DB) Register(ctx context.Context, checks []string) error {
 	if err != nil {
 		return err
 	}
-	return db.loadIDs(ctx)
+	if err := db.loadIDs(ctx); err != nil {
+		return err
+	}
+	if missing := db.keyBy(checks); len(missing) > 0 {
+		return fmt.Errorf("register checks: %s not found after it was written", missing[0])
+	}
+	return nil
+}
+
+// keyBy keys the ids of the checks known by the caller's names, which it
+// keeps anyway, letting the copies read from the database go, and returns
+// the names the store does not know.
+func (db *DB) keyBy(checks []string) []any {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	var missing []any
+	for _, name := range checks {
+		if id, ok := db.ids[name]; ok {
+			db.ids[name] = id
+		} else {
+			missing = append(missing, name)
+		}
+	}
+	return missing
 }
 
 func (db *DB) checkID(name string) (int64, error) {
