@@ -89,6 +89,13 @@ type watched struct {
 	last   checks.Result
 	lastAt time.Time
 
+	// series are the check's own metrics, or those all checks of its
+	// kind share when they are counted together (Options.Aggregate).
+	*series
+}
+
+// series are the metrics a probe counts in.
+type series struct {
 	okProbes, failedProbes prometheus.Counter
 	skips                  prometheus.Counter
 	latency                prometheus.Observer
@@ -273,15 +280,24 @@ func New(o Options) (*Monitor, error) {
 	groups := map[string][]*watched{}
 	var order []string
 	now := m.clock.Now()
+	shared := map[string]*series{} // by kind, when aggregated
+	seriesOf := func(c *config.Check) *series {
+		if s, ok := shared[c.Kind()]; ok {
+			return s
+		}
+		s := &series{okProbes: of(probes, c.ID, "ok"), failedProbes: of(probes, c.ID, "fail"), skips: of(skips, c.ID),
+			latency: m.latency.WithLabelValues(c.Kind())}
+		if o.Aggregate {
+			shared[c.Kind()] = s
+		}
+		return s
+	}
 	for _, c := range o.Checks {
 		w := &watched{
-			cfg:          c,
-			state:        store.CheckState{Check: c.ID, State: store.Unknown},
-			watched:      now,
-			okProbes:     of(probes, c.ID, "ok"),
-			failedProbes: of(probes, c.ID, "fail"),
-			skips:        of(skips, c.ID),
-			latency:      m.latency.WithLabelValues(c.Kind()),
+			cfg:     c,
+			state:   store.CheckState{Check: c.ID, State: store.Unknown},
+			watched: now,
+			series:  seriesOf(c),
 		}
 		if since, ok := o.Watched[c.ID]; ok {
 			w.watched = since
