@@ -144,6 +144,14 @@ func shiftLines(n *yaml.Node, by int) {
 
 // readPart parses and decodes one part.
 func readPart(p part, lookup func(string) (string, bool)) read {
+	r := decodePart(p, lookup)
+	if r.d != nil {
+		r.d.compactKeys()
+	}
+	return r
+}
+
+func decodePart(p part, lookup func(string) (string, bool)) read {
 	var root yaml.Node
 	if err := yaml.Unmarshal(p.data, &root); err != nil {
 		return read{syntax: err}

@@ -80,6 +80,7 @@ func parseSplit(file string, data []byte, o Options, split bool) (*Config, error
 	}
 	d.decode(root.Content[0], reflect.ValueOf(&cfg).Elem(), "")
 	root = yaml.Node{}
+	d.compactKeys()
 	files := d.includes(cfg.Include, filepath.Dir(file))
 	if !d.readIncluded(&cfg, runs, files) {
 		return parseSplit(file, data, o, false)

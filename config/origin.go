@@ -122,3 +122,23 @@ func (d *decoder) where(path, from string) string {
 	}
 	return file + ":" + strconv.Itoa(d.line(path))
 }
+
+// compactKeys moves the items' keys into one slice of their size: the
+// blocks they were read into are let go, most of the last one empty.
+func (d *decoder) compactKeys() {
+	n := 0
+	for _, l := range itemLists {
+		for _, it := range d.items[l] {
+			n += len(it.keys)
+		}
+	}
+	keys := make([]keyLine, 0, n)
+	for _, l := range itemLists {
+		for _, it := range d.items[l] {
+			start := len(keys)
+			keys = append(keys, it.keys...)
+			it.keys = keys[start:len(keys):len(keys)]
+		}
+	}
+	d.keys, d.run = nil, 0
+}

@@ -45,9 +45,6 @@ import (
 	"github.com/hostwatch/hostwatch/web"
 )
 
-// gcPercent is the daemon's GOGC unless the environment sets one.
-const gcPercent = 50
-
 func runDaemon(args []string, stdout, stderr io.Writer) error {
 	// SIGHUP reloads; Go's default would end the process.
 	hup := make(chan os.Signal, 1)
@@ -75,13 +72,6 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		return exitError(2)
 	}
 
-	// The heap of a daemon watching many checks is mostly what it keeps
-	// (the checks, their state); collecting when it has grown by half
-	// rather than doubled keeps it near that size, at a little CPU.
-	// GOGC, when set, decides.
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(gcPercent)
-	}
 	cfg, err := config.Load(*path)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
