@@ -419,9 +419,15 @@ func (d *decoder) env() []EnvRef {
 		if !d.secret[path] {
 			continue
 		}
+		// Where the file holding it says: an included file's own
+		// numbering, after its name.
+		file, key := d.place(path)
+		if file != d.file {
+			key = file + ": " + key
+		}
 		for _, n := range names {
 			_, set := d.lookup(n)
-			out = append(out, EnvRef{Name: n, Key: path, Set: set})
+			out = append(out, EnvRef{Name: n, Key: key, Set: set})
 		}
 	}
 	slices.SortFunc(out, func(a, b EnvRef) int { return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Name, b.Name)) })

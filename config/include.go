@@ -23,8 +23,9 @@ import (
 
 // runSize is how many merchants one part holds, when a long list is cut
 // into parts: small enough that the parts in flight on every core hold
-// little, large enough that each is worth a goroutine's hand-off.
-const runSize = 1000
+// little, large enough that each is worth a goroutine's hand-off. A
+// variable for the tests, which cut short lists.
+var runSize = 1000
 
 // part is a piece of the configuration read by itself: a run of a file's
 // merchants, or an included file's keys other than a long merchants list.
@@ -62,11 +63,7 @@ type included struct {
 // runs, which YAML refuses when the runs are read, and the file is then
 // read whole.
 func splitList(file string, data []byte, key string) ([]byte, []part) {
-	return splitListBy(file, data, key, runSize)
-}
-
-// splitListBy is splitList with runs of size items.
-func splitListBy(file string, data []byte, key string, size int) ([]byte, []part) {
+	size := runSize
 	var (
 		found   bool
 		indent  = -1
@@ -87,6 +84,11 @@ func splitListBy(file string, data []byte, key string, size int) ([]byte, []part
 		trimmed := bytes.TrimLeft(text, " ")
 		col := len(text) - len(trimmed)
 		blank := len(bytes.TrimSpace(trimmed)) == 0 || trimmed[0] == '#'
+		if bytes.HasPrefix(text, []byte("---")) || bytes.HasPrefix(text, []byte("...")) {
+			// More than one document, of which YAML reads the first:
+			// the file is read whole, as it is.
+			return data, nil
+		}
 		switch {
 		case !found:
 			if after, ok := bytes.CutPrefix(text, prefix); ok {
@@ -201,6 +203,8 @@ func readParts(parts []part, lookup func(string) (string, bool)) []read {
 // order, each once; a glob that matches nothing is an error.
 func (d *decoder) includes(globs []string, dir string) []string {
 	var files []string
+	var seen []os.FileInfo
+	self, _ := os.Stat(d.file)
 	for i, g := range globs {
 		path := index("include", i)
 		pattern := g
@@ -217,22 +221,20 @@ func (d *decoder) includes(globs []string, dir string) []string {
 			continue
 		}
 		for _, m := range matches {
-			if same(m, d.file) {
+			info, err := os.Stat(m)
+			switch {
+			case err != nil:
+				d.errorf(d.line(path), path, "cannot read %s: %v", m, unwrapPath(err))
+			case self != nil && os.SameFile(info, self):
 				d.errorf(d.line(path), path, "%q matches the configuration file itself", g)
-				continue
-			}
-			if !slices.Contains(files, m) {
-				files = append(files, m)
+			case !slices.ContainsFunc(seen, func(s os.FileInfo) bool { return os.SameFile(s, info) }):
+				// A file named twice, by two globs, a link or another
+				// path, is read once.
+				files, seen = append(files, m), append(seen, info)
 			}
 		}
 	}
 	return files
-}
-
-func same(a, b string) bool {
-	sa, errA := os.Stat(a)
-	sb, errB := os.Stat(b)
-	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
 
 // readIncluded reads the merchants of the main file's long list and of

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -80,6 +81,7 @@ merchants:
 func TestIncludeErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
+		main  string // the main file, includeMain when empty
 		files map[string]string
 		want  []string
 	}{{
@@ -127,13 +129,35 @@ func TestIncludeErrors(t *testing.T) {
 		files: map[string]string{"merchants/a.yaml": "merchants:\n  - name: a\n\tchecks: []\n"},
 		want:  []string{`merchants/a.yaml:3: a tab in the indentation`},
 	}, {
+		name: "a key whose value is a block, told at the key",
+		files: map[string]string{"merchants/a.yaml": `merchants:
+  - name: a-shop
+    checks:
+      - name: web
+        http:
+          method: GET
+`},
+		want: []string{`merchants/a.yaml:5: merchants[0].checks[0].http.url: is required`},
+	}, {
+		name: "a slip in the main file and an error in an included one: the main file's first",
+		main: strings.Replace(includeMain, "    contacts: [kim]", "\tcontacts: [kim]", 1),
+		files: map[string]string{"merchants/a.yaml": `merchants:
+  - name: a-shop
+    checks:
+      - {name: web, http: {url: "ftp://a.example/"}}
+`},
+		want: []string{
+			`hostwatch.yaml:8: a tab in the indentation`,
+			`merchants/a.yaml:4: merchants[0].checks[0].http.url: must be an absolute http or https URL`,
+		},
+	}, {
 		name:  "an empty included file",
 		files: map[string]string{"merchants/a.yaml": "# nothing yet\n"},
 		want:  []string{`merchants/a.yaml:1: the file is empty`},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			tc.files["hostwatch.yaml"] = includeMain
+			tc.files["hostwatch.yaml"] = cmp.Or(tc.main, includeMain)
 			writeFiles(t, dir, tc.files)
 			_, err := LoadWith(filepath.Join(dir, "hostwatch.yaml"), Options{Lookup: noEnv})
 			es, ok := AsErrors(err)
@@ -150,6 +174,32 @@ func TestIncludeErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestIncludeOnce reads a file two globs name, by two paths, once; and
+// names an included file's secret by that file and its own numbering.
+func TestIncludeOnce(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"hostwatch.yaml": strings.Replace(includeMain, `  - "merchants/*.yaml"`, fmt.Sprintf("  - \"merchants/*.yaml\"\n  - %q", filepath.Join(dir, "merchants", "a.yaml")), 1),
+		"merchants/a.yaml": `contacts:
+  - {name: lee, webhook: "https://hooks.example/", webhook_secret: "${HOOK}"}
+merchants:
+  - name: a-shop
+    contacts: [lee]
+    checks: []
+`,
+	})
+	cfg, err := LoadWith(filepath.Join(dir, "hostwatch.yaml"), Options{Lookup: env(map[string]string{"HOOK": "s3cret"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Merchants) != 2 || len(cfg.Files) != 2 {
+		t.Errorf("%d merchants from %d files", len(cfg.Merchants), len(cfg.Files))
+	}
+	if want := filepath.Join(dir, "merchants", "a.yaml") + ": contacts[0].webhook_secret"; len(cfg.Env) != 1 || cfg.Env[0].Key != want {
+		t.Errorf("env: %+v, want the key %s", cfg.Env, want)
 	}
 }
 
@@ -172,7 +222,7 @@ func bigFile(n, bad int) string {
 // TestLongListInParts reads a long merchants list in parts and wants what
 // the file read whole gives, errors at the same lines.
 func TestLongListInParts(t *testing.T) {
-	const n = 2*runSize + 345
+	n := 2*runSize + 345
 	for _, tc := range []struct {
 		name string
 		text string
@@ -181,10 +231,11 @@ func TestLongListInParts(t *testing.T) {
 		{"valid", bigFile(n, -1), ""},
 		{"an error in a late run", bigFile(n, 2300), fmt.Sprintf("f.yaml:%d: merchants[2300].checks[0].http.url: must be an absolute http or https URL", 5+2300*6+5)},
 		{"items at the key's own column", strings.ReplaceAll(bigFile(n, -1), "\n  ", "\n"), ""},
+		{"a second document, which YAML does not read", "storage: {driver: sqlite, dsn: hw.db}\n---\n" + bigFile(n, -1)[len("storage: {driver: sqlite, dsn: hw.db}\n"):], ""},
 		{"an anchor used across runs", strings.Replace(bigFile(n, -1), "labels: {provider: h0}", "labels: &l {provider: h0}", 1) + "  - {name: last, checks: [{name: web, http: {url: 'https://x.example/'}, labels: *l}]}\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, runs := splitList("f.yaml", []byte(tc.text), "merchants"); len(runs) < 2 && !strings.Contains(tc.name, "column") {
+			if _, runs := splitList("f.yaml", []byte(tc.text), "merchants"); len(runs) < 2 && !strings.Contains(tc.name, "column") && !strings.Contains(tc.name, "document") {
 				t.Fatalf("the list is read in %d parts", len(runs))
 			}
 			parts, errParts := parseSplit("f.yaml", []byte(tc.text), Options{Lookup: noEnv}, true)
@@ -201,7 +252,7 @@ func TestLongListInParts(t *testing.T) {
 			if errParts != nil {
 				t.Fatal(errParts)
 			}
-			if len(parts.Merchants) < n || !reflect.DeepEqual(parts.Merchants, whole.Merchants) {
+			if (len(parts.Merchants) < n && !strings.Contains(tc.name, "document")) || !reflect.DeepEqual(parts.Merchants, whole.Merchants) {
 				t.Errorf("in parts %d merchants, whole %d; equal: %v", len(parts.Merchants), len(whole.Merchants), reflect.DeepEqual(parts.Merchants, whole.Merchants))
 			}
 		})
@@ -234,7 +285,9 @@ func FuzzSplitList(f *testing.F) {
 		if size < 1 || size > 4 {
 			return
 		}
-		rest, runs := splitListBy("f.yaml", []byte(text), "merchants", size)
+		defer func(was int) { runSize = was }(runSize)
+		runSize = size
+		rest, runs := splitList("f.yaml", []byte(text), "merchants")
 		if len(runs) == 0 {
 			if string(rest) != text {
 				t.Fatal("a file left whole was changed")

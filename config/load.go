@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -134,10 +135,16 @@ func syntaxErrors(file string, data []byte, err error, o Options) error {
 		var root yaml.Node
 		if yaml.Unmarshal(fixed, &root) == nil {
 			_, rest := parse(file, fixed, o)
+			files := []string{file}
 			if es, ok := AsErrors(rest); ok {
 				slips = append(slips, es...)
+				for _, e := range es {
+					if !slices.Contains(files, e.File) {
+						files = append(files, e.File)
+					}
+				}
 			}
-			return slips.sorted()
+			return slips.sortedIn(files)
 		}
 	}
 	e := &Error{File: file, Msg: err.Error()}

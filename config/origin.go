@@ -15,7 +15,13 @@ type item struct {
 	file  string
 	index int // in its file's list
 	keys  []keyLine
+	// byKey indexes keys when they are many (a merchant of 20,000
+	// checks), where a look along them for each would be quadratic.
+	byKey map[string]int32
 }
+
+// manyKeys is how many keys an item has before they are indexed.
+const manyKeys = 64
 
 // keyBlock is how many keys' lines a block holds.
 const keyBlock = 8192
@@ -94,9 +100,15 @@ func (d *decoder) lineOf(path string) (int, bool) {
 		l, ok := d.lines[path]
 		return l, ok
 	}
-	for _, k := range it.keys {
-		if k.key == rest {
-			return int(k.line), true
+	if it.byKey != nil {
+		l, ok := it.byKey[rest]
+		return int(l), ok
+	}
+	// The last line written for a key is its own: a value's line is
+	// written first, then the line of the key it is under.
+	for i := len(it.keys) - 1; i >= 0; i-- {
+		if it.keys[i].key == rest {
+			return int(it.keys[i].line), true
 		}
 	}
 	return 0, false
@@ -138,6 +150,12 @@ func (d *decoder) compactKeys() {
 			start := len(keys)
 			keys = append(keys, it.keys...)
 			it.keys = keys[start:len(keys):len(keys)]
+			if len(it.keys) > manyKeys {
+				it.byKey = make(map[string]int32, len(it.keys))
+				for _, k := range it.keys {
+					it.byKey[k.key] = k.line
+				}
+			}
 		}
 	}
 	d.keys, d.run = nil, 0

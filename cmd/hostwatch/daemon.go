@@ -316,9 +316,13 @@ func keepFixed(log *slog.Logger, running, next *config.Config) {
 func (d *daemon) start(parent context.Context, cfg *config.Config, states map[string]store.CheckState, watched map[string]time.Time) (*generation, error) {
 	ctx, cancel := context.WithCancel(parent)
 	ok := false
+	var stored func() error // waits for the store's part, once started
 	defer func() {
 		if !ok {
 			cancel()
+			if stored != nil {
+				stored() // cut short: not left running
+			}
 		}
 	}()
 	log, st, member, shared, clock := d.log, d.st, d.member, d.shared, d.clock
@@ -344,8 +348,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 		}
 		saved <- err
 	}()
-	stored := sync.OnceValue(func() error { return <-saved })
-	defer stored() // not left running on an early return
+	stored = sync.OnceValue(func() error { return <-saved })
 
 	tmpl, err := locale.Load(cfg.Templates, cfg.Location)
 	if err != nil {
