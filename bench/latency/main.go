@@ -15,6 +15,7 @@
 package main
 
 import (
+	"database/sql"
 	"flag"
 	"fmt"
 	"io"
@@ -31,6 +32,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/hostwatch/hostwatch/notifier/telegram/telegramtest"
 )
@@ -118,6 +121,19 @@ func main() {
 		fmt.Printf("  max                %v\n", lat[len(lat)-1].Round(time.Microsecond*100))
 	}
 	fmt.Printf("  429s from the Bot API %d\n", api.Limited())
+	opened, queued, sent, err := r.stages(filepath.Join(dir, "hostwatch.db"))
+	if err != nil {
+		log.Fatal("read the record: ", err)
+	}
+	if len(opened) > 0 {
+		fmt.Printf("  by stage, from the record (ms)   p50  p99  max\n")
+		for _, st := range []struct {
+			name string
+			d    []time.Duration
+		}{{"incident opened", opened}, {"alert queued", queued}, {"alert taken", sent}} {
+			fmt.Printf("    %-30s %4d %4d %4d\n", st.name, quantile(st.d, 0.5).Milliseconds(), quantile(st.d, 0.99).Milliseconds(), st.d[len(st.d)-1].Milliseconds())
+		}
+	}
 }
 
 func listen() net.Listener {
@@ -244,8 +260,17 @@ type run struct {
 	idle   chan int
 	missed atomic.Int64
 
-	mu  sync.Mutex
-	lat []time.Duration
+	mu      sync.Mutex
+	samples []sample
+}
+
+// sample is one outage: when the target answered its confirming probe,
+// when the Bot API took its alert, and which of its chat's messages the
+// alert was (from 0).
+type sample struct {
+	chat               int64
+	nth                int
+	confirmed, alerted time.Time
 }
 
 // outage takes one shop down, waits for its alert, brings it back, and
@@ -265,7 +290,7 @@ func (r *run) outage(i int) {
 		log.Printf("shop %d: no alert after its confirming probe at %s", i, confirmed.Format(time.StampMicro))
 	} else {
 		r.mu.Lock()
-		r.lat = append(r.lat, alert.At.Sub(confirmed))
+		r.samples = append(r.samples, sample{chat: chat, nth: before, confirmed: confirmed, alerted: alert.At})
 		r.mu.Unlock()
 	}
 	r.shops.setDown(i, false)
@@ -293,13 +318,49 @@ func (r *run) waitMessage(chat int64, n int) (telegramtest.Message, bool) {
 	return telegramtest.Message{}, false
 }
 
-// latencies are the samples, sorted.
+// latencies are the samples' times from the confirming probe to the
+// alert, sorted.
 func (r *run) latencies() []time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := slices.Clone(r.lat)
+	var out []time.Duration
+	for _, s := range r.samples {
+		out = append(out, s.alerted.Sub(s.confirmed))
+	}
 	slices.Sort(out)
 	return out
+}
+
+// stages splits each sample's time by what the record says (to the
+// millisecond): until the incident was opened (the writer's transaction
+// began), until its alert was queued (the decider's pass began), and until
+// the Bot API took it.
+func (r *run) stages(path string) (opened, queued, sent []time.Duration, err error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer db.Close()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.samples {
+		var openedAt, queuedAt int64
+		err := db.QueryRow(`SELECT e.at, o.created_at FROM outbox o
+			JOIN incident_events e ON e.incident_id = o.incident_id AND e.kind = 'opened'
+			WHERE o.destination = ? AND o.op = 'send' ORDER BY o.id LIMIT 1 OFFSET ?`,
+			fmt.Sprintf("telegram:%d", s.chat), s.nth).Scan(&openedAt, &queuedAt)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("chat %d: %w", s.chat, err)
+		}
+		o, q := time.UnixMilli(openedAt), time.UnixMilli(queuedAt)
+		opened = append(opened, o.Sub(s.confirmed.Truncate(time.Millisecond)))
+		queued = append(queued, q.Sub(o))
+		sent = append(sent, s.alerted.Truncate(time.Millisecond).Sub(q))
+	}
+	for _, d := range [][]time.Duration{opened, queued, sent} {
+		slices.Sort(d)
+	}
+	return opened, queued, sent, nil
 }
 
 // quantile is the q-quantile of sorted, nearest rank.
