@@ -111,10 +111,12 @@ func (w *world) check(id string) *config.Check {
 	return nil
 }
 
-// probe hands the engine a failed or successful probe of each check now;
+// probe hands the engine a failed or successful probe of each check now,
+// all queued before the engine takes the first, and decided together;
 // change says the probe confirmed a change of state.
 func (w *world) probe(ok, change bool, ids ...string) {
 	now := w.clock.Now()
+	var batch []monitor.Observation
 	for _, id := range ids {
 		o := monitor.Observation{Check: w.check(id), At: now, Result: checks.Result{OK: ok}}
 		o.State = store.CheckState{Check: id, State: store.Up, Since: now, OKStreak: 1}
@@ -128,7 +130,15 @@ func (w *world) probe(ok, change bool, ids ...string) {
 				o.Change.From, o.Change.To = store.Down, store.Up
 			}
 		}
-		w.engine.Observe(o)
+		batch = append(batch, o)
+	}
+	err := incident.InWriter(context.Background(), w.engine, func() {
+		for _, o := range batch {
+			w.engine.Observe(o)
+		}
+	})
+	if err != nil {
+		w.t.Fatal(err)
 	}
 	w.sync()
 }

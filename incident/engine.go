@@ -15,6 +15,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
 	"github.com/hostwatch/hostwatch/monitor"
 	"github.com/hostwatch/hostwatch/notifier"
@@ -74,9 +75,11 @@ type Options struct {
 	// CompactEvery is how often old history is compacted. Default a day.
 	CompactEvery time.Duration
 	// Linger is how long the writer waits for more observations after the
-	// first one of a batch, so that an outage of many checks is written in
-	// a few transactions instead of one per probe. Default 50ms; it delays
-	// the first message of an outage by as much.
+	// first one of a batch, so that the failures of many checks are
+	// written in a few transactions instead of one per probe. Default
+	// 50ms. A change of state is not held by it: it goes with what is
+	// queued at that moment (a few in a row; in a storm of changes, one
+	// batch a linger ends early).
 	Linger time.Duration
 }
 
@@ -105,6 +108,8 @@ type Engine struct {
 	closeMu sync.RWMutex
 	closed  bool
 	in      chan monitor.Observation
+	// early bounds how often a change of state ends the linger early.
+	early *rate.Limiter
 	// manual carries work to the writer's goroutine.
 	manual chan func()
 	// poke asks for a pass soon: a signal was written.
@@ -186,6 +191,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	e := &Engine{
 		store: o.Store, clock: o.Clock, log: o.Logger, o: o, rules: o.Rules,
 		in:      make(chan monitor.Observation, o.QueueSize),
+		early:   rate.NewLimiter(rate.Every(o.Linger), earlyBurst),
 		manual:  make(chan func()),
 		poke:    make(chan struct{}, 1),
 		running: make(chan struct{}),
@@ -451,25 +457,52 @@ func (e *Engine) release(ctx context.Context) {
 	}
 }
 
+// earlyBurst is how many batches in a row a change of state may end
+// early, after which it may end one a linger at most: a few checks that go
+// down together are told at once, and a storm of thousands of changes is
+// written and decided in batches of a linger, as plain results are, not in
+// a transaction and a pass of the decider each.
+const earlyBurst = 3
+
 // collect adds to batch what arrives within the linger time, up to
-// maxBatch. The linger is real time whatever the clock: it only batches
+// maxBatch. A change of state ends the wait: it opens or resolves an
+// incident, whose first message must not wait for the batch to fill, so
+// the batch takes only what is queued already and goes, unless changes
+// come faster than earlyBurst allows. Plain results keep lingering: at a
+// thousand failures a second, batching is what keeps the cost of each
+// low. The linger is real time whatever the clock: it only batches
 // writes.
 func (e *Engine) collect(batch []monitor.Observation) []monitor.Observation {
 	linger := time.NewTimer(e.o.Linger)
 	defer linger.Stop()
+	early := slices.ContainsFunc(batch, changes) && e.early.Allow()
 	for len(batch) < maxBatch {
-		select {
-		case o, ok := <-e.in:
-			if !ok {
+		var o monitor.Observation
+		var ok bool
+		if early {
+			select {
+			case o, ok = <-e.in:
+			default:
 				return batch
 			}
-			batch = append(batch, o)
-		case <-linger.C:
+		} else {
+			select {
+			case o, ok = <-e.in:
+			case <-linger.C:
+				return batch
+			}
+		}
+		if !ok {
 			return batch
 		}
+		batch = append(batch, o)
+		early = early || changes(o) && e.early.Allow()
 	}
 	return batch
 }
+
+// changes reports whether o moved its check to another state.
+func changes(o monitor.Observation) bool { return o.Change != nil }
 
 func (e *Engine) compact(ctx context.Context) {
 	if err := e.store.Compact(ctx, e.clock.Now()); err != nil {

@@ -302,6 +302,37 @@ func TestOutageThroughRestart(t *testing.T) {
 	}
 }
 
+// newStore opens a store in a temporary folder that knows checks, closed
+// when the test ends.
+func newStore(t *testing.T, checks ...string) *sqlite.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Register(ctx, checks); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// failed is the ith failed probe (from 0) of c in a row since t0, one a
+// second; the third confirms the outage.
+func failed(c *config.Check, i int) monitor.Observation {
+	o := monitor.Observation{Check: c, At: t0.Add(time.Duration(i) * time.Second),
+		Result: checks.Result{Kind: "refused", Error: "connection refused"},
+		State:  store.CheckState{Check: c.ID, State: store.Unknown, FailStreak: i + 1, StreakSince: t0}}
+	if i >= 2 {
+		o.State.State, o.State.Since = store.Down, t0
+	}
+	if i == 2 {
+		o.Change = &monitor.Change{From: store.Unknown, To: store.Down, Since: t0}
+	}
+	return o
+}
+
 // flaky refuses the first writes, as a full disk or a locked database would.
 type flaky struct {
 	store.Store
@@ -320,15 +351,8 @@ func (f *flaky) Update(ctx context.Context, fn func(store.Tx) error) error {
 // exactly once.
 func TestRefusedWritesAreRetried(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	c := storefront(t, "http://127.0.0.1:1/")
-	if err := db.Register(ctx, []string{c.ID}); err != nil {
-		t.Fatal(err)
-	}
+	db := newStore(t, c.ID)
 	st := &flaky{Store: db}
 	st.refuse.Store(3)
 	e, err := incident.New(ctx, incident.Options{Store: st, Router: router{}})
@@ -337,16 +361,8 @@ func TestRefusedWritesAreRetried(t *testing.T) {
 	}
 	done := make(chan error)
 	go func() { done <- e.Run(ctx) }()
-	fail := checks.Result{Kind: "refused", Error: "connection refused"}
 	for i := range 3 {
-		at := t0.Add(time.Duration(i) * time.Second)
-		o := monitor.Observation{Check: c, At: at, Result: fail,
-			State: store.CheckState{Check: c.ID, State: store.Unknown, FailStreak: i + 1, StreakSince: t0}}
-		if i == 2 {
-			o.State.State, o.State.Since = store.Down, t0
-			o.Change = &monitor.Change{From: store.Unknown, To: store.Down, Since: t0}
-		}
-		e.Observe(o)
+		e.Observe(failed(c, i))
 	}
 	eventually(t, "the write to go through", func() bool { return len(incidents(t, db)) == 1 })
 	e.Close()
@@ -494,3 +510,108 @@ type adminEditable struct{}
 func (adminEditable) Notify(string, []string) []string { return []string{"chat:1"} }
 func (adminEditable) Admins() []string                 { return []string{"chat:admin"} }
 func (adminEditable) Editable(string) bool             { return true }
+
+// TestChangeIsNotHeldByTheLinger: with a long linger, the probe that
+// confirms an outage is written and decided at once, taking with it the
+// failures queued before it, and the dispatcher is woken; a failure that
+// changes nothing waits for the batch.
+func TestChangeIsNotHeldByTheLinger(t *testing.T) {
+	ctx := context.Background()
+	c := storefront(t, "http://127.0.0.1:1/")
+	db := newStore(t, c.ID)
+	woke := make(chan struct{}, 1)
+	wake := func() {
+		select {
+		case woke <- struct{}{}:
+		default:
+		}
+	}
+	e, err := incident.New(ctx, incident.Options{Store: db, Router: router{}, Wake: wake, Linger: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	failures := func() int {
+		fs, err := db.Failures(ctx, c.ID, t0, t0.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(fs)
+	}
+
+	// Two failures start a batch that would linger an hour; the third
+	// confirms the outage.
+	for i := range 3 {
+		e.Observe(failed(c, i))
+	}
+	select {
+	case <-woke:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the dispatcher was not woken: the change waited for the linger")
+	}
+	if items := outbox(t, db); len(items) != 2 || decode(t, items[0]).Kind != notifier.Down {
+		t.Errorf("outbox = %+v", items)
+	}
+	if n := failures(); n != 3 {
+		t.Errorf("%d failures recorded with the change, want the 3 queued before it", n)
+	}
+
+	// A failure of the outage under way changes nothing: it waits.
+	e.Observe(failed(c, 3))
+	time.Sleep(200 * time.Millisecond)
+	if n := failures(); n != 3 {
+		t.Errorf("%d failures recorded while the batch lingers, want 3", n)
+	}
+	e.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := failures(); n != 4 {
+		t.Errorf("%d failures recorded at shutdown, want 4", n)
+	}
+}
+
+// TestAStormOfChangesIsBatched: three outages confirmed one after another
+// are each decided at once; a fourth, well within the linger of the first,
+// waits for the batch as a plain result does, and is decided at shutdown.
+func TestAStormOfChangesIsBatched(t *testing.T) {
+	ctx := context.Background()
+	var cs []*config.Check
+	var ids []string
+	for i := range 4 {
+		c := storefront(t, "http://127.0.0.1:1/")
+		c.ID = fmt.Sprintf("shop%d/storefront", i)
+		cs, ids = append(cs, c), append(ids, c.ID)
+	}
+	db := newStore(t, ids...)
+	e, err := incident.New(ctx, incident.Options{Store: db, Router: router{}, Linger: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	for i, c := range cs {
+		for n := range 3 {
+			e.Observe(failed(c, n))
+		}
+		if i < 3 {
+			eventually(t, "outage "+c.ID, func() bool { return e.OpenIncident(ctx, c.ID) != 0 })
+			continue
+		}
+		time.Sleep(300 * time.Millisecond)
+		if e.OpenIncident(ctx, c.ID) != 0 {
+			t.Errorf("the fourth outage in a row was written at once")
+		}
+	}
+	e.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if e.OpenIncident(ctx, cs[3].ID) == 0 {
+		t.Error("the fourth outage was not written at shutdown")
+	}
+	if n := len(outbox(t, db)); n != 8 {
+		t.Errorf("%d messages, want each outage's two", n)
+	}
+}

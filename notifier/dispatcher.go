@@ -15,7 +15,6 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"github.com/hostwatch/hostwatch/locale"
 	"github.com/hostwatch/hostwatch/store"
@@ -89,7 +88,7 @@ type Dispatcher struct {
 	clock   clockwork.Clock
 	log     *slog.Logger
 	wake    chan struct{}
-	global  map[string]*rate.Limiter
+	global  map[string]*limiter
 	results *prometheus.CounterVec
 	pending prometheus.Gauge
 	// inFlight counts the sends under way, for the log at the end of
@@ -143,7 +142,7 @@ func NewDispatcher(o DispatcherOptions) (*Dispatcher, error) {
 	d := &Dispatcher{
 		o: o, clock: o.Clock, log: o.Logger,
 		wake:    make(chan struct{}, 1),
-		global:  map[string]*rate.Limiter{},
+		global:  map[string]*limiter{},
 		workers: map[string]*worker{},
 		held:    map[string]time.Time{},
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -155,7 +154,9 @@ func NewDispatcher(o DispatcherOptions) (*Dispatcher, error) {
 		}),
 	}
 	for platform, p := range o.Pacing {
-		d.global[platform] = p.Global.limiter()
+		if lim := newLimiter(p.Global); lim != nil {
+			d.global[platform] = lim
+		}
 	}
 	for _, c := range []prometheus.Collector{d.results, d.pending} {
 		if err := o.Registry.Register(c); err != nil {
@@ -325,10 +326,8 @@ func (d *Dispatcher) claim(ctx context.Context) ([]store.Claim, []string, error)
 // share paces each platform's overall limit to this instance's part of it.
 func (d *Dispatcher) share() {
 	n := max(d.o.Share(), 1)
-	for platform, lim := range d.global {
-		if every := d.o.Pacing[platform].Global.every(); every > 0 {
-			lim.SetLimit(rate.Every(every * time.Duration(n)))
-		}
+	for _, lim := range d.global {
+		lim.share(n)
 	}
 }
 
@@ -372,7 +371,7 @@ type worker struct {
 	dest              string
 	platform, address string
 	notifier          Notifier
-	global            *rate.Limiter
+	global            *limiter
 	// every is the least time between two sends to this destination,
 	// counted from the moment of the last one; last is that moment,
 	// under mu.
@@ -518,12 +517,12 @@ func (w *worker) pace(ctx context.Context) error {
 		}
 	}
 	if w.global != nil {
-		r := w.global.Reserve()
-		if d := r.Delay(); d > 0 {
+		// A time booked and not used at a stop stays booked: the limit
+		// is kept all the same.
+		if d := w.global.reserve(clock.Now()).Sub(clock.Now()); d > 0 {
 			select {
 			case <-clock.After(d):
 			case <-ctx.Done():
-				r.Cancel()
 				return ctx.Err()
 			}
 		}

@@ -472,6 +472,24 @@ func TestPacingCountsFromTheActualSend(t *testing.T) {
 	}
 }
 
+// TestStormKeepsThePlatformLimit: a burst to more destinations than the
+// platform takes in a second reaches a receiver that refuses a 31st
+// message within any second without one refusal.
+func TestStormKeepsThePlatformLimit(t *testing.T) {
+	srv := webhooktest.New("")
+	defer srv.Close()
+	srv.LimitAll(30, time.Second)
+	contacts, dests := owners(srv, 75)
+	r := newRig(t, contacts, notifier.DispatcherOptions{Pacing: map[string]notifier.Pacing{"webhook": {
+		Global: notifier.Pace{N: 30, Per: time.Second},
+	}}})
+	r.enqueue(1, 1, dests...)
+	eventually(t, 20*time.Second, "75 deliveries", func() bool { return len(srv.Deliveries()) == 75 })
+	if n := srv.Limited(); n != 0 {
+		t.Errorf("%d requests broke the platform's limit", n)
+	}
+}
+
 // TestInstancesShareTheOutbox: three dispatchers, as three instances, on
 // one store deliver a burst to twenty destinations: every message once, in
 // order per destination, never two at once to one destination. A

@@ -44,6 +44,9 @@ type Message struct {
 	// Text is then its caption.
 	Document string
 	Data     []byte
+	// At is when the fake accepted the message: for measuring how long a
+	// message took to arrive.
+	At time.Time
 }
 
 // Server is the fake Bot API.
@@ -376,7 +379,7 @@ func (s *Server) sendDocument(p url.Values, doc *upload) (int, reply) {
 		return 400, fail(400, "Bad Request: chat not found")
 	}
 	s.nextID++
-	m := &Message{ChatID: chatID, MessageID: s.nextID, Text: p.Get("caption"), Document: doc.name, Data: doc.data}
+	m := &Message{ChatID: chatID, MessageID: s.nextID, Text: p.Get("caption"), Document: doc.name, Data: doc.data, At: time.Now()}
 	s.messages[chatID] = append(s.messages[chatID], m)
 	return 200, reply{Ok: true, Result: map[string]any{"message_id": m.MessageID, "date": time.Now().Unix(),
 		"chat": map[string]any{"id": chatID, "type": chatType(chatID)},
@@ -412,7 +415,7 @@ func (s *Server) method(method string, p url.Values) (int, reply) {
 		}
 		s.nextID++
 		m := &Message{ChatID: chatID, MessageID: s.nextID, Text: p.Get("text"), ParseMode: p.Get("parse_mode"), Markup: p.Get("reply_markup"),
-			NoPreview: p.Get("disable_web_page_preview") == "true"}
+			NoPreview: p.Get("disable_web_page_preview") == "true", At: time.Now()}
 		s.messages[chatID] = append(s.messages[chatID], m)
 		return 200, reply{Ok: true, Result: map[string]any{"message_id": m.MessageID, "date": time.Now().Unix(),
 			"chat": map[string]any{"id": chatID, "type": chatType(chatID)}, "text": m.Text}}
