@@ -135,7 +135,7 @@ type Rules struct {
 	// Default, that of defaults.policy.
 	Policies    map[string]config.Policy
 	Default     config.Policy
-	Checks      map[string]int           // by merchant: how many checks it has
+	Checks      map[string]int // by merchant: how many checks it has
 	Providers   []Provider
 	Maintenance []config.Maintenance
 	Silences    []config.Silence
