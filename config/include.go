@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
-	"strconv"
 	"sync"
 
 	"go.yaml.in/yaml/v3"
@@ -63,7 +62,6 @@ type included struct {
 // runs, which YAML refuses when the runs are read, and the file is then
 // read whole.
 func splitList(file string, data []byte, key string) ([]byte, []part) {
-	size := runSize
 	var (
 		found   bool
 		indent  = -1
@@ -114,14 +112,14 @@ func splitList(file string, data []byte, key string) ([]byte, []part) {
 		}
 		off = next
 	}
-	if len(starts) < 2*size {
+	if len(starts) < 2*runSize {
 		return data, nil
 	}
 	var runs []part
-	for k := 0; k < len(starts); k += size {
+	for k := 0; k < len(starts); k += runSize {
 		to := end
-		if k+size < len(starts) {
-			to = starts[k+size]
+		if k+runSize < len(starts) {
+			to = starts[k+runSize]
 		}
 		runs = append(runs, part{file: file, data: data[starts[k]:to], line: lines[k], base: k})
 	}
@@ -334,12 +332,7 @@ func includedSyntax(file string, data []byte, err error) Errors {
 	if slips, _ := findSlips(file, data); len(slips) > 0 {
 		return slips
 	}
-	e := &Error{File: file, Msg: err.Error()}
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		e.Line, _ = strconv.Atoi(m[1])
-		e.Msg = m[2]
-	}
-	return Errors{e}
+	return Errors{yamlError(file, err)}
 }
 
 // unwrapPath leaves out the file name a *PathError repeats.

@@ -147,12 +147,17 @@ func syntaxErrors(file string, data []byte, err error, o Options) error {
 			return slips.sortedIn(files)
 		}
 	}
+	return append(slips, yamlError(file, err)).sorted()
+}
+
+// yamlError is YAML's own error, at the line it names.
+func yamlError(file string, err error) *Error {
 	e := &Error{File: file, Msg: err.Error()}
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 		e.Msg = m[2]
 	}
-	return append(slips, e).sorted()
+	return e
 }
 
 // unquoted finds a value that starts with a character YAML reserves:
