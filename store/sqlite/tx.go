@@ -17,6 +17,10 @@ type tx struct {
 	// chain are the entries of the rows written, appended to the chain
 	// at the commit.
 	chain []store.ChainEntry
+	// stmts are the hot statements bound to this transaction, bound once
+	// each: database/sql keeps every binding until the commit, and a
+	// batch of 100,000 aggregates bound afresh per row held as many.
+	stmts map[string]*sql.Stmt
 }
 
 // The statements the writer runs for nearly every probe it records,
@@ -52,8 +56,16 @@ var hotQueries = []string{qInsertFailure, qSummarize, qAddStats, qSaveState, qEn
 // exec runs a statement in the transaction, through its prepared form when
 // it is one of the hot ones.
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if stmt, ok := t.stmts[query]; ok {
+		return stmt.ExecContext(ctx, args...)
+	}
 	if stmt, ok := t.db.stmts[query]; ok {
-		return t.tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+		bound := t.tx.StmtContext(ctx, stmt)
+		if t.stmts == nil {
+			t.stmts = make(map[string]*sql.Stmt, len(hotQueries))
+		}
+		t.stmts[query] = bound
+		return bound.ExecContext(ctx, args...)
 	}
 	return t.tx.ExecContext(ctx, query, args...)
 }
