@@ -13,51 +13,61 @@ type statKey struct {
 	period int64 // Unix seconds of the hour
 }
 
+// sums are one check's probes in one hour. They are held by value: at
+// 100,000 checks a pointer per entry would be 100,000 more objects for the
+// collector to trace.
+type sums struct {
+	ok, failed             int
+	latencySum, latencyMax time.Duration
+}
+
 // aggregator sums probes per check and hour in memory between writes.
 type aggregator struct {
 	mu sync.Mutex
-	m  map[statKey]*store.Stat
+	m  map[statKey]sums
 }
 
 func newAggregator() *aggregator {
-	return &aggregator{m: map[statKey]*store.Stat{}}
+	return &aggregator{m: map[statKey]sums{}}
 }
 
 func (a *aggregator) add(check string, at time.Time, r checks.Result) {
-	s := store.Stat{Check: check, Period: at.Truncate(time.Hour), LatencySum: r.Latency, LatencyMax: r.Latency}
+	s := sums{latencySum: r.Latency, latencyMax: r.Latency}
 	if r.OK {
-		s.OK = 1
+		s.ok = 1
 	} else {
-		s.Failed = 1
+		s.failed = 1
 	}
+	k := statKey{check, at.Truncate(time.Hour).Unix()}
 	a.mu.Lock()
-	a.merge(s)
+	a.merge(k, s)
 	a.mu.Unlock()
 }
 
-// merge adds s to the sums; a.mu is held.
-func (a *aggregator) merge(s store.Stat) {
-	k := statKey{s.Check, s.Period.Unix()}
-	cur := a.m[k]
-	if cur == nil {
-		a.m[k] = &s
-		return
+// merge adds s to the sums of k; a.mu is held.
+func (a *aggregator) merge(k statKey, s sums) {
+	if cur, ok := a.m[k]; ok {
+		s.ok += cur.ok
+		s.failed += cur.failed
+		s.latencySum += cur.latencySum
+		s.latencyMax = max(cur.latencyMax, s.latencyMax)
 	}
-	cur.OK += s.OK
-	cur.Failed += s.Failed
-	cur.LatencySum += s.LatencySum
-	cur.LatencyMax = max(cur.LatencyMax, s.LatencyMax)
+	a.m[k] = s
 }
 
-// take empties the aggregator and returns what it held.
+// take empties the aggregator and returns what it held. The next map is
+// not sized after this one: it grows back over the next interval, and
+// sizing it now would hold both at their full size while the batch is
+// written.
 func (a *aggregator) take() []store.Stat {
 	a.mu.Lock()
 	m := a.m
-	a.m = make(map[statKey]*store.Stat, len(m))
+	a.m = map[statKey]sums{}
 	a.mu.Unlock()
 	out := make([]store.Stat, 0, len(m))
-	for _, s := range m {
-		out = append(out, *s)
+	for k, s := range m {
+		out = append(out, store.Stat{Check: k.check, Period: time.Unix(k.period, 0), OK: s.ok, Failed: s.failed,
+			LatencySum: s.latencySum, LatencyMax: s.latencyMax})
 	}
 	return out
 }
@@ -67,6 +77,6 @@ func (a *aggregator) putBack(ss []store.Stat) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, s := range ss {
-		a.merge(s)
+		a.merge(statKey{s.Check, s.Period.Unix()}, sums{ok: s.OK, failed: s.Failed, latencySum: s.LatencySum, latencyMax: s.LatencyMax})
 	}
 }
