@@ -61,7 +61,7 @@ func NewRouter(cfg *config.Config, platforms, editable []string) *ConfigRouter {
 		}
 		return out
 	}
-	r := &ConfigRouter{byMerchant: map[string][]string{}, byContact: map[string][]string{},
+	r := &ConfigRouter{byContact: map[string][]string{},
 		admins: destinations(cfg.Admins), editable: map[string]bool{}, langs: map[string]locale.Lang{}}
 	r.lang, _ = locale.Parse(cfg.Defaults.Language)
 	r.lang = r.lang.Or(locale.English)
@@ -77,8 +77,19 @@ func NewRouter(cfg *config.Config, platforms, editable []string) *ConfigRouter {
 			}
 		}
 	}
+	// Merchants naming the same contacts share one list: at 100,000
+	// merchants in a few teams' hands, that is a list per team, not per
+	// merchant.
+	lists := map[string][]string{}
+	r.byMerchant = make(map[string][]string, len(cfg.Merchants))
 	for _, m := range cfg.Merchants {
-		r.byMerchant[m.Name] = destinations(m.Contacts)
+		key := strings.Join(m.Contacts, "\x00")
+		ds, ok := lists[key]
+		if !ok {
+			ds = destinations(m.Contacts)
+			lists[key] = ds
+		}
+		r.byMerchant[m.Name] = ds
 	}
 	for _, p := range editable {
 		r.editable[p] = true
