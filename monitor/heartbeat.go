@@ -63,11 +63,11 @@ type beat struct {
 // deadline missed), or after the watch began when none was.
 func (w *watched) watchBeat() {
 	w.beat = &beat{}
-	from := w.watched
-	if !w.state.Probed.IsZero() {
-		from = w.state.Probed
-		if w.state.State == store.Up { // then its last event was a ping
-			w.beat.lastPing, w.lastAt = w.state.Probed, w.state.Probed
+	from := time.Unix(0, w.watched)
+	if w.state.probed != 0 {
+		from = unixTime(w.state.probed)
+		if w.state.is(store.Up) { // then its last event was a ping
+			w.beat.lastPing, w.lastAt = from, w.state.probed
 		}
 	}
 	w.setDue(w.cfg.Heartbeat.Due(from))
@@ -97,33 +97,34 @@ func (w *watched) deadline() time.Time {
 // adopt takes a state another instance saved, when it is newer than the
 // one here: a ping received there, or a deadline it acted on.
 func (w *watched) adopt(s store.CheckState) {
-	if !s.Probed.After(w.state.Probed) {
+	if !s.Probed.After(unixTime(w.state.probed)) {
 		return
 	}
-	w.state = s
+	w.state = pack(s)
 	if s.State == store.Up {
-		w.beat.lastPing, w.lastAt = s.Probed, s.Probed
+		w.beat.lastPing, w.lastAt = s.Probed, s.Probed.UnixNano()
 	}
 	w.setDue(w.cfg.Heartbeat.Due(s.Probed))
 }
 
-// due deals with a heartbeat's entry at the head of the queue, whose
+// dueBeat deals with a heartbeat check at the head of the queue, whose
 // deadline has come: one that a ping moved later goes back in its place;
 // otherwise it leaves the queue while a goroutine decides, and comes back
 // through requeue.
-func (m *Monitor) due(ctx context.Context, e *entry) {
-	if d := e.w.deadline(); d.After(e.next) {
-		e.next = d
+func (m *Monitor) dueBeat(ctx context.Context, w *watched) {
+	if d := w.deadline(); d.UnixNano() > w.due {
+		w.due = d.UnixNano()
 		heap.Fix(&m.queue, 0)
 		return
 	}
+	at := time.Unix(0, w.due)
 	heap.Pop(&m.queue)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		m.missed(ctx, e.w, e.next)
+		m.missed(ctx, w, at)
 		select {
-		case m.requeue <- e:
+		case m.requeue <- w:
 		case <-ctx.Done():
 		}
 	}()
@@ -168,7 +169,7 @@ func (m *Monitor) missed(ctx context.Context, w *watched, at time.Time) {
 	}
 	r := checks.Result{Kind: "heartbeat", Error: m.silence(w, at)}
 	change, _ := w.apply(at, false)
-	w.state.Probed = at
+	w.state.probed = at.UnixNano()
 	w.last = r // lastAt stays the last ping's
 	// Due again a period on, so that the record shows it stays down;
 	// counted from now when that too has passed (the daemon was
@@ -178,7 +179,7 @@ func (m *Monitor) missed(ctx context.Context, w *watched, at time.Time) {
 		next = w.cfg.Heartbeat.Due(at)
 	}
 	w.setDue(next)
-	state := w.state
+	state := w.state.unpack(w.cfg.ID)
 	w.mu.Unlock()
 	m.observe(w, at, r, state, change)
 }
@@ -187,7 +188,7 @@ func (m *Monitor) missed(ctx context.Context, w *watched, at time.Time) {
 // every 2s with 1s grace".
 func (m *Monitor) silence(w *watched, at time.Time) string {
 	h := w.cfg.Heartbeat
-	since := "hostwatch started at " + m.moment(w.watched, at)
+	since := "hostwatch started at " + m.moment(time.Unix(0, w.watched), at)
 	if !w.beat.lastPing.IsZero() {
 		since = m.moment(w.beat.lastPing, at)
 	}
@@ -265,11 +266,11 @@ func (m *Monitor) Ping(ctx context.Context, check string, kind PingKind, at time
 	}
 	b.started = time.Time{}
 	change, _ := w.apply(at, r.OK)
-	w.state.Probed = at
+	w.state.probed = at.UnixNano()
 	b.lastPing = at
-	w.last, w.lastAt = r, at
+	w.last, w.lastAt = r, at.UnixNano()
 	w.setDue(w.cfg.Heartbeat.Due(at))
-	state := w.state
+	state := w.state.unpack(w.cfg.ID)
 	w.mu.Unlock()
 	if r.Latency > 0 {
 		w.latency.Observe(r.Latency.Seconds())

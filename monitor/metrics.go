@@ -31,7 +31,7 @@ func (c checkCollector) Collect(ch chan<- prometheus.Metric) {
 			continue // another instance's to say
 		}
 		w.mu.Lock()
-		state, expires := w.state.State, w.last.Expires
+		state, expires := states[w.state.state], w.last.Expires
 		w.mu.Unlock()
 		switch state {
 		case store.Up:

@@ -67,31 +67,84 @@ type Status struct {
 	Watched time.Time
 }
 
-// watched is one check and its running state.
+// watched is one check, its running state and its place in the
+// scheduler's queue. It is kept small, as it is one per check: at 100,000
+// checks each byte here is 100 kB.
 type watched struct {
 	cfg     *config.Check
 	checker checks.Checker
 	// beat is set for a heartbeat check, which is pinged, not probed:
 	// its checker is nil, and next is its deadline.
-	beat    *beat
-	watched time.Time
+	beat *beat
+	// series are the check's own metrics, or those all checks of its
+	// kind share when they are counted together (Options.Aggregate).
+	*series
+
+	// The scheduler's own, touched only by its goroutine: the check's
+	// offset within its schedule (see spread), when it is due in the
+	// queue (Unix nanoseconds), and its index there (-1 once out).
+	offset time.Duration
+	due    int64
+	index  int32
+
 	running atomic.Bool
 	// owned says this instance probed the check in its last slot; reload
 	// that its state must be read from the store before the next probe,
 	// another instance having probed it meanwhile.
 	owned, reload atomic.Bool
-	skipped       atomic.Int64
+	skipped       atomic.Int32
 	probes        atomic.Int64
 	next          atomic.Int64 // Unix nanoseconds of the next planned probe
+	watched       int64        // Unix nanoseconds; see Status.Watched
 
 	mu     sync.Mutex
-	state  store.CheckState
+	state  packed
 	last   checks.Result
-	lastAt time.Time
+	lastAt int64 // Unix nanoseconds
+}
 
-	// series are the check's own metrics, or those all checks of its
-	// kind share when they are counted together (Options.Aggregate).
-	*series
+// packed is a store.CheckState in a third of its size: times as Unix
+// nanoseconds (0 for none), the check named by its config.
+type packed struct {
+	since, streakSince, probed, first int64
+	failStreak, okStreak              int32
+	state                             uint8
+}
+
+var states = [...]store.State{store.Unknown, store.Up, store.Down}
+
+func pack(s store.CheckState) packed {
+	p := packed{since: nanos(s.Since), streakSince: nanos(s.StreakSince), probed: nanos(s.Probed), first: nanos(s.First),
+		failStreak: int32(s.FailStreak), okStreak: int32(s.OKStreak)}
+	for i, st := range states {
+		if st == s.State {
+			p.state = uint8(i)
+		}
+	}
+	return p
+}
+
+func (p packed) unpack(check string) store.CheckState {
+	return store.CheckState{Check: check, State: states[p.state], Since: unixTime(p.since), StreakSince: unixTime(p.streakSince),
+		Probed: unixTime(p.probed), First: unixTime(p.first), FailStreak: int(p.failStreak), OKStreak: int(p.okStreak)}
+}
+
+func (p packed) is(s store.State) bool { return states[p.state] == s }
+
+// nanos is t in Unix nanoseconds, 0 for the zero time.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// unixTime is nanos undone.
+func unixTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // series are the metrics a probe counts in.
@@ -103,7 +156,13 @@ type series struct {
 
 // apply counts one probe against down_after and up_after.
 func (w *watched) apply(at time.Time, ok bool) (*Change, bool) {
-	s := &w.state
+	s := w.state.unpack(w.cfg.ID)
+	change, steady := apply(&s, w.cfg, at, ok)
+	w.state = pack(s)
+	return change, steady
+}
+
+func apply(s *store.CheckState, cfg *config.Check, at time.Time, ok bool) (*Change, bool) {
 	if s.First.IsZero() {
 		s.First = at
 	}
@@ -115,7 +174,7 @@ func (w *watched) apply(at time.Time, ok bool) (*Change, bool) {
 			s.StreakSince = at
 		}
 		s.OKStreak++
-		if s.State == store.Unknown || (s.State == store.Down && s.OKStreak >= w.cfg.UpAfter) {
+		if s.State == store.Unknown || (s.State == store.Down && s.OKStreak >= cfg.UpAfter) {
 			s.State, s.Since = store.Up, s.StreakSince
 		}
 	} else {
@@ -124,7 +183,7 @@ func (w *watched) apply(at time.Time, ok bool) (*Change, bool) {
 			s.StreakSince = at
 		}
 		s.FailStreak++
-		if s.State != store.Down && s.FailStreak >= w.cfg.DownAfter {
+		if s.State != store.Down && s.FailStreak >= cfg.DownAfter {
 			s.State, s.Since = store.Down, s.StreakSince
 		}
 	}
@@ -139,9 +198,9 @@ func (w *watched) apply(at time.Time, ok bool) (*Change, bool) {
 // taken it down, or a run of successes not yet brought it back. Zero when
 // the check waits for its schedule. Called under mu, after apply.
 func (w *watched) retryAt(at time.Time) time.Time {
-	s := &w.state
+	s := w.state
 	r := w.cfg.RetryInterval.Duration
-	unconfirmed := (s.State != store.Down && s.FailStreak > 0) || (s.State == store.Down && s.OKStreak > 0)
+	unconfirmed := (!s.is(store.Down) && s.failStreak > 0) || (s.is(store.Down) && s.okStreak > 0)
 	if r <= 0 || !unconfirmed {
 		return time.Time{}
 	}
@@ -204,7 +263,7 @@ type Monitor struct {
 	loc     *time.Location
 	// requeue hands the scheduler back a heartbeat's entry once its
 	// deadline was dealt with, off the scheduler's goroutine.
-	requeue chan *entry
+	requeue chan *watched
 	// retries asks the scheduler, which alone owns the queue, to probe a
 	// check sooner (retry_interval).
 	retries chan retryRequest
@@ -235,7 +294,7 @@ func New(o Options) (*Monitor, error) {
 		o.Location = time.Local
 	}
 	m := &Monitor{clock: o.Clock, log: o.Logger, sink: o.Sink, byID: map[string]*watched{}, owner: o.Owner, state: o.State,
-		loc: o.Location, requeue: make(chan *entry), retries: make(chan retryRequest)}
+		loc: o.Location, requeue: make(chan *watched), retries: make(chan retryRequest)}
 	byCheck := []string{"check"} // the series' first label, unless aggregated
 	if o.Aggregate {
 		byCheck = nil
@@ -295,17 +354,17 @@ func New(o Options) (*Monitor, error) {
 	for _, c := range o.Checks {
 		w := &watched{
 			cfg:     c,
-			state:   store.CheckState{Check: c.ID, State: store.Unknown},
-			watched: now,
+			watched: now.UnixNano(),
 			series:  seriesOf(c),
+			index:   int32(len(m.queue)),
 		}
 		if since, ok := o.Watched[c.ID]; ok {
-			w.watched = since
+			w.watched = since.UnixNano()
 		}
 		if s, ok := o.States[c.ID]; ok {
-			w.state = restored(s)
+			w.state = pack(restored(s))
 			if o.Resume {
-				w.state = s
+				w.state = pack(s)
 			}
 		}
 		w.owned.Store(true)
@@ -314,7 +373,7 @@ func New(o Options) (*Monitor, error) {
 		if c.Heartbeat != nil {
 			// Not probed: a deadline in the same queue.
 			w.watchBeat()
-			m.queue = append(m.queue, &entry{w: w, index: len(m.queue)})
+			m.queue = append(m.queue, w)
 			continue
 		}
 		checker, err := o.Build(c)
@@ -339,7 +398,8 @@ func New(o Options) (*Monitor, error) {
 		}
 		offsets := spreadOffsets(ws[0].cfg.Cron, names, now)
 		for i, w := range ws {
-			m.queue = append(m.queue, &entry{w: w, sched: spread{Schedule: w.cfg.Cron, offset: offsets[i]}, index: len(m.queue)})
+			w.offset, w.index = offsets[i], int32(len(m.queue))
+			m.queue = append(m.queue, w)
 		}
 	}
 	return m, nil
@@ -362,7 +422,7 @@ func (m *Monitor) countDown() int {
 	n := 0
 	for _, w := range m.watched {
 		w.mu.Lock()
-		if w.state.State == store.Down && w.owned.Load() {
+		if w.state.is(store.Down) && w.owned.Load() {
 			n++
 		}
 		w.mu.Unlock()
@@ -389,23 +449,25 @@ func (m *Monitor) Run(ctx context.Context) error {
 	defer m.stop()
 	now := m.clock.Now()
 	live := m.queue[:0]
-	for _, e := range m.queue {
-		if e.w.beat != nil {
-			if e.next = e.w.deadline(); e.next.IsZero() {
-				m.log.Warn("heartbeat schedule never falls due; check not watched", "check", e.w.cfg.ID)
+	for _, w := range m.queue {
+		var next time.Time
+		if w.beat != nil {
+			if next = w.deadline(); next.IsZero() {
+				m.log.Warn("heartbeat schedule never falls due; check not watched", "check", w.cfg.ID)
 				continue
 			}
 			// A deadline passed while the daemon was stopped is missed
 			// now, not back then: the job may have pinged to no one.
-			e.next = later(e.next, now)
-		} else if e.next = e.sched.first(now); e.next.IsZero() {
-			m.log.Warn("schedule never fires; check not run", "check", e.w.cfg.ID, "schedule", e.w.cfg.Schedule)
+			next = later(next, now)
+		} else if next = w.schedule().first(now); next.IsZero() {
+			m.log.Warn("schedule never fires; check not run", "check", w.cfg.ID, "schedule", w.cfg.Schedule)
 			continue
 		} else {
-			e.w.next.Store(e.next.UnixNano())
+			w.next.Store(next.UnixNano())
 		}
-		e.index = len(live) // where it stands once the checks never run are left out
-		live = append(live, e)
+		w.due = next.UnixNano()
+		w.index = int32(len(live)) // where it stands once the checks never run are left out
+		live = append(live, w)
 	}
 	m.queue = live
 	if len(m.queue) == 0 {
@@ -413,16 +475,17 @@ func (m *Monitor) Run(ctx context.Context) error {
 		return nil
 	}
 	heap.Init(&m.queue)
-	timer := m.clock.NewTimer(m.queue[0].next.Sub(now))
+	timer := m.clock.NewTimer(m.queue.head().Sub(now))
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-timer.Chan():
-		case e := <-m.requeue:
-			if e.next = e.w.deadline(); !e.next.IsZero() {
-				heap.Push(&m.queue, e)
+		case w := <-m.requeue:
+			if next := w.deadline(); !next.IsZero() {
+				w.due = next.UnixNano()
+				heap.Push(&m.queue, w)
 			}
 		case r := <-m.retries:
 			m.sooner(r)
@@ -431,28 +494,30 @@ func (m *Monitor) Run(ctx context.Context) error {
 		// Start what is due now and what falls due within the slack: a
 		// few probes per wake-up instead of one costs nothing in accuracy
 		// and saves the process most of its timer wake-ups.
-		for len(m.queue) > 0 && m.queue[0].next.Compare(now.Add(slack)) <= 0 {
-			e := m.queue[0]
-			if e.w.beat != nil {
-				if e.next.After(now) {
+		for len(m.queue) > 0 && m.queue[0].due <= now.Add(slack).UnixNano() {
+			w := m.queue[0]
+			planned := time.Unix(0, w.due)
+			if w.beat != nil {
+				if planned.After(now) {
 					break // a deadline is kept to the instant, not the slack
 				}
-				m.due(ctx, e)
+				m.dueBeat(ctx, w)
 				continue
 			}
-			m.start(ctx, e, now)
+			m.start(ctx, w, planned, now)
 			// From the planned time when started early within the slack,
 			// from now when late: a late scheduler does not catch up.
-			e.next = e.sched.Next(later(now, e.next))
-			if e.next.IsZero() { // a schedule that never fires again
+			next := w.schedule().Next(later(now, planned))
+			if next.IsZero() { // a schedule that never fires again
 				heap.Pop(&m.queue)
 				continue
 			}
-			e.w.next.Store(e.next.UnixNano())
+			w.due = next.UnixNano()
+			w.next.Store(w.due)
 			heap.Fix(&m.queue, 0)
 		}
 		if len(m.queue) > 0 {
-			timer.Reset(m.queue[0].next.Sub(m.clock.Now()))
+			timer.Reset(m.queue.head().Sub(m.clock.Now()))
 		}
 	}
 }
@@ -464,10 +529,10 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
-// start runs one probe of e's check, planned at e.next, unless the check is
-// another instance's in this slot, or the previous probe of it still runs.
-func (m *Monitor) start(ctx context.Context, e *entry, now time.Time) {
-	w, planned := e.w, e.next
+// start runs one probe of w's check, planned at planned, unless the check
+// is another instance's in this slot, or the previous probe of it still
+// runs.
+func (m *Monitor) start(ctx context.Context, w *watched, planned, now time.Time) {
 	if m.owner != nil {
 		if !m.owner.Owns(w.cfg.ID, planned) {
 			w.owned.Store(false)
@@ -492,40 +557,40 @@ func (m *Monitor) start(ctx context.Context, e *entry, now time.Time) {
 		// at once, and must not be skipped as still running.
 		w.running.Store(false)
 		if !again.IsZero() {
-			m.retry(ctx, e, again)
+			m.retry(ctx, w, again)
 		}
 	}()
 }
 
-// retryRequest asks to probe an entry's check again at a time.
+// retryRequest asks to probe a check again at a time.
 type retryRequest struct {
-	e  *entry
+	w  *watched
 	at time.Time
 }
 
-// retry asks the scheduler to probe e's check again at at, unless another
+// retry asks the scheduler to probe w's check again at at, unless another
 // instance owns it then: that one decides on its own probes.
-func (m *Monitor) retry(ctx context.Context, e *entry, at time.Time) {
-	if m.owner != nil && !m.owner.Owns(e.w.cfg.ID, at) {
+func (m *Monitor) retry(ctx context.Context, w *watched, at time.Time) {
+	if m.owner != nil && !m.owner.Owns(w.cfg.ID, at) {
 		return
 	}
 	select {
-	case m.retries <- retryRequest{e: e, at: at}:
+	case m.retries <- retryRequest{w: w, at: at}:
 	case <-ctx.Done():
 	}
 }
 
-// sooner moves a retried entry forward to its retry, never later than it
+// sooner moves a retried check forward to its retry, never later than it
 // was planned: after the retry, its schedule takes it on from there. A
 // retry already past, the probe having taken longer, is due now.
 func (m *Monitor) sooner(r retryRequest) {
-	e := r.e
-	if e.index < 0 || !r.at.Before(e.next) {
+	w := r.w
+	if w.index < 0 || r.at.UnixNano() >= w.due {
 		return
 	}
-	e.next = later(r.at, m.clock.Now())
-	e.w.next.Store(e.next.UnixNano())
-	heap.Fix(&m.queue, e.index)
+	w.due = later(r.at, m.clock.Now()).UnixNano()
+	w.next.Store(w.due)
+	heap.Fix(&m.queue, int(w.index))
 }
 
 // probe runs one probe that the scheduler started at at, and says when to
@@ -540,7 +605,7 @@ func (m *Monitor) probe(ctx context.Context, w *watched, at time.Time) time.Time
 			return time.Time{}
 		}
 		w.mu.Lock()
-		w.state = restored(s)
+		w.state = pack(restored(s))
 		w.mu.Unlock()
 		w.reload.Store(false)
 	}
@@ -560,9 +625,9 @@ func (m *Monitor) probe(ctx context.Context, w *watched, at time.Time) time.Time
 
 	w.mu.Lock()
 	change, steady := w.apply(at, r.OK)
-	state := w.state
+	state := w.state.unpack(w.cfg.ID)
 	again := w.retryAt(at)
-	w.last, w.lastAt = r, at
+	w.last, w.lastAt = r, at.UnixNano()
 	w.mu.Unlock()
 
 	if change != nil {
@@ -592,13 +657,13 @@ func (m *Monitor) Statuses() []Status {
 	out := make([]Status, len(m.watched))
 	for i, w := range m.watched {
 		w.mu.Lock()
-		out[i] = Status{Check: w.cfg, State: w.state, LastAt: w.lastAt, Last: w.last}
+		out[i] = Status{Check: w.cfg, State: w.state.unpack(w.cfg.ID), LastAt: unixTime(w.lastAt), Last: w.last}
 		w.mu.Unlock()
 		out[i].Probes = w.probes.Load()
-		out[i].Skipped = w.skipped.Load()
+		out[i].Skipped = int64(w.skipped.Load())
 		out[i].Running = w.running.Load()
 		out[i].Owned = w.owned.Load()
-		out[i].Watched = w.watched
+		out[i].Watched = time.Unix(0, w.watched)
 		if n := w.next.Load(); n != 0 {
 			out[i].NextProbe = time.Unix(0, n)
 		}

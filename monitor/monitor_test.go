@@ -36,12 +36,12 @@ func TestThresholds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := &watched{cfg: &config.Check{DownAfter: tt.downAfter, UpAfter: tt.upAfter}, state: store.CheckState{State: store.Unknown}}
+			w := &watched{cfg: &config.Check{DownAfter: tt.downAfter, UpAfter: tt.upAfter}}
 			var got []byte
 			for i, p := range tt.probes {
 				at := t0.Add(time.Duration(i) * time.Second)
 				change, _ := w.apply(at, p == 'o')
-				got = append(got, map[store.State]byte{store.Up: 'u', store.Down: 'd', store.Unknown: '?'}[w.state.State])
+				got = append(got, map[store.State]byte{store.Up: 'u', store.Down: 'd', store.Unknown: '?'}[states[w.state.state]])
 				since, want := tt.changes[i]
 				if want != (change != nil) {
 					t.Fatalf("probe %d: change = %+v, want a change: %v", i, change, want)
@@ -53,8 +53,8 @@ func TestThresholds(t *testing.T) {
 			if string(got) != tt.want {
 				t.Errorf("states %s, want %s", got, tt.want)
 			}
-			if !w.state.First.Equal(t0) {
-				t.Errorf("first probe %v, want the first of the run", w.state.First)
+			if first := w.state.unpack("").First; !first.Equal(t0) {
+				t.Errorf("first probe %v, want the first of the run", first)
 			}
 		})
 	}
@@ -411,5 +411,26 @@ func TestTakeOverReadsTheState(t *testing.T) {
 	}
 	if m.Assigned() != 1 || !m.Statuses()[0].Owned {
 		t.Errorf("assigned %d", m.Assigned())
+	}
+}
+
+// TestPackedState: a check's state held packed comes back as it went in,
+// the zero times as zero, whatever the state.
+func TestPackedState(t *testing.T) {
+	at := time.Date(2026, 12, 3, 14, 2, 10, 123456789, time.UTC)
+	for _, s := range []store.CheckState{
+		{Check: "shop/home", State: store.Unknown},
+		{Check: "shop/home", State: store.Up, Since: at, OKStreak: 7, StreakSince: at.Add(-time.Minute), Probed: at, First: at.Add(-time.Hour)},
+		{Check: "shop/home", State: store.Down, Since: at, FailStreak: 3, StreakSince: at, First: at},
+	} {
+		got := pack(s).unpack("shop/home")
+		if got.State != s.State || got.FailStreak != s.FailStreak || got.OKStreak != s.OKStreak || got.Check != s.Check {
+			t.Errorf("%+v came back as %+v", s, got)
+		}
+		for _, pair := range [][2]time.Time{{got.Since, s.Since}, {got.StreakSince, s.StreakSince}, {got.Probed, s.Probed}, {got.First, s.First}} {
+			if !pair[0].Equal(pair[1]) || pair[0].IsZero() != pair[1].IsZero() {
+				t.Errorf("%+v: time %v came back as %v", s, pair[1], pair[0])
+			}
+		}
 	}
 }

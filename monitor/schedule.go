@@ -82,36 +82,32 @@ func spreadOffsets(s cron.Schedule, names []string, now time.Time) []time.Durati
 	return out
 }
 
-// entry is one check in the scheduler's queue.
-type entry struct {
-	w     *watched
-	sched spread
-	next  time.Time
-	index int
-}
+// schedule is w's schedule, shifted by its offset.
+func (w *watched) schedule() spread { return spread{Schedule: w.cfg.Cron, offset: w.offset} }
 
-// queue is a min-heap of entries by next run: taking the next due check is
-// O(log n), where robfig/cron's own runner re-sorts every entry each time
-// one fires.
-type queue []*entry
+// queue is a min-heap of checks by when they are due: taking the next due
+// check is O(log n), where robfig/cron's own runner re-sorts every entry
+// each time one fires.
+type queue []*watched
 
+func (q queue) head() time.Time    { return time.Unix(0, q[0].due) }
 func (q queue) Len() int           { return len(q) }
-func (q queue) Less(i, j int) bool { return q[i].next.Before(q[j].next) }
+func (q queue) Less(i, j int) bool { return q[i].due < q[j].due }
 func (q queue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
-	q[i].index, q[j].index = i, j
+	q[i].index, q[j].index = int32(i), int32(j)
 }
 func (q *queue) Push(x any) {
-	e := x.(*entry)
-	e.index = len(*q)
-	*q = append(*q, e)
+	w := x.(*watched)
+	w.index = int32(len(*q))
+	*q = append(*q, w)
 }
 func (q *queue) Pop() any {
 	old := *q
-	e := old[len(old)-1]
+	w := old[len(old)-1]
 	*q = old[:len(old)-1]
-	e.index = -1 // out of the queue: a retry of it finds nothing to move
-	return e
+	w.index = -1 // out of the queue: a retry of it finds nothing to move
+	return w
 }
 
 var _ heap.Interface = (*queue)(nil)
