@@ -64,6 +64,7 @@ type Env struct {
 	// buffers the bodies being read: all shared by the checks.
 	header  http.Header
 	clients sync.Map // clientKey → *http.Client
+	matches sync.Map // [contains, not_contains] → *match
 	buffers sync.Pool
 }
 
