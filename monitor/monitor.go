@@ -157,12 +157,16 @@ type series struct {
 // apply counts one probe against down_after and up_after.
 func (w *watched) apply(at time.Time, ok bool) (*Change, bool) {
 	s := w.state.unpack(w.cfg.ID)
-	change, steady := apply(&s, w.cfg, at, ok)
+	change, steady := Apply(&s, w.cfg, at, ok)
 	w.state = pack(s)
 	return change, steady
 }
 
-func apply(s *store.CheckState, cfg *config.Check, at time.Time, ok bool) (*Change, bool) {
+// Apply counts one probe at at of cfg's check against its down_after and
+// up_after, in s. It returns the change of state it made, if any, and
+// whether it was a success that changed nothing worth saving. A location
+// that probes the check elsewhere applies the same rule to its probes.
+func Apply(s *store.CheckState, cfg *config.Check, at time.Time, ok bool) (*Change, bool) {
 	if s.First.IsZero() {
 		s.First = at
 	}
