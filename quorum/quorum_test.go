@@ -35,7 +35,7 @@ func TestDecide(t *testing.T) {
 			true, 5 * time.Second, "down from local and busan, 2 of 3; jeju still reaches it"},
 		{"an isolated location does not count", Rule{Locations: 2}, []View{view("local", store.Down, 0), view("busan", store.Down, 0), view("jeju", store.Up, 0)}, cutOff,
 			false, 0, "down from local, 1 of 3; jeju still reaches it; busan cut off, not counted"},
-		{"majority of three is two", Rule{Majority: true}, []View{view("local", store.Down, 0), view("busan", store.Unknown, 0), view("jeju", store.Down, 3 * time.Second)}, nil,
+		{"majority of three is two", Rule{Majority: true}, []View{view("local", store.Down, 0), view("busan", store.Unknown, 0), view("jeju", store.Down, 3*time.Second)}, nil,
 			true, 3 * time.Second, "down from local and jeju, 2 of 3"},
 		{"majority of four is three", Rule{Majority: true}, []View{view("a", store.Down, 0), view("b", store.Down, 0), view("c", store.Up, 0), view("d", store.Up, 0)}, nil,
 			false, 0, "down from a and b, 2 of 4; c and d still reach it"},
