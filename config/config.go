@@ -33,6 +33,13 @@ type Config struct {
 	// Sources are the intakes other tools send alerts to: Alertmanager,
 	// Grafana, anything that speaks PagerDuty's Events API v2.
 	Sources []Source `yaml:"sources"`
+	// Locations, Agents, Canaries and Isolation say where checks are
+	// probed from: this process, and probe agents elsewhere (see
+	// locations.go).
+	Locations Locations `yaml:"locations"`
+	Agents    []Agent   `yaml:"agents"`
+	Canaries  []string  `yaml:"canaries"`
+	Isolation Isolation `yaml:"isolation"`
 	// Templates is a directory of templates that override the built-in
 	// ones (templates/ko/message.tmpl, ...); relative to the file's
 	// directory, as is a SQLite storage.dsn.
@@ -158,6 +165,10 @@ type Defaults struct {
 	// down_after (up_after): an outage is confirmed in seconds, not in
 	// intervals of the schedule.
 	RetryInterval Duration `yaml:"retry_interval"`
+	// Locations are where a check is probed from unless it says; every
+	// location when empty. Confirm is how many must see it down.
+	Locations []string `yaml:"locations"`
+	Confirm   Confirm  `yaml:"confirm"`
 	// FreshConnection is fresh_connection for every HTTP check that
 	// does not set its own.
 	FreshConnection bool `yaml:"fresh_connection"`
@@ -263,6 +274,9 @@ type Check struct {
 	// RetryInterval is the check's or the defaults'; zero probes only on
 	// the schedule.
 	RetryInterval Duration `yaml:"retry_interval"`
+	// Locations are where the check is probed from: defaults.locations
+	// when empty.
+	Locations []string `yaml:"locations"`
 
 	// ID is "merchant/check"; set by Load.
 	ID string `yaml:"-"`

@@ -68,6 +68,9 @@ func applyDefaults(c *Config, has func(path string) bool) {
 		c.HTTP.StatusPage.Public = true
 	}
 	set(&c.HTTP.StatusPage.Title, "Status")
+	if !has("isolation.ratio") {
+		c.Isolation.Ratio = DefaultIsolationRatio
+	}
 
 	df := &c.Defaults
 	set(&df.Schedule, DefaultSchedule)

@@ -46,6 +46,8 @@ type validator struct {
 	policies map[string]bool
 	// pingTokens are the heartbeats' tokens seen so far, and where.
 	pingTokens map[string]string
+	// places are the locations checks may be probed from.
+	places map[string]bool
 }
 
 // fail reports a problem at path, unless reading path already failed:
@@ -162,6 +164,7 @@ func (v *validator) validate() {
 
 	v.telegram()
 	v.slack()
+	v.locations()
 	if c.Delivery.DrainTimeout.Duration < 0 {
 		v.fail("delivery.drain_timeout", "must not be negative")
 	}
@@ -501,6 +504,9 @@ func (v *validator) check(path string, ch *Check, loc *time.Location) {
 	if v.has(path + ".timeout") {
 		v.positive(path+".timeout", ch.Timeout.Duration)
 	}
+	if v.has(path+".locations") && ch.Heartbeat == nil {
+		v.placeList(path+".locations", ch.Locations)
+	}
 	if v.has(path + ".down_after") {
 		v.atLeast(path+".down_after", ch.DownAfter, 1)
 	}
@@ -565,6 +571,9 @@ func (v *validator) heartbeat(path string, h *HeartbeatCheck, loc *time.Location
 		if v.has(path + "." + key) {
 			v.fail(path+"."+key, "does not apply to a heartbeat: it is down once a ping is grace late, and up at the next ping")
 		}
+	}
+	if v.has(path + ".locations") {
+		v.fail(path+".locations", "does not apply to a heartbeat: it is pinged, not probed from a location")
 	}
 }
 
