@@ -84,8 +84,9 @@ func (c *Combiner) Observe(o monitor.Observation) {
 
 // Probed takes a probe of check id that location ran at at: down_after
 // and up_after are applied to that location's probes, and the check's
-// combined state follows. It reports false for a check the location does
-// not probe.
+// combined state follows. A result not later than the last taken from
+// the location is one sent again, and left out. It reports false for a
+// check the location does not probe.
 func (c *Combiner) Probed(location, id string, at time.Time, r checks.Result) bool {
 	c.mu.Lock()
 	p := c.checks[id]
@@ -93,6 +94,12 @@ func (c *Combiner) Probed(location, id string, at time.Time, r checks.Result) bo
 	if i < 0 {
 		c.mu.Unlock()
 		return false
+	}
+	if !at.After(p.views[i].LastAt) {
+		// A batch sent again whose answer was lost, or a result older
+		// than one taken: counted once, in order.
+		c.mu.Unlock()
+		return true
 	}
 	s := p.views[i].State
 	change, steady := monitor.Apply(&s, p.cfg, at, r.OK)

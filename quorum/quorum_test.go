@@ -125,6 +125,10 @@ func TestCombiner(t *testing.T) {
 		t.Errorf("a failure seen locally reaches the engine as %q in state %s", last.Result.Error, last.State.State)
 	}
 	c.Probed("busan", shop.ID, at(25), fail)
+	c.Probed("busan", shop.ID, at(25), fail) // the same batch again: not a second failure
+	if got := out.changes(); len(got) != 1 {
+		t.Fatalf("a result sent twice counted twice: changes %+v", got)
+	}
 	c.Probed("busan", shop.ID, at(35), fail)
 	got := out.changes()
 	if len(got) != 2 || got[1].Change.To != store.Down {
