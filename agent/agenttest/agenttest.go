@@ -50,11 +50,11 @@ func (s *Supply) Agents(location string) []agent.Agent {
 	return out
 }
 
-// AddAgent makes a known to the server, as a reload would.
-func (s *Supply) AddAgent(a agent.Agent) {
+// SetAgents replaces the agents known, as a reload would.
+func (s *Supply) SetAgents(agents ...agent.Agent) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.agents = append(s.agents, a)
+	s.agents = agents
 }
 
 // Version changes at each SetChecks.
