@@ -87,24 +87,35 @@ func (e authError) Error() string { return string(e) }
 // request may be sent again, so it is not refused as forged.
 var errReplayCheck = errors.New("could not check the request against those taken")
 
-// authenticate finds the agent that signed r (its body already read) for
-// path: one of the agents of the location it names whose token verifies
-// the signature. A timestamp off by more than Window and a nonce seen
-// before are refused too.
-func (s *Server) authenticate(ctx context.Context, r *http.Request, path string, body []byte) (Agent, error) {
-	location, ts := r.Header.Get(HeaderLocation), r.Header.Get(HeaderTimestamp)
-	nonce, sig := r.Header.Get(HeaderNonce), r.Header.Get(HeaderSignature)
+// signedHeaders reads the headers of a signed request, refusing any
+// missing or malformed and a timestamp off by more than Window: all of it
+// before the body is read.
+func (s *Server) signedHeaders(r *http.Request) (location, ts, nonce, sig string, err error) {
+	location, ts = r.Header.Get(HeaderLocation), r.Header.Get(HeaderTimestamp)
+	nonce, sig = r.Header.Get(HeaderNonce), r.Header.Get(HeaderSignature)
 	if location == "" || ts == "" || nonce == "" || sig == "" {
-		return Agent{}, authError("unsigned request")
+		return "", "", "", "", authError("unsigned request")
 	}
 	if !locationPattern.MatchString(location) || !timestampPattern.MatchString(ts) ||
 		!noncePattern.MatchString(nonce) || !signaturePattern.MatchString(sig) {
-		return Agent{}, authError("malformed signature headers")
+		return "", "", "", "", authError("malformed signature headers")
 	}
 	now := s.now()
 	unix, _ := strconv.ParseInt(ts, 10, 64)
 	if at := time.Unix(unix, 0); at.Before(now.Add(-Window)) || at.After(now.Add(Window)) {
-		return Agent{}, authError("timestamp more than 5m off the server's clock")
+		return "", "", "", "", authError("timestamp more than 5m off the server's clock")
+	}
+	return location, ts, nonce, sig, nil
+}
+
+// authenticate finds the agent that signed r for path, its headers read
+// by signedHeaders and its body read: one of the agents of the location it
+// names whose token verifies the signature. A nonce seen before is
+// refused.
+func (s *Server) authenticate(ctx context.Context, r *http.Request, path string, body []byte) (Agent, error) {
+	location, ts, nonce, sig, err := s.signedHeaders(r)
+	if err != nil {
+		return Agent{}, err
 	}
 	var found *Agent
 	for _, a := range s.agents.Agents(location) {
@@ -118,6 +129,7 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, path string,
 	if found == nil {
 		return Agent{}, authError("bad signature")
 	}
+	now := s.now()
 	fresh, err := s.replays.TakeOnce(ctx, "agent:"+found.Name+":"+nonce, now, now.Add(replayWindow))
 	switch {
 	case err != nil:

@@ -148,7 +148,7 @@ func zone(c *config.Check) string {
 // once do not all start in the same instant.
 func first(c *config.Check, now time.Time) time.Time {
 	every, ok := c.Cron.(cron.ConstantDelaySchedule)
-	if !ok {
+	if !ok || every.Delay <= 0 {
 		return c.Cron.Next(now)
 	}
 	h := fnv.New64a()

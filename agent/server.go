@@ -119,6 +119,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusMethodNotAllowed, "use %s", method)
 		return
 	}
+	// What the headers alone refuse is refused before a body is read.
+	_, _, _, _, err := s.signedHeaders(r)
+	var refused authError
+	if errors.As(err, &refused) {
+		s.refuse(w, r, refused)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var tooBig *http.MaxBytesError
 	switch {
@@ -130,12 +137,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := s.authenticate(r.Context(), r, path, body)
-	var refused authError
 	switch {
 	case errors.As(err, &refused):
-		s.log.Warn("agent: request refused", "location", clip(r.Header.Get(HeaderLocation), 64),
-			"remote", r.RemoteAddr, "path", path, "reason", string(refused))
-		reply(w, http.StatusUnauthorized, "%s", refused)
+		s.refuse(w, r, refused)
 		return
 	case err != nil:
 		s.log.Error("agent: request not taken", "path", path, "err", err)
@@ -151,6 +155,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.serveResults(w, r, a, body)
 	}
+}
+
+// refuse answers 401 with the reason, and logs it.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, reason authError) {
+	s.log.Warn("agent: request refused", "location", clip(strings.ToValidUTF8(r.Header.Get(HeaderLocation), "?"), 64),
+		"remote", r.RemoteAddr, "path", r.URL.Path, "reason", string(reason))
+	reply(w, http.StatusUnauthorized, "%s", reason)
 }
 
 // serveChecks answers the checks assigned to a's location, or 304 when the
