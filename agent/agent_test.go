@@ -312,24 +312,45 @@ func TestAgentRefused(t *testing.T) {
 }
 
 // TestAgentFollowsReload: a new set of checks reaches the running agent
-// within a poll; the check taken off stops.
+// within a poll without losing what waits to be sent, a check kept is
+// probed on as before, and a check taken off stops.
 func TestAgentFollowsReload(t *testing.T) {
-	addr, _ := target(t)
+	addr, kimProbes := target(t)
+	leeAddr, _ := target(t)
+	kimDB := func() *config.Check { return tcpChecks(t, addr, "kim-shop/db")[0] }
+	leeDB := func() *config.Check { return tcpChecks(t, leeAddr, "lee-shop/db")[0] }
 	sup := agenttest.New(busan1)
-	sup.SetChecks("busan", tcpChecks(t, addr, "kim-shop/db")...)
-	start(t, sup, agent.Options{})
+	sup.SetChecks("busan", kimDB())
+	r := start(t, sup, agent.Options{})
 	waitFor(t, "results of kim-shop/db", 5*time.Second, func() bool { all, _ := sup.All(); return len(all) >= 1 })
 
-	sup.SetChecks("busan", tcpChecks(t, addr, "lee-shop/db")...)
-	reload := time.Now()
+	r.gate.status.Store(http.StatusBadGateway)
+	closed := time.Now()
+	time.Sleep(1500 * time.Millisecond)
+	sup.SetChecks("busan", kimDB(), leeDB())
+	time.Sleep(time.Second)
+	r.gate.status.Store(0)
 	waitFor(t, "results of lee-shop/db", 5*time.Second, func() bool {
 		all, _ := sup.All()
 		return len(byCheck(all)["lee-shop/db"]) >= 2
 	})
 	all, _ := sup.All()
+	unbroken(t, all)
+	held := 0
 	for _, res := range byCheck(all)["kim-shop/db"] {
-		if res.Start.After(reload.Add(time.Second)) {
-			t.Errorf("kim-shop/db probed at %s, after it was taken off at %s", res.Start, reload)
+		if res.Start.After(closed) {
+			held++
 		}
+	}
+	if held < 3 {
+		t.Errorf("%d results of kim-shop/db probed since the server closed reached it, want 3 or more", held)
+	}
+
+	sup.SetChecks("busan", leeDB())
+	time.Sleep(time.Second) // a poll, and a probe of kim-shop/db that may be out
+	before := kimProbes.Load()
+	time.Sleep(2 * time.Second)
+	if n := kimProbes.Load() - before; n != 0 {
+		t.Errorf("kim-shop/db probed %d times after it was taken off", n)
 	}
 }
