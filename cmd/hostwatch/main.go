@@ -38,6 +38,7 @@ Usage:
   hostwatch verify   [-config hostwatch.yaml] [-from 2026-11-01]   check the tamper-evident record, exit 1 at an entry that does not match
   hostwatch reload   [-config hostwatch.yaml]                    make the running daemon load the file again
   hostwatch healthcheck [-url http://127.0.0.1:8080/healthz]      exit 0 when the daemon answers healthy
+  hostwatch agent    -server URL -location NAME [-buffer 100000]  probe for a server from another place (token in HOSTWATCH_AGENT_TOKEN)
   hostwatch version                                              print the version, revision and Go version
 `
 
@@ -86,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runReload(rest, stdout, stderr)
 	case "healthcheck":
 		err = runHealthcheck(rest, stdout, stderr)
+	case "agent":
+		err = runAgent(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, buildInfo())
 	case "help", "-h", "-help", "--help":
