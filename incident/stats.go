@@ -1,6 +1,9 @@
 package incident
 
 import (
+	"cmp"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,6 +72,12 @@ func (a *aggregator) take() []store.Stat {
 		out = append(out, store.Stat{Check: k.check, Period: time.Unix(k.period, 0), OK: s.ok, Failed: s.failed,
 			LatencySum: s.latencySum, LatencyMax: s.latencyMax})
 	}
+	// In one order on every instance: two instances that both probed a
+	// check within the hour (it was handed over) update its row, and
+	// rows taken in different orders could deadlock.
+	slices.SortFunc(out, func(a, b store.Stat) int {
+		return cmp.Or(strings.Compare(a.Check, b.Check), a.Period.Compare(b.Period))
+	})
 	return out
 }
 
