@@ -45,6 +45,9 @@ type StatusOptions struct {
 	// Members lists the live instances for /api/v1/cluster; nil leaves
 	// it out.
 	Members func() []store.Instance
+	// Locations lists where checks are probed from, for
+	// /api/v1/locations; nil leaves it out.
+	Locations func() []LocationJSON
 	// Outages lists the providers' outages in progress, each shown as a
 	// banner on the pages it touches; nil shows none.
 	Outages func(ctx context.Context) ([]ProviderOutage, error)
@@ -82,6 +85,9 @@ func (s *status) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/report", s.guard(s.report))
 	if s.o.Members != nil {
 		mux.Handle("GET /api/v1/cluster", s.guard(s.cluster))
+	}
+	if s.o.Locations != nil {
+		mux.Handle("GET /api/v1/locations", s.guard(s.locations))
 	}
 	mux.Handle("GET /{$}", s.guard(s.page))
 	mux.Handle("GET /m/{merchant}", s.guard(s.merchantPage))
@@ -336,6 +342,37 @@ func (s *status) cluster(w http.ResponseWriter, r *http.Request) {
 	for _, in := range s.o.Members() {
 		out = append(out, InstanceJSON{Instance: in.Name, Location: in.Location, Role: in.Role, Checks: in.Checks,
 			Since: s.when(in.Since), Seen: s.when(in.Seen), Until: s.when(in.Until)})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// LocationJSON is one place checks are probed from, in /api/v1/locations:
+// this process's (Self), or probe agents'. Up says it was heard from
+// lately: this process always is; an agent's location when one of its
+// agents sent a request within the last minute.
+type LocationJSON struct {
+	Location string      `json:"location"`
+	Self     bool        `json:"self"`
+	Up       bool        `json:"up"`
+	Checks   int         `json:"checks"`
+	Agents   []AgentJSON `json:"agents,omitempty"`
+}
+
+// AgentJSON is one probe agent of a location, and when it was last heard
+// from.
+type AgentJSON struct {
+	Name string     `json:"name"`
+	Seen *time.Time `json:"seen"`
+}
+
+func (s *status) locations(w http.ResponseWriter, r *http.Request) {
+	out := s.o.Locations()
+	for i := range out {
+		for j := range out[i].Agents {
+			if a := &out[i].Agents[j]; a.Seen != nil {
+				a.Seen = s.when(*a.Seen)
+			}
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -408,8 +408,14 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 		return nil, err
 	}
 	pingURLs := tokens.URLs(ping.Base(cfg.HTTP.PublicURL, cfg.HTTP.Listen))
+	// This process probes the checks of its own location; agents probe
+	// theirs and send the results here.
+	pl, err := newPlaces(cfg, all, engine, states, clock.Now, log, reg)
+	if err != nil {
+		return nil, err
+	}
 	env := checks.NewEnv(checks.EnvOptions{UserAgent: ua})
-	mo := monitor.Options{Checks: all, Env: env, Sink: engine, States: states, Resume: resume, State: st.CheckState,
+	mo := monitor.Options{Checks: pl.local(), Env: env, Sink: pl.sink(engine), States: states, Resume: resume, State: st.CheckState,
 		Watched: watched, Location: cfg.Location,
 		Clock: d.probeClock, Logger: log, Registry: reg, Aggregate: !cfg.HTTP.Metrics.PerCheckOn()}
 	if shared {
@@ -449,6 +455,9 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	monDone := make(chan error, 1)
 	go func() { monDone <- mon.Run(ctx) }()
 	handlers := map[string]http.Handler{"/ping/": ping.Handler(tokens, mon, clock.Now, log)}
+	if pl.server != nil {
+		handlers["/agent/v1/"] = pl.server
+	}
 	if sc := cfg.Slack; sc != nil {
 		slackBot := bot.New(cfg, "slack", "", backend{Engine: engine, Reporter: rep, mon: mon, store: st, cfg: cfg}, tmpl)
 		slackBot.SetLogger(log)
@@ -514,6 +523,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	status := statusOptions(cfg, mon, st, tmpl, rules, rep)
 	if status != nil {
 		status.Members = member.Members
+		status.Locations = pl.locations
 	}
 	var metricsToken string
 	if cfg.HTTP.Metrics.Protect {
