@@ -175,11 +175,10 @@ func (c *Combiner) combine(p *placed, location string, o monitor.Observation) mo
 		}
 		o.Change = &monitor.Change{From: from, To: to, Since: st.Since}
 	}
+	// A failure says where it was seen from, and where else the check
+	// stands: an alert quotes the last failure, whichever location's.
 	if !o.Result.OK {
-		o.Result.Error = "from " + location + ": " + o.Result.Error
-		if o.Change != nil {
-			o.Result.Error = v.Summary() + "; " + o.Result.Error
-		}
+		o.Result.Error = v.Summary() + "; from " + location + ": " + o.Result.Error
 	} else if o.Change != nil && from == store.Down {
 		o.Result.Evidence = v.Summary() + "; " + o.Result.Evidence
 	}

@@ -66,7 +66,8 @@ func runAgent(args []string, stdout, stderr io.Writer) error {
 		return exitError(2)
 	}
 
-	env := checks.NewEnv(checks.EnvOptions{UserAgent: "hostwatch/" + versionString()})
+	// A shop's logs tell the agent's probes by where they come from.
+	env := checks.NewEnv(checks.EnvOptions{UserAgent: "hostwatch/" + versionString() + " (" + *location + ")"})
 	defer env.Close()
 	r, err := agent.New(agent.Options{Server: *server, Location: *location, Token: secret, Env: env, Buffer: *buffer,
 		Poll: *poll, UserAgent: "hostwatch-agent/" + versionString(), Logger: log})
