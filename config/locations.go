@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -102,6 +103,29 @@ func (c *Config) PlacesOf(ch *Check) []string {
 		return c.Defaults.Locations
 	}
 	return c.Places()
+}
+
+// CanaryPrefix starts the IDs of the canaries as checks: no check's ID
+// can, as no merchant's name starts with it.
+const CanaryPrefix = "~canary/"
+
+// CanaryChecks are the canaries as HTTP checks, probed from every location
+// on the defaults' schedule and timeout: a location from which every one
+// fails is cut off itself. Their IDs are CanaryPrefix and their index.
+func (c *Config) CanaryChecks() []*Check {
+	var out []*Check
+	for i, u := range c.Canaries {
+		ch := &Check{Name: strconv.Itoa(i), ID: CanaryPrefix + strconv.Itoa(i), HTTP: &HTTPCheck{URL: u, Method: "GET"},
+			Schedule: c.Defaults.Schedule, Timeout: c.Defaults.Timeout, DownAfter: 1, UpAfter: 1}
+		if s, err := CronParser.Parse(ch.Schedule); err == nil {
+			if spec, ok := s.(*cron.SpecSchedule); ok && c.Location != nil {
+				spec.Location = c.Location
+			}
+			ch.Cron = s
+		}
+		out = append(out, ch)
+	}
+	return out
 }
 
 // locations checks where probes run from: the agents, the canaries, the

@@ -699,6 +699,29 @@ func (e *Engine) do(ctx context.Context, fn func() error) error {
 	}
 }
 
+// TellAdmins queues m for every admin: a notice, filed under no incident
+// or alert.
+func (e *Engine) TellAdmins(ctx context.Context, m notifier.Message) error {
+	payload, err := notifier.Encode(m)
+	if err != nil {
+		return err
+	}
+	var items []store.OutboxItem
+	for _, dest := range e.o.Router.Admins() {
+		items = append(items, store.OutboxItem{CreatedAt: e.clock.Now(), Destination: dest, Op: "send", Payload: payload})
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	if err := e.store.Update(ctx, func(tx store.Tx) error { return tx.Enqueue(ctx, items) }); err != nil {
+		return fmt.Errorf("tell the admins: %w", err)
+	}
+	if e.o.Wake != nil {
+		e.o.Wake()
+	}
+	return nil
+}
+
 // ReportUndeliverable tells the admins that a message could not be
 // delivered and never will be, unless the failed destination is all they
 // have.
@@ -710,7 +733,7 @@ func (e *Engine) ReportUndeliverable(ctx context.Context, item store.OutboxItem,
 	}
 	m := notifier.Message{Kind: notifier.DeliveryFailed, Incident: item.Incident, Merchant: failed.Merchant,
 		Check: failed.Check, Destination: item.Destination, Detail: cause.Error()}
-	payload, err := json.Marshal(m)
+	payload, err := notifier.Encode(m)
 	if err != nil {
 		return
 	}

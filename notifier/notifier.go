@@ -35,6 +35,11 @@ const (
 	// ChainHead tells the admins the head of the record's hash chain,
 	// once a day, so that a copy of it lives outside the database.
 	ChainHead Kind = "chain_head"
+	// LocationCut tells the admins that a location probes from a place
+	// cut off itself, and its results do not count; LocationBack that it
+	// reaches the world again.
+	LocationCut  Kind = "location_cut"
+	LocationBack Kind = "location_back"
 )
 
 // Version is the version of Message as the outbox holds it: it changes
@@ -98,6 +103,12 @@ type Message struct {
 	Entry int64     `json:"entry,omitempty"`
 	Hash  string    `json:"hash,omitempty"`
 	At    time.Time `json:"at,omitzero"`
+	// Location and Share are, for LocationCut and LocationBack, the
+	// location and the share of its checks that were failing at once (in
+	// percent; 0 when its canaries all failed instead). Since is when it
+	// was cut off, At when it was found back.
+	Location string `json:"location,omitempty"`
+	Share    int    `json:"share,omitempty"`
 
 	// Alert is the alert the message tells of; its buttons act on it.
 	Alert int64 `json:"alert,omitempty"`

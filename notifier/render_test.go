@@ -94,6 +94,9 @@ func kinds() []struct {
 			Destination: "telegram:111", Detail: "send to telegram chat 111: 403 Forbidden: bot was blocked by the user"}},
 		{"chain head", notifier.Message{Kind: notifier.ChainHead, Entry: 360000,
 			Hash: "6c1e92f0a4b5c6d7e8f90123456789abcdef0123456789abcdef0123456789ab", At: at}},
+		{"location cut off", notifier.Message{Kind: notifier.LocationCut, Location: "busan", Share: 96, Since: at, At: at}},
+		{"location cut off, canaries", notifier.Message{Kind: notifier.LocationCut, Location: "local", Since: at, At: at}},
+		{"location back", notifier.Message{Kind: notifier.LocationBack, Location: "busan", Since: at, At: at.Add(7 * time.Minute)}},
 	}
 }
 

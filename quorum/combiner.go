@@ -21,6 +21,7 @@ type Combiner struct {
 	rule     Rule
 	self     string
 	isolated func(string) bool
+	detector *Detector
 
 	mu     sync.Mutex
 	checks map[string]*placed
@@ -47,16 +48,22 @@ type Options struct {
 	Locations func(*config.Check) []string
 	// States are the checks' saved states, by ID: what the engine knew.
 	States map[string]store.CheckState
-	// Isolated says which locations are cut off now; nil for none.
-	Isolated func(location string) bool
+	// Detector finds the locations cut off, whose results do not count;
+	// nil for none. With Every, the checks probed here alone are
+	// combined too, so that a cut-off process holds their outages.
+	Detector *Detector
+	Every    bool
 }
 
 // New builds a Combiner.
 func New(o Options) *Combiner {
-	c := &Combiner{next: o.Next, rule: o.Rule, self: o.Self, isolated: o.Isolated, checks: map[string]*placed{}}
+	c := &Combiner{next: o.Next, rule: o.Rule, self: o.Self, detector: o.Detector, checks: map[string]*placed{}}
+	if o.Detector != nil {
+		c.isolated = o.Detector.Isolated
+	}
 	for _, ch := range o.Checks {
 		locs := o.Locations(ch)
-		if len(locs) == 1 && locs[0] == o.Self {
+		if len(locs) == 1 && locs[0] == o.Self && !o.Every {
 			continue
 		}
 		p := &placed{cfg: ch, state: store.CheckState{Check: ch.ID, State: store.Unknown}}
@@ -73,6 +80,9 @@ func New(o Options) *Combiner {
 
 // Observe takes an observation of this process's own probes.
 func (c *Combiner) Observe(o monitor.Observation) {
+	if c.detector != nil {
+		c.detector.Result(c.self, o.Check.ID, o.Result.OK)
+	}
 	c.mu.Lock()
 	p := c.checks[o.Check.ID]
 	if p != nil {
@@ -100,6 +110,9 @@ func (c *Combiner) Probed(location, id string, at time.Time, r checks.Result) bo
 		// than one taken: counted once, in order.
 		c.mu.Unlock()
 		return true
+	}
+	if c.detector != nil {
+		c.detector.Result(location, id, r.OK)
 	}
 	s := p.views[i].State
 	change, steady := monitor.Apply(&s, p.cfg, at, r.OK)
@@ -155,6 +168,9 @@ func (c *Combiner) combine(p *placed, location string, o monitor.Observation) mo
 	switch {
 	case v.IsDown():
 		to = store.Down
+	case len(v.Down)+len(v.Up) == 0:
+		// Seen from nowhere that counts (every location that probed it
+		// is cut off): held as it was until one counts again.
 	case len(v.Up) > 0 || from == store.Down:
 		to = store.Up
 	}

@@ -78,21 +78,24 @@ func Decide(r Rule, views []View, isolated func(location string) bool) Verdict {
 // Summary says where a check is seen down from, for a person: "down from
 // local and busan, 2 of 3; jeju still reaches it".
 func (v Verdict) Summary() string {
-	if len(v.Down) == 0 {
-		return fmt.Sprintf("up from %s", and(v.Up))
-	}
-	s := fmt.Sprintf("down from %s, %d of %d", and(v.Down), len(v.Down), v.Of)
-	switch len(v.Up) {
-	case 0:
-	case 1:
-		s += fmt.Sprintf("; %s still reaches it", v.Up[0])
-	default:
-		s += fmt.Sprintf("; %s still reach it", and(v.Up))
+	var parts []string
+	switch {
+	case len(v.Down) > 0:
+		parts = append(parts, fmt.Sprintf("down from %s, %d of %d", and(v.Down), len(v.Down), v.Of))
+		switch len(v.Up) {
+		case 0:
+		case 1:
+			parts = append(parts, v.Up[0]+" still reaches it")
+		default:
+			parts = append(parts, and(v.Up)+" still reach it")
+		}
+	case len(v.Up) > 0:
+		parts = append(parts, "up from "+and(v.Up))
 	}
 	if len(v.Isolated) > 0 {
-		s += fmt.Sprintf("; %s cut off, not counted", and(v.Isolated))
+		parts = append(parts, and(v.Isolated)+" cut off, not counted")
 	}
-	return s
+	return strings.Join(parts, "; ")
 }
 
 // and joins names as a sentence does: "a", "a and b", "a, b and c".

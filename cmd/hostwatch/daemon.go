@@ -410,7 +410,12 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	pingURLs := tokens.URLs(ping.Base(cfg.HTTP.PublicURL, cfg.HTTP.Listen))
 	// This process probes the checks of its own location; agents probe
 	// theirs and send the results here.
-	pl, err := newPlaces(cfg, all, engine, states, clock.Now, log, reg)
+	admins := func(m notifier.Message) {
+		if err := engine.TellAdmins(ctx, m); err != nil {
+			log.Error("tell the admins of a location", "location", m.Location, "err", err)
+		}
+	}
+	pl, err := newPlaces(cfg, all, engine, states, admins, clock.Now, log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -425,6 +430,16 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	if err != nil {
 		env.Close()
 		return nil, err
+	}
+	// The canaries are probed apart: they are no one's checks, and what
+	// they tell is only whether this place reaches the world.
+	var canaries *monitor.Monitor
+	if len(pl.canaries) > 0 {
+		if canaries, err = monitor.New(monitor.Options{Checks: pl.canaries, Env: env, Sink: pl, Location: cfg.Location,
+			Clock: d.probeClock, Logger: log, Registry: prometheus.NewRegistry(), Aggregate: true}); err != nil {
+			env.Close()
+			return nil, err
+		}
 	}
 
 	var intake *source.Handler
@@ -454,6 +469,13 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	}()
 	monDone := make(chan error, 1)
 	go func() { monDone <- mon.Run(ctx) }()
+	if canaries != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			canaries.Run(ctx)
+		}()
+	}
 	handlers := map[string]http.Handler{"/ping/": ping.Handler(tokens, mon, clock.Now, log)}
 	if pl.server != nil {
 		handlers["/agent/v1/"] = pl.server

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,6 +14,7 @@ import (
 	"github.com/hostwatch/hostwatch/agent"
 	"github.com/hostwatch/hostwatch/config"
 	"github.com/hostwatch/hostwatch/monitor"
+	"github.com/hostwatch/hostwatch/notifier"
 	"github.com/hostwatch/hostwatch/quorum"
 	"github.com/hostwatch/hostwatch/store"
 	"github.com/hostwatch/hostwatch/web"
@@ -28,15 +32,18 @@ type places struct {
 	cfg      *config.Config
 	here     string
 	byPlace  map[string][]*config.Check
-	combiner *quorum.Combiner // nil when this process probes alone
+	combiner *quorum.Combiner // nil when this process probes alone, without canaries
+	detector *quorum.Detector
+	canaries []*config.Check
 	server   *agent.Server
 	now      func() time.Time
 }
 
-// newPlaces sorts all checks by location. With no agent configured, every
-// check is this process's and its observations go straight to engine.
+// newPlaces sorts all checks by location. With no agent and no canary
+// configured, every check is this process's and its observations go
+// straight to engine. admins is told of a location cut off, and back.
 func newPlaces(cfg *config.Config, all []*config.Check, engine monitor.Sink, states map[string]store.CheckState,
-	now func() time.Time, log *slog.Logger, reg prometheus.Registerer) (*places, error) {
+	admins func(notifier.Message), now func() time.Time, log *slog.Logger, reg prometheus.Registerer) (*places, error) {
 	p := &places{cfg: cfg, here: cfg.Here(), byPlace: map[string][]*config.Check{}, now: now}
 	for _, c := range all {
 		if c.Heartbeat != nil {
@@ -47,9 +54,22 @@ func newPlaces(cfg *config.Config, all []*config.Check, engine monitor.Sink, sta
 			p.byPlace[l] = append(p.byPlace[l], c)
 		}
 	}
-	if len(cfg.Agents) == 0 {
+	if len(cfg.Agents) == 0 && len(cfg.Canaries) == 0 {
 		return p, nil
 	}
+	p.canaries = cfg.CanaryChecks()
+	p.detector = quorum.NewDetector(quorum.DetectorOptions{Ratio: cfg.Isolation.Ratio, Canaries: len(p.canaries),
+		Group: groupOf(cfg), Now: now, Told: func(c quorum.Cut) {
+			log.Warn(c.Say(), "location", c.Location)
+			m := notifier.Message{Kind: notifier.LocationCut, Location: c.Location, Share: int(c.Share*100 + 0.5), Since: c.Since, At: c.At}
+			if c.Canaries {
+				m.Share = 0
+			}
+			if !c.Cut {
+				m.Kind, m.Share = notifier.LocationBack, 0
+			}
+			admins(m)
+		}})
 	q := cfg.Defaults.Confirm.Locations
 	p.combiner = quorum.New(quorum.Options{Next: engine, Rule: quorum.Rule{Locations: q.N, Majority: q.Majority}, Self: p.here,
 		Checks: all, Locations: func(c *config.Check) []string {
@@ -57,7 +77,10 @@ func newPlaces(cfg *config.Config, all []*config.Check, engine monitor.Sink, sta
 				return []string{p.here}
 			}
 			return cfg.PlacesOf(c)
-		}, States: states})
+		}, States: states, Detector: p.detector, Every: len(p.canaries) > 0})
+	if len(cfg.Agents) == 0 {
+		return p, nil
+	}
 	results := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hostwatch_location_results_total", Help: "Probe results received from agents, by location and result (ok or fail).",
 	}, []string{"location", "result"})
@@ -92,7 +115,7 @@ func (p *places) sink(engine monitor.Sink) monitor.Sink {
 // one, whose answers the agents see by their ETag.
 func (p *places) Version() string { return "" }
 
-// Checks are the checks location probes.
+// Checks are the checks location probes, and the canaries.
 func (p *places) Checks(location string) []*config.Check {
 	var out []*config.Check
 	for _, c := range p.byPlace[location] {
@@ -100,7 +123,48 @@ func (p *places) Checks(location string) []*config.Check {
 			out = append(out, c)
 		}
 	}
-	return out
+	return append(out, p.canaries...)
+}
+
+// Observe takes the results of this process's canaries.
+func (p *places) Observe(o monitor.Observation) {
+	p.detector.Canary(p.here, o.Check.ID, o.Result.OK)
+}
+
+// groupOf names what a check shares its fate with: its provider, or, in
+// none, the host it probes.
+func groupOf(cfg *config.Config) func(string) string {
+	group := map[string]string{}
+	for _, pr := range cfg.Providers {
+		for _, id := range cfg.Matching(pr.Match) {
+			if _, ok := group[id]; !ok {
+				group[id] = "provider:" + pr.Name
+			}
+		}
+	}
+	for _, c := range cfg.Checks() {
+		if _, ok := group[c.ID]; ok {
+			continue
+		}
+		var addr string
+		switch {
+		case c.HTTP != nil:
+			if u, err := url.Parse(c.HTTP.URL); err == nil {
+				addr = u.Host
+			}
+		case c.TCP != nil:
+			addr = c.TCP.Address
+		case c.TLS != nil:
+			addr = c.TLS.Address
+		case c.DNS != nil:
+			addr = c.DNS.Name
+		}
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			addr = host
+		}
+		group[c.ID] = "host:" + addr
+	}
+	return func(id string) string { return group[id] }
 }
 
 // locations lists every location for /api/v1/locations.
@@ -157,6 +221,10 @@ func (s resultSink) Results(ctx context.Context, a agent.Agent, b agent.Batch) e
 	for _, r := range rs {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if strings.HasPrefix(r.Check, config.CanaryPrefix) {
+			s.p.detector.Canary(a.Location, r.Check, r.OK)
+			continue
 		}
 		if !s.p.combiner.Probed(a.Location, r.Check, r.Start, r.Checks()) {
 			continue // taken off the location by a reload meanwhile

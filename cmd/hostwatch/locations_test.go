@@ -119,3 +119,58 @@ func lines(p *proc) []string {
 	out, _ := p.output()
 	return out
 }
+
+// switchable answers its page, or 502 while failing.
+type switchable struct{ failing atomic.Bool }
+
+func (s *switchable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.failing.Load() {
+		http.Error(w, "bad gateway", http.StatusBadGateway)
+		return
+	}
+	w.Write([]byte("cart"))
+}
+
+// TestCanariesHoldAlerts: one location, one canary. When everything this
+// process probes fails at once, canary included, the admins hear that it
+// looks cut off and no owner is alerted; when it reaches the world again,
+// the admins hear that, and nothing more is said.
+func TestCanariesHoldAlerts(t *testing.T) {
+	canary, shop := &switchable{}, &switchable{}
+	cs, ss := httptest.NewServer(canary), httptest.NewServer(shop)
+	t.Cleanup(cs.Close)
+	t.Cleanup(ss.Close)
+	dir := t.TempDir()
+	listen := freeAddr(t)
+	cfg := writeConfig(t, dir, `
+timezone: UTC
+storage: {driver: sqlite, dsn: "`+dir+`/hw.db"}
+http: {listen: "`+listen+`"}
+canaries: ["`+cs.URL+`/"]
+defaults: {schedule: "@every 1s", down_after: 2, up_after: 1, timeout: 2s, group_wait: 0s}
+merchants:
+  - name: kim-shop
+    checks:
+      - {name: storefront, http: {url: "`+ss.URL+`/", contains: cart}}
+`)
+	p := startDaemon(t, dir, cfg)
+	waitHTTP(t, "http://"+listen+"/metrics", `hostwatch_probes_total{check="kim-shop/storefront",result="ok"} 2`)
+
+	canary.failing.Store(true)
+	shop.failing.Store(true)
+	p.waitLine(t, "CUT OFF local looks cut off: every canary fails from there")
+	waitHTTP(t, "http://"+listen+"/metrics", `hostwatch_probes_total{check="kim-shop/storefront",result="fail"} 4`)
+	canary.failing.Store(false)
+	shop.failing.Store(false)
+	p.waitLine(t, "REACHABLE local reaches the shops again: cut off")
+	waitHTTP(t, "http://"+listen+"/metrics", `hostwatch_probes_total{check="kim-shop/storefront",result="ok"} 5`)
+	p.stop(t)
+	for _, l := range lines(p) {
+		if strings.HasPrefix(l, "DOWN") || strings.HasPrefix(l, "UP") {
+			t.Errorf("an owner was told while this place was cut off: %q", l)
+		}
+	}
+	if n := len(lines(p)); n != 2 {
+		t.Errorf("%d lines, want the two to the admins:\n%s", n, strings.Join(lines(p), "\n"))
+	}
+}

@@ -145,6 +145,8 @@ var events = map[notifier.Kind]string{
 	notifier.Flapping:       "check.flapping",
 	notifier.Steady:         "check.steady",
 	notifier.ChainHead:      "record.chain_head",
+	notifier.LocationCut:    "location.cut_off",
+	notifier.LocationBack:   "location.back",
 }
 
 // Encode renders m as the body a webhook receives.
