@@ -139,15 +139,19 @@ func (r *Runner) keep(res Result) {
 
 // Run probes and sends until ctx is done, then goes on sending what it
 // holds for StopFlush. It returns nil at a stop; results it could not send
-// by then are lost, and said so.
+// by then are lost, and said so. A Runner runs once.
 func (r *Runner) Run(ctx context.Context) error {
-	probing := make(chan struct{})
+	probing, pulling := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(probing)
 		r.sched.run(ctx)
 	}()
-	go r.pull(ctx)
+	go func() {
+		defer close(pulling)
+		r.pull(ctx)
+	}()
 	r.send(ctx, probing)
+	<-pulling
 	return nil
 }
 
@@ -252,14 +256,17 @@ func (r *Runner) request(ctx context.Context, method, path string, body []byte) 
 }
 
 // send pushes the results in batches while ctx lasts, then, once the
-// probes out have ended, for StopFlush more.
+// probes out have ended, for StopFlush more. A request under way at the
+// stop is not cut short: its answer lost, the batch would be sent twice.
 func (r *Runner) send(ctx context.Context, probing <-chan struct{}) {
-	s := sender{Runner: r, size: MaxResults}
-	s.loop(ctx, ctx.Done())
-	<-probing
-	flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.o.StopFlush)
+	sending, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	s.loop(flush, nil)
+	stop := context.AfterFunc(ctx, func() { r.o.Clock.AfterFunc(r.o.StopFlush, cancel) })
+	defer stop()
+	s := sender{Runner: r, size: MaxResults}
+	s.loop(sending, ctx.Done())
+	<-probing
+	s.loop(sending, nil)
 	held, dropped := r.buf.count()
 	if held += len(s.pending); held > 0 || dropped > 0 {
 		r.log.Warn("agent: stopped with results not sent", "results", held, "dropped", dropped+s.dropped)

@@ -160,13 +160,15 @@ func byCheck(rs []agent.Result) map[string][]agent.Result {
 }
 
 // unbroken fails unless each check's results start in order, about a
-// second apart: none lost between the first and the last.
+// second apart: none lost between the first and the last. A run that
+// fires late under a loaded machine narrows one gap and widens the next;
+// a lost one makes a gap of two seconds.
 func unbroken(t *testing.T, rs []agent.Result) {
 	t.Helper()
 	for check, list := range byCheck(rs) {
 		for i := 1; i < len(list); i++ {
 			gap := list[i].Start.Sub(list[i-1].Start)
-			if gap <= 0 || gap > 1500*time.Millisecond {
+			if gap <= 0 || gap >= 1900*time.Millisecond {
 				t.Errorf("%s: result %d started %s after the one before it (%s, then %s)", check, i, gap,
 					list[i-1].Start.Format("15:04:05.000"), list[i].Start.Format("15:04:05.000"))
 			}
@@ -347,7 +349,7 @@ func TestAgentFollowsReload(t *testing.T) {
 	}
 
 	sup.SetChecks("busan", leeDB())
-	time.Sleep(time.Second) // a poll, and a probe of kim-shop/db that may be out
+	time.Sleep(1500 * time.Millisecond) // a poll, and a probe of kim-shop/db that may be out
 	before := kimProbes.Load()
 	time.Sleep(2 * time.Second)
 	if n := kimProbes.Load() - before; n != 0 {

@@ -199,8 +199,11 @@ func (w Check) Config() (*config.Check, error) {
 			s.Location = loc
 		}
 	case cron.ConstantDelaySchedule:
-		if s.Delay < time.Second {
-			return nil, fmt.Errorf("check %s: @every needs at least 1s", w.ID)
+		// As the configuration's validation: the parser would make
+		// "@every 500ms" every second without a word.
+		every, _ := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(w.Schedule, "@every")))
+		if every < time.Second || every%time.Second != 0 {
+			return nil, fmt.Errorf("check %s: @every needs a whole number of seconds, at least 1s", w.ID)
 		}
 	}
 	if s.Next(time.Now()).IsZero() {

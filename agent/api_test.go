@@ -199,3 +199,38 @@ func TestWireCheck(t *testing.T) {
 		t.Error("a heartbeat was sent")
 	}
 }
+
+// TestCheckConfigRefuses: what an agent will not probe, one check at a
+// time, each with why.
+func TestCheckConfigRefuses(t *testing.T) {
+	tcp := &TCPWire{Address: "db.kim.example:3306"}
+	ten := Duration{10 * time.Second}
+	for _, tc := range []struct {
+		name string
+		c    Check
+		err  string
+	}{
+		{"no id", Check{Kind: "tcp", Schedule: "@every 30s", Timeout: ten, TCP: tcp}, "a check's id must be 1 to 512 bytes"},
+		{"no probe", Check{ID: "a", Kind: "tcp", Schedule: "@every 30s", Timeout: ten}, "check a: needs exactly one probe, has 0"},
+		{"two probes", Check{ID: "a", Kind: "tcp", Schedule: "@every 30s", Timeout: ten, TCP: tcp, TLS: &TLSWire{Address: "a:443"}},
+			"check a: needs exactly one probe, has 2"},
+		{"a kind not known", Check{ID: "a", Kind: "icmp", Schedule: "@every 30s", Timeout: ten, TCP: tcp}, `check a: no probe of kind "icmp" here`},
+		{"kind and probe differ", Check{ID: "a", Kind: "http", Schedule: "@every 30s", Timeout: ten, TCP: tcp}, `no probe of kind "http"`},
+		{"no timeout", Check{ID: "a", Kind: "tcp", Schedule: "@every 30s", TCP: tcp}, "check a: timeout must be positive"},
+		{"a bad schedule", Check{ID: "a", Kind: "tcp", Schedule: "every day", Timeout: ten, TCP: tcp}, `check a: schedule "every day"`},
+		{"too often", Check{ID: "a", Kind: "tcp", Schedule: "@every 500ms", Timeout: ten, TCP: tcp}, "check a: @every needs a whole number of seconds, at least 1s"},
+		{"not whole seconds", Check{ID: "a", Kind: "tcp", Schedule: "@every 1500ms", Timeout: ten, TCP: tcp}, "a whole number of seconds"},
+		{"never", Check{ID: "a", Kind: "tcp", Schedule: "0 0 0 30 2 *", Timeout: ten, TCP: tcp}, "never fires"},
+		{"a bad zone", Check{ID: "a", Kind: "tcp", Schedule: "0 * * * *", Timezone: "Mars/Olympus", Timeout: ten, TCP: tcp}, "check a: timezone"},
+		{"a relative URL", Check{ID: "a", Kind: "http", Schedule: "@every 30s", Timeout: ten, HTTP: &HTTPWire{URL: "/health"}},
+			"check a: http.url must be an absolute http or https URL"},
+		{"no port", Check{ID: "a", Kind: "tcp", Schedule: "@every 30s", Timeout: ten, TCP: &TCPWire{Address: "db"}}, "check a: tcp.address"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := tc.c.Config()
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("got %+v, %v; want an error with %q", c, err, tc.err)
+			}
+		})
+	}
+}

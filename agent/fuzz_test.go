@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/hostwatch/hostwatch/checks"
 )
 
 // FuzzParseResults reads any body: it must not panic, and a batch it takes
@@ -35,6 +37,38 @@ func FuzzParseResults(f *testing.F) {
 		}
 		if !reflect.DeepEqual(b, b2) {
 			t.Fatalf("read %+v\nwritten and read again %+v", b, b2)
+		}
+	})
+}
+
+// FuzzAssignment reads any answer to GET /agent/v1/checks as an agent
+// does: no check it takes may make the probes' Env panic.
+func FuzzAssignment(f *testing.F) {
+	for _, body := range []string{
+		`{"checks":[{"id":"kim-shop/web","kind":"http","schedule":"@every 30s","timeout":"10s","http":{"url":"https://kim.example/","status":[200],"max_redirects":0}}]}`,
+		`{"checks":[{"id":"kim-shop/db","kind":"tcp","schedule":"0 */5 * * * *","timezone":"Asia/Seoul","timeout":"1s","tcp":{"address":"db:3306"}}]}`,
+		`{"checks":[{"id":"kim-shop/dns","kind":"dns","schedule":"@every 1m","timeout":"1s","dns":{"name":"kim.example","type":"MX","server":"127.0.0.1:53"}}]}`,
+		`{"checks":[{"id":"kim-shop/tls","kind":"tls","schedule":"@daily","timeout":"1s","tls":{"address":"[::1]:443","min_days_left":-1}}]}`,
+		`{"checks":[{"id":"x","kind":"heartbeat","schedule":"@every 1s","timeout":"1s"}],"canaries":[]}`,
+	} {
+		f.Add([]byte(body))
+	}
+	env := checks.NewEnv(checks.EnvOptions{})
+	f.Cleanup(env.Close)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var a Assignment
+		if json.Unmarshal(body, &a) != nil {
+			return
+		}
+		for _, w := range a.Checks {
+			c, err := w.Config()
+			if err != nil {
+				continue
+			}
+			if c.Cron == nil || c.Timeout.Duration <= 0 || c.Kind() != w.Kind {
+				t.Fatalf("took %+v as %+v", w, c)
+			}
+			env.New(c)
 		}
 	})
 }
