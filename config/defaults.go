@@ -71,6 +71,9 @@ func applyDefaults(c *Config, has func(path string) bool) {
 	if !has("isolation.ratio") {
 		c.Isolation.Ratio = DefaultIsolationRatio
 	}
+	if !has("isolation.silence") {
+		c.Isolation.Silence.Duration = DefaultSilence
+	}
 
 	df := &c.Defaults
 	set(&df.Schedule, DefaultSchedule)

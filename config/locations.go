@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
@@ -16,6 +17,10 @@ const DefaultLocation = "local"
 // DefaultIsolationRatio is the share of a location's checks that must fail
 // at once for it to be taken as cut off itself.
 const DefaultIsolationRatio = 0.8
+
+// DefaultSilence is isolation.silence: twice the agents' 30 s between
+// asking for their checks.
+const DefaultSilence = time.Minute
 
 // minAgentToken is the shortest token an agent may have: it signs the
 // agent's requests, and a short one could be guessed.
@@ -40,6 +45,9 @@ type Agent struct {
 // seeing every shop down.
 type Isolation struct {
 	Ratio float64 `yaml:"ratio"`
+	// Silence is how long a location's agents may go unheard from before
+	// it counts as cut off: they ask for their checks every 30 s.
+	Silence Duration `yaml:"silence"`
 }
 
 // Confirm says how many locations must see a check down to open its
@@ -167,6 +175,9 @@ func (v *validator) locations() {
 	}
 	if v.has("isolation.ratio") && (c.Isolation.Ratio <= 0 || c.Isolation.Ratio > 1) {
 		v.fail("isolation.ratio", "must be more than 0 and at most 1")
+	}
+	if v.has("isolation.silence") {
+		v.positive("isolation.silence", c.Isolation.Silence.Duration)
 	}
 	v.placeList("defaults.locations", c.Defaults.Locations)
 }

@@ -109,6 +109,10 @@ type Message struct {
 	// was cut off, At when it was found back.
 	Location string `json:"location,omitempty"`
 	Share    int    `json:"share,omitempty"`
+	// Why is the code of what found a location cut off: "checks" (most of
+	// its checks failing, Share of them), "canaries" or "silent" (its
+	// agents not heard from).
+	Why string `json:"why,omitempty"`
 
 	// Alert is the alert the message tells of; its buttons act on it.
 	Alert int64 `json:"alert,omitempty"`

@@ -126,6 +126,7 @@ type view struct {
 	// its checks that failed at once.
 	Location string
 	Share    int
+	Why      string
 	// Entry, Hash and At: the head of the record's chain.
 	Entry          int64
 	Hash           string
@@ -196,7 +197,7 @@ func (r *Renderer) view(m Message, mk Markup) view {
 	v := view{Kind: string(m.Kind), Group: m.Group(), Merchant: esc(r.merchant(m.Merchant)), Incident: m.Incident,
 		Start: m.Start, End: m.End, Error: code(m.Error), Failures: m.Failures, ResolvedBy: esc(m.ResolvedBy),
 		AckBy: esc(m.AckBy), AckAt: m.AckAt, Destination: esc(m.Destination), Detail: code(m.Detail),
-		Changes: m.Changes, Window: m.Window, Since: m.Since, Entry: m.Entry, Hash: esc(m.Hash), At: m.At, Location: esc(m.Location), Share: m.Share, Of: m.Of, Note: esc(locale.OneLine(m.Note)), Told: len(m.Items)}
+		Changes: m.Changes, Window: m.Window, Since: m.Since, Entry: m.Entry, Hash: esc(m.Hash), At: m.At, Location: esc(m.Location), Share: m.Share, Why: m.Why, Of: m.Of, Note: esc(locale.OneLine(m.Note)), Told: len(m.Items)}
 	switch {
 	case m.Title != "":
 		v.Check, v.Labels = esc(m.Title), esc(LabelText(m.Labels))

@@ -95,7 +95,8 @@ func kinds() []struct {
 		{"chain head", notifier.Message{Kind: notifier.ChainHead, Entry: 360000,
 			Hash: "6c1e92f0a4b5c6d7e8f90123456789abcdef0123456789abcdef0123456789ab", At: at}},
 		{"location cut off", notifier.Message{Kind: notifier.LocationCut, Location: "busan", Share: 96, Since: at, At: at}},
-		{"location cut off, canaries", notifier.Message{Kind: notifier.LocationCut, Location: "local", Since: at, At: at}},
+		{"location cut off, canaries", notifier.Message{Kind: notifier.LocationCut, Location: "local", Why: "canaries", Since: at, At: at}},
+		{"location cut off, silent", notifier.Message{Kind: notifier.LocationCut, Location: "busan", Why: "silent", Since: at, At: at}},
 		{"location back", notifier.Message{Kind: notifier.LocationBack, Location: "busan", Since: at, At: at.Add(7 * time.Minute)}},
 	}
 }
@@ -160,7 +161,7 @@ func golden(t *testing.T, path, got string) {
 }
 
 // TestKoreanHasNoEnglish: what a Korean reader gets holds no English word
-// but the ids, the names given in the config, the errors the platforms and
+// but the ids, the names given in the config (merchants, locations), the errors the platforms and
 // targets gave, and the time zone.
 func TestKoreanHasNoEnglish(t *testing.T) {
 	r := notifier.NewRenderer(must(locale.Load("", seoul(t))), names, nil)
@@ -169,7 +170,7 @@ func TestKoreanHasNoEnglish(t *testing.T) {
 		m := k.m
 		m.Lang = locale.Korean
 		text := r.Line(m)
-		for _, s := range []string{m.Error, m.Detail, m.Check, m.Hash} {
+		for _, s := range []string{m.Error, m.Detail, m.Check, m.Hash, m.Location} {
 			text = strings.ReplaceAll(text, locale.OneLine(s), "")
 		}
 		for _, it := range m.Items {

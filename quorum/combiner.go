@@ -111,6 +111,18 @@ func (c *Combiner) Probed(location, id string, at time.Time, r checks.Result) bo
 		c.mu.Unlock()
 		return true
 	}
+	if c.detector.WasCut(location, at) {
+		// Probed while the location was cut off, sent once it was back:
+		// recorded with its time, but it decides nothing.
+		p.views[i].LastAt = at
+		if !r.OK {
+			r.Error = "from " + location + ", cut off then: " + r.Error
+		}
+		o := monitor.Observation{Check: p.cfg, At: at, Result: r, State: p.state}
+		c.mu.Unlock()
+		c.next.Observe(o)
+		return true
+	}
 	if c.detector != nil {
 		c.detector.Result(location, id, r.OK)
 	}

@@ -14,9 +14,11 @@ type Cut struct {
 	// Since is when it was found cut off; for one back, the time it was.
 	Since time.Time
 	// Share is the share of its checks failing, for a location cut off by
-	// the ratio rule; Canaries says the canaries all failed instead.
+	// the ratio rule; Canaries says the canaries all failed instead, and
+	// Silent that none of its agents has been heard from.
 	Share    float64
 	Canaries bool
+	Silent   bool
 }
 
 // Detector finds the locations that are cut off themselves rather than
@@ -40,9 +42,13 @@ type seen struct {
 	failing  int
 	byGroup  map[string]int // failing checks per group
 	canaries map[string]bool
+	silent   bool
 	cut      bool
 	since    time.Time
 	checked  time.Time // when the ratio rule was last looked at in full
+	// lastCut is when it was last cut off, until when: what it probed
+	// then is recorded but decides nothing.
+	lastCut [2]time.Time
 }
 
 // DetectorOptions are what a Detector needs.
@@ -107,6 +113,39 @@ func (d *Detector) Result(location, check string, ok bool) {
 	d.tell(cut)
 }
 
+// Silent says whether location has gone unheard from: its agents send
+// nothing, so it is cut off from this process at least.
+func (d *Detector) Silent(location string, silent bool) {
+	d.mu.Lock()
+	s := d.at(location)
+	if s.silent == silent {
+		d.mu.Unlock()
+		return
+	}
+	s.silent = silent
+	cut := d.decide(location, s)
+	d.mu.Unlock()
+	d.tell(cut)
+}
+
+// WasCut says whether location was cut off at at, now or in its last
+// time cut off.
+func (d *Detector) WasCut(location string, at time.Time) bool {
+	if d == nil {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.locs[location]
+	switch {
+	case s == nil:
+		return false
+	case s.cut && !at.Before(s.since):
+		return true
+	}
+	return !at.Before(s.lastCut[0]) && at.Before(s.lastCut[1])
+}
+
 // Canary counts a canary's result from location.
 func (d *Detector) Canary(location, canary string, ok bool) {
 	d.mu.Lock()
@@ -135,7 +174,7 @@ func (d *Detector) decide(location string, s *seen) *Cut {
 	if len(s.ok) > 0 {
 		share = float64(s.failing) / float64(len(s.ok))
 	}
-	cut := canaries
+	cut := canaries || s.silent
 	if !cut && share > d.ratio && d.groups(s) >= 2 {
 		if s.cut {
 			cut = true // still: looked at in full when it was cut off
@@ -149,9 +188,11 @@ func (d *Detector) decide(location string, s *seen) *Cut {
 	if cut == s.cut {
 		return nil
 	}
-	c := &Cut{Location: location, Cut: cut, At: now, Share: share, Canaries: canaries}
+	c := &Cut{Location: location, Cut: cut, At: now, Share: share, Canaries: canaries, Silent: s.silent}
 	if cut {
 		s.since = now
+	} else {
+		s.lastCut = [2]time.Time{s.since, now}
 	}
 	c.Since, s.cut = s.since, cut
 	return c
@@ -202,6 +243,8 @@ func (c Cut) Say() string {
 		return fmt.Sprintf("%s is back", c.Location)
 	case c.Canaries:
 		return fmt.Sprintf("%s looks cut off: every canary fails from there", c.Location)
+	case c.Silent:
+		return fmt.Sprintf("%s looks cut off: its agents are not heard from", c.Location)
 	}
 	return fmt.Sprintf("%s looks cut off: %.0f%% of its checks failing at once", c.Location, c.Share*100)
 }

@@ -479,6 +479,11 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	handlers := map[string]http.Handler{"/ping/": ping.Handler(tokens, mon, clock.Now, log)}
 	if pl.server != nil {
 		handlers["/agent/v1/"] = pl.server
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pl.watch(ctx)
+		}()
 	}
 	if sc := cfg.Slack; sc != nil {
 		slackBot := bot.New(cfg, "slack", "", backend{Engine: engine, Reporter: rep, mon: mon, store: st, cfg: cfg}, tmpl)

@@ -62,8 +62,13 @@ func newPlaces(cfg *config.Config, all []*config.Check, engine monitor.Sink, sta
 		Group: groupOf(cfg), Now: now, Told: func(c quorum.Cut) {
 			log.Warn(c.Say(), "location", c.Location)
 			m := notifier.Message{Kind: notifier.LocationCut, Location: c.Location, Share: int(c.Share*100 + 0.5), Since: c.Since, At: c.At}
-			if c.Canaries {
-				m.Share = 0
+			switch {
+			case c.Silent:
+				m.Share, m.Why = 0, "silent"
+			case c.Canaries:
+				m.Share, m.Why = 0, "canaries"
+			default:
+				m.Why = "checks"
 			}
 			if !c.Cut {
 				m.Kind, m.Share = notifier.LocationBack, 0
@@ -98,6 +103,36 @@ func newPlaces(cfg *config.Config, all []*config.Check, engine monitor.Sink, sta
 		}
 	}
 	return p, nil
+}
+
+// watch tells the detector which locations have gone unheard from: none
+// of their agents sent a request within isolation.silence, counted from
+// the start for an agent not heard from yet.
+func (p *places) watch(ctx context.Context) {
+	start := p.now()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		heard := p.server.Heard()
+		last := map[string]time.Time{}
+		for _, a := range p.cfg.Agents {
+			t := start
+			if h, ok := heard[a.Name]; ok && h.After(t) {
+				t = h
+			}
+			if t.After(last[a.Location]) {
+				last[a.Location] = t
+			}
+		}
+		for loc, t := range last {
+			p.detector.Silent(loc, p.now().Sub(t) > p.cfg.Isolation.Silence.Duration)
+		}
+	}
 }
 
 // local are the checks this process probes.
