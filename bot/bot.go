@@ -644,6 +644,8 @@ type statusLine struct {
 	Mark, Name, State string
 	Since             time.Time
 	Latency           string
+	// Seen is what each location sees of a check probed from several.
+	Seen []monitor.Seen
 }
 
 // status lists the caller's checks: how many are down first, then the
@@ -655,7 +657,7 @@ func (b *Bot) status(ctx context.Context, a access) string {
 		if !a.sees(st.Check.ID) {
 			continue
 		}
-		l := statusLine{Mark: mark(st.State.State), Name: b.checkName(st.Check.ID), State: string(st.State.State), Since: st.State.Since}
+		l := statusLine{Mark: mark(st.State.State), Name: b.checkName(st.Check.ID), State: string(st.State.State), Since: st.State.Since, Seen: st.Seen}
 		if !st.LastAt.IsZero() {
 			l.Latency = st.Last.Latency.Round(time.Millisecond).String()
 		}

@@ -485,3 +485,19 @@ merchants:
 		t.Errorf("a heartbeat down:\n%s", got)
 	}
 }
+
+// TestStatusByLocation: a check probed from several places shows what
+// each sees, a place cut off as such.
+func TestStatusByLocation(t *testing.T) {
+	b, fb := testBot(t)
+	for i := range fb.statuses {
+		if fb.statuses[i].Check.ID == "kim-shop/web" {
+			fb.statuses[i].Seen = []monitor.Seen{{Location: "seoul", State: store.Down}, {Location: "busan", State: store.Down},
+				{Location: "jeju", State: store.Up, Cut: true}}
+		}
+	}
+	got := strings.Join(texts(b.Command(context.Background(), Request{Caller: "111", User: "@kim", Text: "/status"})), "\n")
+	if want := "🔴 kim-shop/web — down since Wed Nov 25 14:02 UTC (seoul down, busan down, jeju cut off)"; !strings.Contains(got, want) {
+		t.Errorf("answer lacks %q:\n%s", want, got)
+	}
+}

@@ -660,6 +660,14 @@ func (p *pass) provider(a *alert) *alert {
 	return nil
 }
 
+// where is what each location sees of check now, when several probe it.
+func (p *pass) where(check string) *notifier.Where {
+	if p.e.o.Where == nil {
+		return nil
+	}
+	return p.e.o.Where(check)
+}
+
 // message renders a merchant's alert: one check, or each of several.
 func (p *pass) message(a *alert, told []*member, kind notifier.Kind) notifier.Message {
 	m := notifier.Message{Kind: kind, Alert: a.ID, Merchant: a.Name, AckBy: a.AckBy, AckAt: a.AckAt}
@@ -672,6 +680,9 @@ func (p *pass) message(a *alert, told []*member, kind notifier.Kind) notifier.Me
 	if len(told) == 1 {
 		t := told[0]
 		m.Incident, m.Check, m.Start, m.End, m.Error, m.Failures = t.incident, t.check, t.start, t.end, t.err, t.failures
+		if t.isOpen() {
+			m.Where = p.where(t.check)
+		}
 		if o, ok := p.e.rules.origins.get(t.check); ok {
 			m.Source, m.Title, m.Labels = o.Source, o.Title, o.Labels
 		}
@@ -683,6 +694,9 @@ func (p *pass) message(a *alert, told []*member, kind notifier.Kind) notifier.Me
 	m.Of = p.e.rules.Checks[a.Name]
 	for _, t := range told {
 		it := notifier.Item{Incident: t.incident, Check: t.check, Start: t.start, End: t.end, Error: t.err, AckBy: t.ackBy}
+		if t.isOpen() {
+			it.Where = p.where(t.check)
+		}
 		if o, ok := p.e.rules.origins.get(t.check); ok {
 			it.Source, it.Title, it.Labels = o.Source, o.Title, o.Labels
 		}

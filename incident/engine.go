@@ -45,6 +45,9 @@ type Options struct {
 	Rules Rules
 	// Wake is called after messages were written to the outbox.
 	Wake func()
+	// Where says what each location sees of a check probed from
+	// several, for its messages; nil, or nil for a check, says nothing.
+	Where func(check string) *notifier.Where
 	// Checks are the IDs of the configured checks and Sources the names
 	// of the configured sources; open incidents of other checks than
 	// these and the sources' alerts are closed at start. Nil Checks keep

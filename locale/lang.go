@@ -156,3 +156,12 @@ func (l Lang) Exact(d time.Duration) string {
 func OneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
+
+// List joins names as a sentence of l does: "a, b and c"; in Korean "a,
+// b, c".
+func (l Lang) List(names []string) string {
+	if l == Korean || len(names) < 2 {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}

@@ -168,6 +168,7 @@ func (l Lang) funcs(loc *time.Location) template.FuncMap {
 		"duration": l.Duration,
 		"exact":    l.Exact,
 		"join":     func(s []string, sep string) string { return strings.Join(s, sep) },
+		"list":     l.List,
 		// iso is a moment as the record writes it: 2026-11-25 14:02:10.
 		"iso": func(t time.Time) string {
 			if t.IsZero() {

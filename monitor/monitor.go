@@ -65,6 +65,17 @@ type Status struct {
 	// never pinged is due counting from then. A reload hands it on
 	// (Options.Watched).
 	Watched time.Time
+	// Seen is what each location sees of a check probed from several;
+	// State is then theirs combined. Nil for a check probed here alone.
+	Seen []Seen
+}
+
+// Seen is what one location sees of a check.
+type Seen struct {
+	Location string
+	State    store.State
+	// Cut says the location is cut off: what it sees does not count.
+	Cut bool
 }
 
 // watched is one check, its running state and its place in the

@@ -79,6 +79,9 @@ type Message struct {
 	End time.Time `json:"end,omitzero"`
 	// Error is the failure that confirmed the outage.
 	Error string `json:"error,omitempty"`
+	// Where is, for a check probed from several locations, what each
+	// sees now.
+	Where *Where `json:"where,omitempty"`
 	// Failures counts the failed probes so far.
 	Failures int `json:"failures,omitempty"`
 	// ResolvedBy names who closed the incident by hand; empty when the
@@ -169,6 +172,17 @@ type Item struct {
 	End   time.Time `json:"end,omitzero"`
 	Error string    `json:"error,omitempty"`
 	AckBy string    `json:"ack_by,omitempty"`
+	Where *Where    `json:"where,omitempty"`
+}
+
+// Where says where a check probed from several locations is seen down
+// from now: the locations that see it down, those that still reach it,
+// and those cut off, which do not count; Of is how many probe it.
+type Where struct {
+	Down []string `json:"down,omitempty"`
+	Up   []string `json:"up,omitempty"`
+	Cut  []string `json:"cut,omitempty"`
+	Of   int      `json:"of"`
 }
 
 // ProviderOutage is many checks of one hosting provider down together.

@@ -112,6 +112,7 @@ type view struct {
 	Incident   int64
 	Start, End time.Time
 	Error      string
+	Where      *Where
 	Failures   int
 	ResolvedBy string
 	AckBy      string
@@ -146,6 +147,7 @@ type viewItem struct {
 	End      time.Time
 	Error    string
 	AckBy    string
+	Where    *Where
 }
 
 func (v view) icon() string {
@@ -174,6 +176,21 @@ func (v view) icon() string {
 	return "⚠️"
 }
 
+// escWhere is w with its locations escaped.
+func escWhere(esc func(string) string, w *Where) *Where {
+	if w == nil {
+		return nil
+	}
+	each := func(names []string) []string {
+		out := make([]string, len(names))
+		for i, n := range names {
+			out[i] = esc(n)
+		}
+		return out
+	}
+	return &Where{Down: each(w.Down), Up: each(w.Up), Cut: each(w.Cut), Of: w.Of}
+}
+
 func (r *Renderer) view(m Message, mk Markup) view {
 	// Texts from outside may hold bytes that are not UTF-8 (an error
 	// quoting a page): no chat app takes those.
@@ -195,7 +212,7 @@ func (r *Renderer) view(m Message, mk Markup) view {
 		return mk.Code(s)
 	}
 	v := view{Kind: string(m.Kind), Group: m.Group(), Merchant: esc(r.merchant(m.Merchant)), Incident: m.Incident,
-		Start: m.Start, End: m.End, Error: code(m.Error), Failures: m.Failures, ResolvedBy: esc(m.ResolvedBy),
+		Start: m.Start, End: m.End, Error: code(m.Error), Where: escWhere(esc, m.Where), Failures: m.Failures, ResolvedBy: esc(m.ResolvedBy),
 		AckBy: esc(m.AckBy), AckAt: m.AckAt, Destination: esc(m.Destination), Detail: code(m.Detail),
 		Changes: m.Changes, Window: m.Window, Since: m.Since, Entry: m.Entry, Hash: esc(m.Hash), At: m.At, Location: esc(m.Location), Share: m.Share, Why: m.Why, Of: m.Of, Note: esc(locale.OneLine(m.Note)), Told: len(m.Items)}
 	switch {
@@ -230,7 +247,7 @@ func (r *Renderer) view(m Message, mk Markup) view {
 			name = strings.TrimPrefix(it.Check, m.Merchant+"/")
 		}
 		v.Items = append(v.Items, viewItem{Name: esc(name), Labels: esc(LabelText(it.Labels)), Incident: it.Incident, Start: it.Start, End: it.End,
-			Error: code(it.Error), AckBy: esc(it.AckBy)})
+			Error: code(it.Error), AckBy: esc(it.AckBy), Where: escWhere(esc, it.Where)})
 		if it.End.IsZero() {
 			v.Down++
 		}

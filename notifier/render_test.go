@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,9 @@ func kinds() []struct {
 			Destination: "telegram:111", Detail: "send to telegram chat 111: 403 Forbidden: bot was blocked by the user"}},
 		{"chain head", notifier.Message{Kind: notifier.ChainHead, Entry: 360000,
 			Hash: "6c1e92f0a4b5c6d7e8f90123456789abcdef0123456789abcdef0123456789ab", At: at}},
+		{"down, seen from several locations", notifier.Message{Kind: notifier.Down, Incident: 12, Merchant: "kim-shop", Check: "kim-shop/storefront",
+			Start: at, Error: "from busan: status 502, want 2xx", Failures: 4,
+			Where: &notifier.Where{Down: []string{"seoul", "busan"}, Up: []string{"jeju"}, Of: 3}}},
 		{"location cut off", notifier.Message{Kind: notifier.LocationCut, Location: "busan", Share: 96, Since: at, At: at}},
 		{"location cut off, canaries", notifier.Message{Kind: notifier.LocationCut, Location: "local", Why: "canaries", Since: at, At: at}},
 		{"location cut off, silent", notifier.Message{Kind: notifier.LocationCut, Location: "busan", Why: "silent", Since: at, At: at}},
@@ -172,6 +176,11 @@ func TestKoreanHasNoEnglish(t *testing.T) {
 		text := r.Line(m)
 		for _, s := range []string{m.Error, m.Detail, m.Check, m.Hash, m.Location} {
 			text = strings.ReplaceAll(text, locale.OneLine(s), "")
+		}
+		if w := m.Where; w != nil {
+			for _, l := range slices.Concat(w.Down, w.Up, w.Cut) {
+				text = strings.ReplaceAll(text, l, "")
+			}
 		}
 		for _, it := range m.Items {
 			text = strings.ReplaceAll(text, it.Error, "")

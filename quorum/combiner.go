@@ -146,6 +146,30 @@ func (c *Combiner) Views(id string) []View {
 	return append([]View(nil), p.views...)
 }
 
+// Verdict is check id's state as its locations see it now; false for a
+// check probed from this process alone.
+func (c *Combiner) Verdict(id string) (Verdict, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.checks[id]
+	if p == nil {
+		return Verdict{}, false
+	}
+	return Decide(c.rule, p.views, c.isolated), true
+}
+
+// State is check id's state as the engine has it, combined from its
+// locations; false for a check probed from this process alone.
+func (c *Combiner) State(id string) (store.CheckState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.checks[id]
+	if p == nil {
+		return store.CheckState{}, false
+	}
+	return p.state, true
+}
+
 // Placed says whether check id is probed from location.
 func (c *Combiner) Placed(location, id string) bool {
 	c.mu.Lock()
@@ -203,10 +227,13 @@ func (c *Combiner) combine(p *placed, location string, o monitor.Observation) mo
 		}
 		o.Change = &monitor.Change{From: from, To: to, Since: st.Since}
 	}
-	// A failure says where it was seen from, and where else the check
-	// stands: an alert quotes the last failure, whichever location's.
+	// A failure says where it was seen from; the one that changes the
+	// check's state, where each location stood then, for the record.
 	if !o.Result.OK {
-		o.Result.Error = v.Summary() + "; from " + location + ": " + o.Result.Error
+		o.Result.Error = "from " + location + ": " + o.Result.Error
+		if o.Change != nil || len(v.Isolated) > 0 {
+			o.Result.Error = v.Summary() + "; " + o.Result.Error
+		}
 	} else if o.Change != nil && from == store.Down {
 		o.Result.Evidence = v.Summary() + "; " + o.Result.Evidence
 	}

@@ -121,7 +121,7 @@ func TestCombiner(t *testing.T) {
 	if got := out.changes(); len(got) != 1 {
 		t.Fatalf("one location down: changes %d, want none new", len(got)-1)
 	}
-	if last := out.obs[len(out.obs)-1]; last.Result.Error != "down from local, 1 of 3; busan and jeju still reach it; from local: status 500, want 2xx" || last.State.State != store.Up {
+	if last := out.obs[len(out.obs)-1]; last.Result.Error != "from local: status 500, want 2xx" || last.State.State != store.Up {
 		t.Errorf("a failure seen locally reaches the engine as %q in state %s", last.Result.Error, last.State.State)
 	}
 	c.Probed("busan", shop.ID, at(25), fail)

@@ -167,6 +167,17 @@ type CheckJSON struct {
 	LastLatencyMS *float64   `json:"last_latency_ms"`
 	LastError     string     `json:"last_error,omitempty"`
 	Incident      int64      `json:"incident,omitempty"`
+	// Locations is what each location sees of a check probed from
+	// several; State is then theirs combined.
+	Locations []SeenJSON `json:"locations,omitempty"`
+}
+
+// SeenJSON is what one location sees of a check: up, down or unknown,
+// and whether the location is cut off (then it does not count).
+type SeenJSON struct {
+	Location string `json:"location"`
+	State    string `json:"state"`
+	CutOff   bool   `json:"cut_off,omitempty"`
 }
 
 func (s *status) checks(w http.ResponseWriter, r *http.Request) {
@@ -184,6 +195,9 @@ func (s *status) checks(w http.ResponseWriter, r *http.Request) {
 		c := CheckJSON{Check: st.Check.ID, Merchant: m, Kind: st.Check.Kind(), State: string(st.State.State),
 			Since: s.when(st.State.Since), LastProbe: s.when(st.LastAt), Incident: st.State.Incident,
 			DisplayName: s.o.Names[st.Check.ID], MerchantName: s.o.Names[m]}
+		for _, seen := range st.Seen {
+			c.Locations = append(c.Locations, SeenJSON{Location: seen.Location, State: string(seen.State), CutOff: seen.Cut})
+		}
 		if !st.LastAt.IsZero() {
 			ms := float64(st.Last.Latency.Microseconds()) / 1000
 			c.LastLatencyMS = &ms

@@ -57,6 +57,12 @@ type checkView struct {
 	Uptime    string
 	Days      []dayView
 	Error     string
+	// Where is what each location sees of a check probed from several.
+	Where []whereView
+}
+
+type whereView struct {
+	Location, State, Text string
 }
 
 // down reports whether the check is down now.
@@ -230,6 +236,13 @@ func (s *status) checkView(r *http.Request, st monitor.Status, fig report.Check,
 		cv.Error = st.Last.Error
 	}
 	cv.Days = s.days(r, st, incidents, now, probed)
+	for _, seen := range st.Seen {
+		wv := whereView{Location: seen.Location, State: string(seen.State), Text: s.word("page.state", string(seen.State))}
+		if seen.Cut {
+			wv.State, wv.Text = "cut", s.word("page.cut_off", nil)
+		}
+		cv.Where = append(cv.Where, wv)
+	}
 	return cv
 }
 

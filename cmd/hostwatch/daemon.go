@@ -393,8 +393,11 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	if err := stored(); err != nil {
 		return nil, err
 	}
+	// The places are built once the engine is, which they feed; the
+	// engine asks them where a check is seen down from only once it runs.
+	var pl *places
 	engine, err = incident.New(ctx, incident.Options{
-		Store: st, Router: router, Rules: rules,
+		Store: st, Router: router, Rules: rules, Where: func(id string) *notifier.Where { return pl.where(id) },
 		Wake: dispatcher.Wake, Checks: ids, Sources: sourceNames(cfg), Holder: member.Token(), Replaces: member.Replaced(), Poll: poll(shared),
 		Clock: clock, Logger: log, Registry: reg,
 	})
@@ -415,7 +418,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 			log.Error("tell the admins of a location", "location", m.Location, "err", err)
 		}
 	}
-	pl, err := newPlaces(cfg, all, engine, states, admins, clock.Now, log, reg)
+	pl, err = newPlaces(cfg, all, engine, states, admins, clock.Now, log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -486,7 +489,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 		}()
 	}
 	if sc := cfg.Slack; sc != nil {
-		slackBot := bot.New(cfg, "slack", "", backend{Engine: engine, Reporter: rep, mon: mon, store: st, cfg: cfg}, tmpl)
+		slackBot := bot.New(cfg, "slack", "", backend{Engine: engine, Reporter: rep, mon: mon, places: pl, store: st, cfg: cfg}, tmpl)
 		slackBot.SetLogger(log)
 		slackBot.SetPingURLs(pingURLs)
 		in := slacknotifier.NewInbound(ctx, sc.SigningSecret.Value(), sc.APIURL, slackBot, log)
@@ -506,7 +509,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 		}
 	}
 	if tg != nil {
-		chatBot := bot.New(cfg, "telegram", "", backend{Engine: engine, Reporter: rep, mon: mon, store: st, cfg: cfg}, tmpl)
+		chatBot := bot.New(cfg, "telegram", "", backend{Engine: engine, Reporter: rep, mon: mon, places: pl, store: st, cfg: cfg}, tmpl)
 		chatBot.SetLogger(log)
 		chatBot.SetPingURLs(pingURLs)
 		wg.Add(2)
@@ -547,7 +550,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	if intake != nil {
 		handlers["POST /intake/"] = intake
 	}
-	status := statusOptions(cfg, mon, st, tmpl, rules, rep)
+	status := statusOptions(cfg, mon, pl, st, tmpl, rules, rep)
 	if status != nil {
 		status.Members = member.Members
 		status.Locations = pl.locations
@@ -597,8 +600,8 @@ func poll(shared bool) time.Duration {
 
 // statuses are the monitor's, with what the store knows: each check's open
 // incident, and the state of the checks other instances probe.
-func statuses(mon *monitor.Monitor, st store.Store) []monitor.Status {
-	out := mon.Statuses()
+func statuses(mon *monitor.Monitor, pl *places, st store.Store) []monitor.Status {
+	out := pl.merge(mon.Statuses())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	saved, err := st.CheckStates(ctx)
@@ -627,16 +630,17 @@ func statuses(mon *monitor.Monitor, st store.Store) []monitor.Status {
 type backend struct {
 	*incident.Engine
 	*report.Reporter
-	mon   *monitor.Monitor
-	store store.Store
-	cfg   *config.Config
+	mon    *monitor.Monitor
+	places *places
+	store  store.Store
+	cfg    *config.Config
 }
 
 func (b backend) Claims(ctx context.Context, merchants []string, provider, month string) ([]*claim.Claim, error) {
 	return claims(ctx, b.cfg, b.store, merchants, provider, month)
 }
 
-func (b backend) Statuses() []monitor.Status { return statuses(b.mon, b.store) }
+func (b backend) Statuses() []monitor.Status { return statuses(b.mon, b.places, b.store) }
 
 func (b backend) Incidents(ctx context.Context, f store.IncidentFilter) ([]store.Incident, error) {
 	return b.store.Incidents(ctx, f)
@@ -659,13 +663,14 @@ func (b backend) ProbeNow(ctx context.Context, check string) (checks.Result, err
 type record struct {
 	store.Store
 	*report.Reporter
-	mon *monitor.Monitor
+	mon    *monitor.Monitor
+	places *places
 }
 
-func (r record) Statuses() []monitor.Status { return statuses(r.mon, r.Store) }
+func (r record) Statuses() []monitor.Status { return statuses(r.mon, r.places, r.Store) }
 
 // statusOptions configures the status page and the API, nil when off.
-func statusOptions(cfg *config.Config, mon *monitor.Monitor, st store.Store, tmpl *locale.Templates, rules incident.Rules, rep *report.Reporter) *web.StatusOptions {
+func statusOptions(cfg *config.Config, mon *monitor.Monitor, pl *places, st store.Store, tmpl *locale.Templates, rules incident.Rules, rep *report.Reporter) *web.StatusOptions {
 	sp := cfg.HTTP.StatusPage
 	if !sp.On() {
 		return nil
@@ -674,7 +679,7 @@ func statusOptions(cfg *config.Config, mon *monitor.Monitor, st store.Store, tmp
 	if lang == "" {
 		lang, _ = locale.Parse(cfg.Defaults.Language)
 	}
-	return &web.StatusOptions{Record: record{Store: st, Reporter: rep, mon: mon}, Public: sp.Public,
+	return &web.StatusOptions{Record: record{Store: st, Reporter: rep, mon: mon, places: pl}, Public: sp.Public,
 		Token: sp.Token.Value(), Title: sp.Title, ShowErrors: sp.ShowErrors, Merchants: sp.Merchants, Location: cfg.Location,
 		Words: tmpl, Lang: lang, Names: cfg.Names(), Outages: outages(rules, st), Private: privateSources(cfg)}
 }

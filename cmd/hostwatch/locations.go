@@ -30,6 +30,7 @@ const heardWithin = time.Minute
 // process's go through on the way to the engine, and the agents' endpoint.
 type places struct {
 	cfg      *config.Config
+	all      []*config.Check
 	here     string
 	byPlace  map[string][]*config.Check
 	combiner *quorum.Combiner // nil when this process probes alone, without canaries
@@ -44,7 +45,7 @@ type places struct {
 // straight to engine. admins is told of a location cut off, and back.
 func newPlaces(cfg *config.Config, all []*config.Check, engine monitor.Sink, states map[string]store.CheckState,
 	admins func(notifier.Message), now func() time.Time, log *slog.Logger, reg prometheus.Registerer) (*places, error) {
-	p := &places{cfg: cfg, here: cfg.Here(), byPlace: map[string][]*config.Check{}, now: now}
+	p := &places{cfg: cfg, all: all, here: cfg.Here(), byPlace: map[string][]*config.Check{}, now: now}
 	for _, c := range all {
 		if c.Heartbeat != nil {
 			p.byPlace[p.here] = append(p.byPlace[p.here], c) // pinged here, not probed
@@ -133,6 +134,50 @@ func (p *places) watch(ctx context.Context) {
 			p.detector.Silent(loc, p.now().Sub(t) > p.cfg.Isolation.Silence.Duration)
 		}
 	}
+}
+
+// merge gives local, this process's statuses, with what the other
+// locations see: every check in the configuration's order, the state of
+// one probed from several places theirs combined, and what each sees.
+func (p *places) merge(local []monitor.Status) []monitor.Status {
+	if p.combiner == nil {
+		return local
+	}
+	byID := make(map[string]int, len(local))
+	for i, s := range local {
+		byID[s.Check.ID] = i
+	}
+	out := make([]monitor.Status, 0, len(p.all))
+	for _, c := range p.all {
+		st := monitor.Status{Check: c, Owned: true}
+		if i, ok := byID[c.ID]; ok {
+			st = local[i]
+		}
+		if state, ok := p.combiner.State(c.ID); ok {
+			st.State = state
+			for _, v := range p.combiner.Views(c.ID) {
+				st.Seen = append(st.Seen, monitor.Seen{Location: v.Location, State: v.State.State, Cut: p.detector.Isolated(v.Location)})
+				if v.LastAt.After(st.LastAt) {
+					st.LastAt, st.Last = v.LastAt, v.Last
+				}
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// where is what each location sees of check id now, for its messages;
+// nil for a check probed here alone.
+func (p *places) where(id string) *notifier.Where {
+	if p == nil || p.combiner == nil {
+		return nil
+	}
+	v, ok := p.combiner.Verdict(id)
+	if !ok || v.Of < 2 {
+		return nil
+	}
+	return &notifier.Where{Down: v.Down, Up: v.Up, Cut: v.Isolated, Of: v.Of}
 }
 
 // local are the checks this process probes.

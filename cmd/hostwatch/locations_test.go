@@ -87,9 +87,22 @@ merchants:
 	// From busan too: two of two, the outage opens and says so.
 	shop.busanDown.Store(true)
 	line := p.waitLine(t, "DOWN kim-shop/storefront is down: Incident #1,")
-	if !strings.Contains(line, "down from local and busan, 2 of 2") || !strings.Contains(line, "status 502, want 2xx") {
+	if !strings.Contains(line, "Seen down from local and busan, 2 of 2") || !strings.Contains(line, "status 502, want 2xx") {
 		t.Errorf("down line: %q", line)
 	}
+	// The API shows the check down, and what each location sees.
+	waitHTTP(t, "http://"+listen+"/api/v1/checks", `"state": "down",
+    "since"`)
+	waitHTTP(t, "http://"+listen+"/api/v1/checks", `"locations": [
+      {
+        "location": "local",
+        "state": "down"
+      },
+      {
+        "location": "busan",
+        "state": "down"
+      }
+    ]`)
 
 	// Busan reaches it again: one of two left, fewer than two, resolved.
 	shop.busanDown.Store(false)
