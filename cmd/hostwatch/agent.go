@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
 
@@ -51,19 +50,9 @@ func runAgent(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "hostwatch agent: -buffer and -poll must be positive")
 		return exitError(2)
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("-log-level: %w", err)
-	}
-	var log *slog.Logger
-	switch opts := (&slog.HandlerOptions{Level: level}); *logFormat {
-	case "text":
-		log = slog.New(slog.NewTextHandler(stderr, opts))
-	case "json":
-		log = slog.New(slog.NewJSONHandler(stderr, opts))
-	default:
-		fmt.Fprintf(stderr, "hostwatch agent: -log-format must be text or json, not %q\n", *logFormat)
-		return exitError(2)
+	log, err := newLogger("agent", *logLevel, *logFormat, stderr)
+	if err != nil {
+		return err
 	}
 
 	// A shop's logs tell the agent's probes by where they come from.

@@ -57,19 +57,9 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("-log-level: %w", err)
-	}
-	var log *slog.Logger
-	switch opts := (&slog.HandlerOptions{Level: level}); *logFormat {
-	case "text":
-		log = slog.New(slog.NewTextHandler(stderr, opts))
-	case "json":
-		log = slog.New(slog.NewJSONHandler(stderr, opts))
-	default:
-		fmt.Fprintf(stderr, "hostwatch run: -log-format must be text or json, not %q\n", *logFormat)
-		return exitError(2)
+	log, err := newLogger("run", *logLevel, *logFormat, stderr)
+	if err != nil {
+		return err
 	}
 
 	cfg, err := config.Load(*path)
@@ -578,6 +568,24 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 		env.Close()
 		return errors.Join(monErr, engineErr, dispatchErr)
 	}}, nil
+}
+
+// newLogger is the logger of -log-level and -log-format for command cmd,
+// writing to stderr.
+func newLogger(cmd, level, format string, stderr io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(stderr, opts)), nil
+	}
+	fmt.Fprintf(stderr, "hostwatch %s: -log-format must be text or json, not %q\n", cmd, format)
+	return nil, exitError(2)
 }
 
 // role says what an instance does besides probing its share of the
