@@ -62,6 +62,10 @@ type decoder struct {
 	warnings Errors
 	errs     Errors
 
+	// keyLine is the line of the key whose value is decoded next; -1
+	// when the line of the value decoded next is written already.
+	keyLine int
+
 	// aliases counts alias expansions and depth the nesting, so that a
 	// file of nested aliases (a "billion laughs") or a cyclic one is
 	// refused instead of expanded without end.
@@ -143,6 +147,12 @@ func (d *decoder) expand(s, path string) string {
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	// The line kept for a key's value is the key's own, written once.
+	keyLine := d.keyLine
+	d.keyLine = 0
+	if keyLine > 0 {
+		d.setLine(path, keyLine)
+	}
 	d.depth++
 	defer func() { d.depth-- }()
 	if d.depth > maxDepth {
@@ -156,7 +166,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		n = n.Alias
 	}
-	d.setLine(path, n.Line)
+	if keyLine == 0 {
+		d.setLine(path, n.Line)
+	}
 	if n.Kind == yaml.ScalarNode {
 		if value := d.expand(n.Value, path); value != n.Value {
 			d.raw[path] = [2]string{n.Value, value}
@@ -190,6 +202,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))
 		}
+		d.keyLine = -1 // written
 		d.decode(n, v.Elem(), path)
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
@@ -285,8 +298,8 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			d.errorf(k.Line, p, "unknown key%s", cmp.Or(misplaced[key], suggest(key, fields)))
 			continue
 		}
+		d.keyLine = k.Line
 		d.decode(val, v.Field(f), p)
-		d.setLine(p, k.Line)
 	}
 }
 
@@ -311,8 +324,8 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		elem := reflect.New(v.Type().Elem()).Elem()
+		d.keyLine = k.Line
 		d.decode(val, elem, p)
-		d.setLine(p, k.Line)
 		m.SetMapIndex(reflect.ValueOf(k.Value), elem)
 	}
 	v.Set(d.shared(m))

@@ -104,8 +104,8 @@ func (d *decoder) lineOf(path string) (int, bool) {
 		l, ok := it.byKey[rest]
 		return int(l), ok
 	}
-	// The last line written for a key is its own: a value's line is
-	// written first, then the line of the key it is under.
+	// A key's line is written once, its value's not at all; an item
+	// of a list has its own line.
 	for i := len(it.keys) - 1; i >= 0; i-- {
 		if it.keys[i].key == rest {
 			return int(it.keys[i].line), true
