@@ -59,6 +59,10 @@ type decoder struct {
 	keys []keyLine
 	run  int
 
+	// solo is what the parts found of each merchant alone (solo.go),
+	// by its index in the whole.
+	solo []solo
+
 	warnings Errors
 	errs     Errors
 
