@@ -264,6 +264,15 @@ func (d *decoder) readIncluded(cfg *Config, runs []part, files []string, a *ahea
 	if slices.ContainsFunc(reads[:len(runs)], func(r read) bool { return r.syntax != nil }) {
 		return false
 	}
+	// The lists are made once at their size, rather than grown part by
+	// part, leaving a copy behind at each doubling.
+	merchants := 0
+	for _, r := range reads {
+		merchants += len(r.merchants)
+	}
+	cfg.Merchants = slices.Grow(cfg.Merchants, merchants)
+	d.items["merchants"] = slices.Grow(d.items["merchants"], merchants)
+	d.solo = slices.Grow(d.solo, len(cfg.Merchants)+merchants)
 	for i := 0; i < len(parts); {
 		j := i
 		for j < len(parts) && owner[j] == owner[i] {
