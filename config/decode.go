@@ -58,6 +58,9 @@ type decoder struct {
 	// item's a run of it starting at run.
 	keys []keyLine
 	run  int
+	// cur is the item being decoded, at curPath.
+	cur     *item
+	curPath string
 
 	// solo is what the parts found of each merchant alone (solo.go),
 	// by its index in the whole.
@@ -228,14 +231,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			d.items[path] = items
 		}
 		for i, item := range n.Content {
+			p := index(path, base+i)
 			if kept {
 				d.run = len(d.keys)
+				d.cur, d.curPath = d.items[path][i], p
 			}
-			d.decode(item, s.Index(i), index(path, base+i))
+			d.decode(item, s.Index(i), p)
 			if kept {
 				d.items[path][i].keys = d.keys[d.run:len(d.keys):len(d.keys)]
 			}
 		}
+		d.cur = nil
 		v.Set(s)
 	case reflect.Map:
 		d.decodeMap(n, v, path)

@@ -1,8 +1,8 @@
 package config
 
 import (
-	"fmt"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -173,5 +173,5 @@ func fill(s *string, v string) {
 }
 
 func checkPath(merchant, check int) string {
-	return fmt.Sprintf("merchants[%d].checks[%d]", merchant, check)
+	return "merchants[" + strconv.Itoa(merchant) + "].checks[" + strconv.Itoa(check) + "]"
 }

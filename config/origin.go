@@ -71,7 +71,13 @@ func (d *decoder) item(path string) (*item, string) {
 
 // setLine records the line path was written on.
 func (d *decoder) setLine(path string, line int) {
-	it, rest := d.item(path)
+	var it *item
+	var rest string
+	if after, ok := strings.CutPrefix(path, d.curPath); ok && d.cur != nil {
+		it, rest = d.cur, after // not read from the path again
+	} else {
+		it, rest = d.item(path)
+	}
 	if it == nil {
 		d.lines[path] = line
 		return
