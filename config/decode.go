@@ -46,8 +46,10 @@ type decoder struct {
 	items    map[string][]*item
 	base     map[string]int
 	interned map[string]string
-	// maps are the maps of text read so far, by their contents.
-	maps map[string]map[string]string
+	// maps are the maps of text read so far, by their contents;
+	// mapKey is where the contents of the next are written.
+	maps   map[string]map[string]string
+	mapKey []byte
 
 	// files are the files read, the main one first, in the order their
 	// errors are told; included says this decoder reads an included file.
@@ -350,17 +352,20 @@ func (d *decoder) shared(m reflect.Value) reflect.Value {
 		return m
 	}
 	keys := slices.Sorted(maps.Keys(labels))
-	var b strings.Builder
+	// The contents are written to a buffer kept for the next map: only a
+	// map not seen before makes a string of them.
+	b := d.mapKey[:0]
 	for _, k := range keys {
-		b.WriteString(k + "\x00" + labels[k] + "\x00")
+		b = append(append(append(append(b, k...), 0), labels[k]...), 0)
 	}
-	if same, ok := d.maps[b.String()]; ok {
+	d.mapKey = b
+	if same, ok := d.maps[string(b)]; ok {
 		return reflect.ValueOf(same)
 	}
 	if d.maps == nil {
 		d.maps = map[string]map[string]string{}
 	}
-	d.maps[b.String()] = labels
+	d.maps[string(b)] = labels
 	return m
 }
 

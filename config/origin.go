@@ -23,8 +23,14 @@ type item struct {
 // manyKeys is how many keys an item has before they are indexed.
 const manyKeys = 64
 
-// keyBlock is how many keys' lines a block holds.
-const keyBlock = 8192
+// keyBlock is how many keys' lines a block holds at most; a decoder's
+// first block holds firstKeyBlock, and each next one twice the one
+// before, so that a small part (an included file of 100 merchants) does
+// not make a block of 8192 for its thousand keys.
+const (
+	keyBlock      = 8192
+	firstKeyBlock = 256
+)
 
 type keyLine struct {
 	key  string
@@ -93,7 +99,8 @@ func (d *decoder) setLine(path string, line int) {
 	// from it; a run a block cannot hold is carried to the next.
 	if len(d.keys) == cap(d.keys) {
 		run := d.keys[d.run:]
-		d.keys = append(make([]keyLine, 0, max(keyBlock, 2*len(run))), run...)
+		size := min(max(firstKeyBlock, 2*cap(d.keys)), keyBlock)
+		d.keys = append(make([]keyLine, 0, max(size, 2*len(run))), run...)
 		d.run = 0
 	}
 	d.keys = append(d.keys, keyLine{key, int32(line)})
