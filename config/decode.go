@@ -46,8 +46,10 @@ type decoder struct {
 	items    map[string][]*item
 	base     map[string]int
 	interned map[string]string
-	// maps are the maps of text read so far, by their contents.
-	maps map[string]map[string]string
+	// maps are the maps of text read so far, by their contents;
+	// mapKey is where the contents of the next are written.
+	maps   map[string]map[string]string
+	mapKey []byte
 
 	// files are the files read, the main one first, in the order their
 	// errors are told; included says this decoder reads an included file.
@@ -58,9 +60,20 @@ type decoder struct {
 	// item's a run of it starting at run.
 	keys []keyLine
 	run  int
+	// cur is the item being decoded, at curPath.
+	cur     *item
+	curPath string
+
+	// solo is what the parts found of each merchant alone (solo.go),
+	// by its index in the whole.
+	solo []solo
 
 	warnings Errors
 	errs     Errors
+
+	// keyLine is the line of the key whose value is decoded next; -1
+	// when the line of the value decoded next is written already.
+	keyLine int
 
 	// aliases counts alias expansions and depth the nesting, so that a
 	// file of nested aliases (a "billion laughs") or a cyclic one is
@@ -143,6 +156,12 @@ func (d *decoder) expand(s, path string) string {
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	// The line kept for a key's value is the key's own, written once.
+	keyLine := d.keyLine
+	d.keyLine = 0
+	if keyLine > 0 {
+		d.setLine(path, keyLine)
+	}
 	d.depth++
 	defer func() { d.depth-- }()
 	if d.depth > maxDepth {
@@ -156,7 +175,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		n = n.Alias
 	}
-	d.setLine(path, n.Line)
+	if keyLine == 0 {
+		d.setLine(path, n.Line)
+	}
 	if n.Kind == yaml.ScalarNode {
 		if value := d.expand(n.Value, path); value != n.Value {
 			d.raw[path] = [2]string{n.Value, value}
@@ -190,6 +211,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))
 		}
+		d.keyLine = -1 // written
 		d.decode(n, v.Elem(), path)
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
@@ -211,14 +233,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			d.items[path] = items
 		}
 		for i, item := range n.Content {
+			p := index(path, base+i)
 			if kept {
 				d.run = len(d.keys)
+				d.cur, d.curPath = d.items[path][i], p
 			}
-			d.decode(item, s.Index(i), index(path, base+i))
+			d.decode(item, s.Index(i), p)
 			if kept {
 				d.items[path][i].keys = d.keys[d.run:len(d.keys):len(d.keys)]
 			}
 		}
+		d.cur = nil
 		v.Set(s)
 	case reflect.Map:
 		d.decodeMap(n, v, path)
@@ -285,8 +310,8 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			d.errorf(k.Line, p, "unknown key%s", cmp.Or(misplaced[key], suggest(key, fields)))
 			continue
 		}
+		d.keyLine = k.Line
 		d.decode(val, v.Field(f), p)
-		d.setLine(p, k.Line)
 	}
 }
 
@@ -311,8 +336,8 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		elem := reflect.New(v.Type().Elem()).Elem()
+		d.keyLine = k.Line
 		d.decode(val, elem, p)
-		d.setLine(p, k.Line)
 		m.SetMapIndex(reflect.ValueOf(k.Value), elem)
 	}
 	v.Set(d.shared(m))
@@ -327,17 +352,20 @@ func (d *decoder) shared(m reflect.Value) reflect.Value {
 		return m
 	}
 	keys := slices.Sorted(maps.Keys(labels))
-	var b strings.Builder
+	// The contents are written to a buffer kept for the next map: only a
+	// map not seen before makes a string of them.
+	b := d.mapKey[:0]
 	for _, k := range keys {
-		b.WriteString(k + "\x00" + labels[k] + "\x00")
+		b = append(append(append(append(b, k...), 0), labels[k]...), 0)
 	}
-	if same, ok := d.maps[b.String()]; ok {
+	d.mapKey = b
+	if same, ok := d.maps[string(b)]; ok {
 		return reflect.ValueOf(same)
 	}
 	if d.maps == nil {
 		d.maps = map[string]map[string]string{}
 	}
-	d.maps[b.String()] = labels
+	d.maps[string(b)] = labels
 	return m
 }
 

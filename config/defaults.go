@@ -1,8 +1,8 @@
 package config
 
 import (
-	"fmt"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -46,13 +46,8 @@ var (
 // applyDefaults fills what the file left unset. Checks inherit the defaults
 // section; validation later reports a bad inherited value once, at defaults.
 func applyDefaults(c *Config, has func(path string) bool) {
-	set := func(s *string, v string) {
-		if *s == "" {
-			*s = v
-		}
-	}
-	set(&c.Timezone, DefaultTimezone)
-	set(&c.Storage.Driver, DefaultDriver)
+	fill(&c.Timezone, DefaultTimezone)
+	fill(&c.Storage.Driver, DefaultDriver)
 	if c.Storage.DSN == "" && c.Storage.Driver == "sqlite" {
 		c.Storage.DSN = DefaultSQLiteDSN
 	}
@@ -63,11 +58,11 @@ func applyDefaults(c *Config, has func(path string) bool) {
 		}
 		c.Cluster.Instance = host
 	}
-	set(&c.HTTP.Listen, DefaultListen)
+	fill(&c.HTTP.Listen, DefaultListen)
 	if !has("http.status_page.public") {
 		c.HTTP.StatusPage.Public = true
 	}
-	set(&c.HTTP.StatusPage.Title, "Status")
+	fill(&c.HTTP.StatusPage.Title, "Status")
 	if !has("isolation.ratio") {
 		c.Isolation.Ratio = DefaultIsolationRatio
 	}
@@ -76,7 +71,7 @@ func applyDefaults(c *Config, has func(path string) bool) {
 	}
 
 	df := &c.Defaults
-	set(&df.Schedule, DefaultSchedule)
+	fill(&df.Schedule, DefaultSchedule)
 	if !has("defaults.timeout") {
 		df.Timeout.Duration = DefaultTimeout
 	}
@@ -89,8 +84,8 @@ func applyDefaults(c *Config, has func(path string) bool) {
 	if !has("defaults.group_wait") {
 		df.GroupWait.Duration = DefaultGroupWait
 	}
-	set(&df.Policy, DefaultPolicy)
-	set(&df.Language, DefaultLanguage)
+	fill(&df.Policy, DefaultPolicy)
+	fill(&df.Language, DefaultLanguage)
 	if !has("defaults.flapping.changes") {
 		df.Flapping.Changes = DefaultFlapChanges
 	}
@@ -114,63 +109,75 @@ func applyDefaults(c *Config, has func(path string) bool) {
 	setRate(&dl.Webhook.Destination, DefaultWebhook)
 
 	if t := c.Telegram; t != nil {
-		set(&t.APIEndpoint, DefaultTelegramAPI)
-		set(&t.Updates, DefaultUpdates)
+		fill(&t.APIEndpoint, DefaultTelegramAPI)
+		fill(&t.Updates, DefaultUpdates)
 	}
 	if s := c.Slack; s != nil {
-		set(&s.APIURL, DefaultSlackAPI)
+		fill(&s.APIURL, DefaultSlackAPI)
 	}
 	for i := range c.Providers {
 		if sla := c.Providers[i].SLA; sla != nil {
-			set(&sla.Measure, DefaultMeasure)
+			fill(&sla.Measure, DefaultMeasure)
 		}
 	}
 	for i := range c.Merchants {
-		m := &c.Merchants[i]
-		set(&m.Policy, df.Policy)
-		for j := range m.Checks {
-			ch := &m.Checks[j]
-			p := checkPath(i, j)
-			ch.ID = m.Name + "/" + ch.Name
-			set(&ch.Schedule, df.Schedule)
-			if !has(p + ".timeout") {
-				ch.Timeout = df.Timeout
+		defaultMerchant(&c.Merchants[i], i, df, has)
+	}
+}
+
+// defaultMerchant fills what the file left unset in the merchant at
+// merchants[i] from the defaults section, df already defaulted.
+func defaultMerchant(m *Merchant, i int, df *Defaults, has func(path string) bool) {
+	fill(&m.Policy, df.Policy)
+	for j := range m.Checks {
+		ch := &m.Checks[j]
+		p := checkPath(i, j)
+		ch.ID = m.Name + "/" + ch.Name
+		fill(&ch.Schedule, df.Schedule)
+		if !has(p + ".timeout") {
+			ch.Timeout = df.Timeout
+		}
+		if !has(p + ".down_after") {
+			ch.DownAfter = df.DownAfter
+		}
+		if !has(p + ".up_after") {
+			ch.UpAfter = df.UpAfter
+		}
+		if !has(p + ".retry_interval") {
+			ch.RetryInterval = df.RetryInterval
+		}
+		if h := ch.HTTP; h != nil {
+			fill(&h.Method, DefaultHTTPMethod)
+			if h.MaxRedirects == nil {
+				n := DefaultMaxRedirects
+				h.MaxRedirects = &n
 			}
-			if !has(p + ".down_after") {
-				ch.DownAfter = df.DownAfter
+			if !has(p + ".http.fresh_connection") {
+				h.FreshConnection = df.FreshConnection
 			}
-			if !has(p + ".up_after") {
-				ch.UpAfter = df.UpAfter
-			}
-			if !has(p + ".retry_interval") {
-				ch.RetryInterval = df.RetryInterval
-			}
-			if h := ch.HTTP; h != nil {
-				set(&h.Method, DefaultHTTPMethod)
-				if h.MaxRedirects == nil {
-					n := DefaultMaxRedirects
-					h.MaxRedirects = &n
-				}
-				if !has(p + ".http.fresh_connection") {
-					h.FreshConnection = df.FreshConnection
-				}
-			}
-			if d := ch.DNS; d != nil {
-				set(&d.Type, DefaultDNSType)
-			}
-			if ch.Heartbeat != nil {
-				// No ping by the time due plus grace is down at once, and
-				// the next ping is up.
-				ch.DownAfter, ch.UpAfter = 1, 1
-				ch.RetryInterval = Duration{}
-				if !has(p + ".heartbeat.grace") {
-					ch.Heartbeat.Grace.Duration = DefaultHeartbeatGrace
-				}
+		}
+		if d := ch.DNS; d != nil {
+			fill(&d.Type, DefaultDNSType)
+		}
+		if ch.Heartbeat != nil {
+			// No ping by the time due plus grace is down at once, and
+			// the next ping is up.
+			ch.DownAfter, ch.UpAfter = 1, 1
+			ch.RetryInterval = Duration{}
+			if !has(p + ".heartbeat.grace") {
+				ch.Heartbeat.Grace.Duration = DefaultHeartbeatGrace
 			}
 		}
 	}
 }
 
+// fill sets s to v where the file left it empty.
+func fill(s *string, v string) {
+	if *s == "" {
+		*s = v
+	}
+}
+
 func checkPath(merchant, check int) string {
-	return fmt.Sprintf("merchants[%d].checks[%d]", merchant, check)
+	return "merchants[" + strconv.Itoa(merchant) + "].checks[" + strconv.Itoa(check) + "]"
 }

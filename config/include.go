@@ -43,6 +43,7 @@ type read struct {
 	merchants []Merchant
 	contacts  []Contact
 	d         *decoder
+	solo      []solo
 	// syntax is set when YAML could not read the part: its file is then
 	// read again whole, for the error to be told as for any file.
 	syntax error
@@ -142,11 +143,12 @@ func shiftLines(n *yaml.Node, by int) {
 	}
 }
 
-// readPart parses and decodes one part.
-func readPart(p part, lookup func(string) (string, bool)) read {
+// readPart parses and decodes one part, and checks its merchants alone.
+func readPart(p part, lookup func(string) (string, bool), a *ahead) read {
 	r := decodePart(p, lookup)
 	if r.d != nil {
 		r.d.compactKeys()
+		r.checkAlone(a)
 	}
 	return r
 }
@@ -178,14 +180,14 @@ func decodePart(p part, lookup func(string) (string, bool)) read {
 }
 
 // readParts reads the parts on every core, in order.
-func readParts(parts []part, lookup func(string) (string, bool)) []read {
+func readParts(parts []part, lookup func(string) (string, bool), a *ahead) []read {
 	out := make([]read, len(parts))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(parts)) {
 		wg.Go(func() {
 			for i := range next {
-				out[i] = readPart(parts[i], lookup)
+				out[i] = readPart(parts[i], lookup, a)
 			}
 		})
 	}
@@ -240,7 +242,7 @@ func (d *decoder) includes(globs []string, dir string) []string {
 // then each included file's contacts and merchants. It returns false,
 // having added nothing, if YAML could not read the main file's runs: the
 // main file is then to be read whole.
-func (d *decoder) readIncluded(cfg *Config, runs []part, files []string) bool {
+func (d *decoder) readIncluded(cfg *Config, runs []part, files []string, a *ahead) bool {
 	var parts []part
 	parts = append(parts, runs...)
 	owner := make([]int, len(runs)) // which file each part is of: 0 the main one
@@ -258,10 +260,19 @@ func (d *decoder) readIncluded(cfg *Config, runs []part, files []string) bool {
 		}
 		d.files = append(d.files, f)
 	}
-	reads := readParts(parts, d.lookup)
+	reads := readParts(parts, d.lookup, a)
 	if slices.ContainsFunc(reads[:len(runs)], func(r read) bool { return r.syntax != nil }) {
 		return false
 	}
+	// The lists are made once at their size, rather than grown part by
+	// part, leaving a copy behind at each doubling.
+	merchants := 0
+	for _, r := range reads {
+		merchants += len(r.merchants)
+	}
+	cfg.Merchants = slices.Grow(cfg.Merchants, merchants)
+	d.items["merchants"] = slices.Grow(d.items["merchants"], merchants)
+	d.solo = slices.Grow(d.solo, len(cfg.Merchants)+merchants)
 	for i := 0; i < len(parts); {
 		j := i
 		for j < len(parts) && owner[j] == owner[i] {
@@ -272,7 +283,7 @@ func (d *decoder) readIncluded(cfg *Config, runs []part, files []string) bool {
 			// Read the file whole: its error is then told by line.
 			f := parts[i].file
 			data, _ := os.ReadFile(f)
-			r := readPart(part{file: f, data: data, line: 1, included: true}, d.lookup)
+			r := readPart(part{file: f, data: data, line: 1, included: true}, d.lookup, a)
 			if r.syntax != nil {
 				d.errs = append(d.errs, includedSyntax(f, data, r.syntax)...)
 				i = j
@@ -302,6 +313,10 @@ func (d *decoder) merge(cfg *Config, r read) {
 		}
 		return index(list, offset[list]+i) + rest
 	}
+	// The main file's own merchants, read with it, have no part.
+	d.solo = append(d.solo, make([]solo, len(cfg.Merchants)-len(d.solo))...)
+	d.solo = append(d.solo, r.solo...)
+	d.solo = append(d.solo, make([]solo, len(r.merchants)-len(r.solo))...)
 	cfg.Merchants = append(cfg.Merchants, r.merchants...)
 	cfg.Contacts = append(cfg.Contacts, r.contacts...)
 	for _, l := range itemLists {

@@ -273,6 +273,39 @@ func BenchmarkLoad100k(b *testing.B) {
 	}
 }
 
+// BenchmarkLoad100kIncluded reads 100,000 checks in 1,000 included files
+// of 100 merchants each.
+func BenchmarkLoad100kIncluded(b *testing.B) {
+	dir := b.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "merchants"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	whole := bigFile(100_000, -1)
+	head, list, _ := strings.Cut(whole, "merchants:\n")
+	lines := strings.SplitAfter(list, "\n")
+	const perFile = 100 * 6 // lines
+	for f := range 1000 {
+		text := "merchants:\n" + strings.Join(lines[f*perFile:(f+1)*perFile], "")
+		if err := os.WriteFile(filepath.Join(dir, "merchants", fmt.Sprintf("m%04d.yaml", f)), []byte(text), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "f.yaml")
+	if err := os.WriteFile(path, []byte(head+"include: [\"merchants/*.yaml\"]\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		cfg, err := LoadWith(path, Options{Lookup: noEnv, Offline: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(cfg.Merchants) != 100_000 {
+			b.Fatalf("%d merchants", len(cfg.Merchants))
+		}
+	}
+}
+
 // FuzzSplitList cuts any file into a rest and runs, and wants nothing
 // lost: the runs are the file's bytes in order, the rest keeps every line
 // where it was, and a file read in parts reads as it does whole.
@@ -317,4 +350,82 @@ func FuzzSplitList(f *testing.F) {
 			t.Fatal("the merchants differ")
 		}
 	})
+}
+
+// TestAloneInPartsAsWhole reads files whose merchants have problems of
+// their own and problems beside each other, in long lists and included
+// files, and wants the errors and warnings, in order, that checking every
+// merchant with the whole gives.
+func TestAloneInPartsAsWhole(t *testing.T) {
+	n := 2*runSize + 345
+	long := bigFile(n, -1)
+	for _, r := range []struct{ from, to string }{
+		{`"https://shop5.example/"`, `"ftp://shop5.example/"`},
+		{"name: shop1500\n", "name: shop 1500\n"},
+		{"name: shop2100\n", "name: shop3\n"},
+		{`{url: "https://shop2200.example/"}`, `{url: "https://shop2200.example/", method: get, status: [99]}`},
+		{`{url: "https://shop2201.example/"}`, `{url: "https://shop2201.example/"}, tcp: {address: "x:1"}`},
+		{`{url: "https://shop2300.example/"}`, `{url: "https://SHOP7.example"}`},
+	} {
+		long = strings.Replace(long, r.from, r.to, 1)
+	}
+	warned := strings.Replace(bigFile(n, -1), `{url: "https://shop2300.example/"}`, `{url: "https://SHOP7.example"}`, 1)
+	warned = strings.Replace(warned, "defaults: {", "defaults: {retry_interval: 2m, ", 1)
+	const main = "storage: {driver: sqlite, dsn: hw.db}\ncontacts: [{name: kim, telegram: 1}]\ninclude: [\"m/*.yaml\"]\n"
+	included := map[string]string{
+		"f.yaml": main,
+		"m/a.yaml": `merchants:
+  - {name: a, contacts: [kim], checks: [{name: web, http: {url: "https://a.example/", method: get}}, {name: web, tcp: {address: nohost}}]}
+  - name: b
+    contacts: [nobody]
+    checks:
+      - {name: hb, heartbeat: {period: 1h, token: aaaaaaaaaaaaaaaaaaaa}}
+      - {name: web, http: {url: "https://A.example"}}
+`,
+		"m/b.yaml": `merchants:
+  - name: a
+    policy: nopolicy
+    checks:
+      - {name: hb, heartbeat: {period: 1h, token: aaaaaaaaaaaaaaaaaaaa}}
+      - {name: slow, schedule: "@every 1h", http: {url: "https://c.example/"}, down_after: 3}
+  - {name: "c d", display_name: "", checks: [{name: web, http: {url: "https://d.example/"}, timeout: 0s}]}
+`,
+	}
+	quiet := map[string]string{
+		"f.yaml":   main,
+		"m/a.yaml": "merchants:\n  - {name: a, contacts: [kim], checks: [{name: web, http: {url: \"https://a.example/\"}}]}\n",
+		"m/b.yaml": "merchants:\n  - {name: b, checks: [{name: web, http: {url: \"https://A.example\"}}, {name: slow, schedule: \"@every 1h\", http: {url: \"https://c.example/\"}}]}\n",
+	}
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+	}{
+		{"a long list with errors in several runs", map[string]string{"f.yaml": long}},
+		{"a long list with warnings in several runs", map[string]string{"f.yaml": warned}},
+		{"included files with errors of their own and beside each other", included},
+		{"included files with warnings", quiet},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFiles(t, dir, tc.files)
+			path := filepath.Join(dir, "f.yaml")
+			parts, errParts := LoadWith(path, Options{Lookup: noEnv})
+			whole, errWhole := LoadWith(path, Options{Lookup: noEnv, whole: true})
+			if errWhole == nil && len(whole.Warnings) == 0 {
+				t.Fatal("the file has no problem to compare")
+			}
+			if fmt.Sprint(errParts) != fmt.Sprint(errWhole) {
+				t.Fatalf("checked in parts:\n%v\nwhole:\n%v", errParts, errWhole)
+			}
+			if errWhole != nil {
+				return
+			}
+			if fmt.Sprint(parts.Warnings) != fmt.Sprint(whole.Warnings) {
+				t.Errorf("warnings in parts:\n%v\nwhole:\n%v", parts.Warnings, whole.Warnings)
+			}
+			if !reflect.DeepEqual(parts.Merchants, whole.Merchants) {
+				t.Error("the merchants differ")
+			}
+		})
+	}
 }

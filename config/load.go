@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -32,6 +33,10 @@ type Options struct {
 	// what the daemon will need.
 	Offline bool
 	Uses    []string
+
+	// whole checks every merchant with the whole file, none in its
+	// part (solo.go): for the tests, which compare the two.
+	whole bool
 }
 
 // LoadWith is Load for a command that needs less than the daemon.
@@ -82,11 +87,18 @@ func parseSplit(file string, data []byte, o Options, split bool) (*Config, error
 	d.decode(root.Content[0], reflect.ValueOf(&cfg).Elem(), "")
 	root = yaml.Node{}
 	d.compactKeys()
+	// The main file's defaults are known now: the parts fill in those of
+	// their merchants, and check them alone, as they are read.
+	applyDefaults(&cfg, d.has)
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		loc = time.Local // validate tells
+	}
+	a := &ahead{defaults: &cfg.Defaults, loc: loc, offline: o.Offline, uses: o.Uses, whole: o.whole, places: cfg.placeSet()}
 	files := d.includes(cfg.Include, filepath.Dir(file))
-	if !d.readIncluded(&cfg, runs, files) {
+	if !d.readIncluded(&cfg, runs, files, a) {
 		return parseSplit(file, data, o, false)
 	}
-	applyDefaults(&cfg, d.has)
 	resolvePaths(&cfg, filepath.Dir(file))
 	v := validator{decoder: d, cfg: &cfg, offline: o.Offline, uses: o.Uses}
 	v.validate()

@@ -136,6 +136,19 @@ func (c *Config) CanaryChecks() []*Check {
 	return out
 }
 
+// placeSet are the locations a check may name: this process's, and each
+// agent's that is a valid name of another place.
+func (c *Config) placeSet() map[string]bool {
+	here := c.Here()
+	set := map[string]bool{here: true}
+	for _, a := range c.Agents {
+		if a.Location != here && namePattern.MatchString(a.Location) {
+			set[a.Location] = true
+		}
+	}
+	return set
+}
+
 // locations checks where probes run from: the agents, the canaries, the
 // isolation rule, and the locations the defaults name.
 func (v *validator) locations() {
@@ -144,7 +157,7 @@ func (v *validator) locations() {
 		v.name("locations.self", c.Locations.Self)
 	}
 	here := c.Here()
-	v.places = map[string]bool{here: true}
+	v.places = c.placeSet()
 	names, tokens := map[string]string{}, map[string]string{}
 	for i, a := range c.Agents {
 		p := index("agents", i)
@@ -154,11 +167,8 @@ func (v *validator) locations() {
 			}
 			names[a.Name] = p
 		}
-		if v.name(p+".location", a.Location) {
-			if a.Location == here {
-				v.fail(p+".location", "%q is this process's own location: an agent probes from elsewhere", a.Location)
-			}
-			v.places[a.Location] = true
+		if v.name(p+".location", a.Location) && a.Location == here {
+			v.fail(p+".location", "%q is this process's own location: an agent probes from elsewhere", a.Location)
 		}
 		if v.required(p+".token", a.Token.Value()) {
 			if len(a.Token.Value()) < minAgentToken {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -80,5 +81,30 @@ func TestLocations(t *testing.T) {
 				t.Errorf("isolation ratio %v, want the default", cfg.Isolation.Ratio)
 			}
 		})
+	}
+}
+
+// TestLocationsInIncludedFiles: a check of an included file names the
+// locations of the main file's agents; one it does not know is told in
+// its own file.
+func TestLocationsInIncludedFiles(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"hostwatch.yaml": "include: [\"merchants/*.yaml\"]\nagents:\n  - {name: busan-1, location: busan, token: 0123456789abcdef}\n",
+		"merchants/a.yaml": "merchants:\n  - name: a\n    checks:\n      - {name: web, tcp: {address: 'x:1'}, locations: [busan]}\n",
+	})
+	cfg, err := LoadWith(filepath.Join(dir, "hostwatch.yaml"), Options{Lookup: noEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.PlacesOf(cfg.Checks()[0]); !slices.Equal(got, []string{"busan"}) {
+		t.Errorf("a/web is probed from %v", got)
+	}
+	writeFiles(t, dir, map[string]string{
+		"merchants/b.yaml": "merchants:\n  - name: b\n    checks:\n      - {name: web, tcp: {address: 'x:1'}, locations: [jeju]}\n",
+	})
+	_, err = LoadWith(filepath.Join(dir, "hostwatch.yaml"), Options{Lookup: noEnv})
+	if want := `merchants/b.yaml:4: merchants[0].checks[0].locations[0]: no location is named "jeju" (known: [local busan])`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("want %q, got %v", want, err)
 	}
 }

@@ -23,8 +23,14 @@ type item struct {
 // manyKeys is how many keys an item has before they are indexed.
 const manyKeys = 64
 
-// keyBlock is how many keys' lines a block holds.
-const keyBlock = 8192
+// keyBlock is how many keys' lines a block holds at most; a decoder's
+// first block holds firstKeyBlock, and each next one twice the one
+// before, so that a small part (an included file of 100 merchants) does
+// not make a block of 8192 for its thousand keys.
+const (
+	keyBlock      = 8192
+	firstKeyBlock = 256
+)
 
 type keyLine struct {
 	key  string
@@ -71,7 +77,13 @@ func (d *decoder) item(path string) (*item, string) {
 
 // setLine records the line path was written on.
 func (d *decoder) setLine(path string, line int) {
-	it, rest := d.item(path)
+	var it *item
+	var rest string
+	if after, ok := strings.CutPrefix(path, d.curPath); ok && d.cur != nil {
+		it, rest = d.cur, after // not read from the path again
+	} else {
+		it, rest = d.item(path)
+	}
 	if it == nil {
 		d.lines[path] = line
 		return
@@ -87,7 +99,8 @@ func (d *decoder) setLine(path string, line int) {
 	// from it; a run a block cannot hold is carried to the next.
 	if len(d.keys) == cap(d.keys) {
 		run := d.keys[d.run:]
-		d.keys = append(make([]keyLine, 0, max(keyBlock, 2*len(run))), run...)
+		size := min(max(firstKeyBlock, 2*cap(d.keys)), keyBlock)
+		d.keys = append(make([]keyLine, 0, max(size, 2*len(run))), run...)
 		d.run = 0
 	}
 	d.keys = append(d.keys, keyLine{key, int32(line)})
@@ -104,8 +117,8 @@ func (d *decoder) lineOf(path string) (int, bool) {
 		l, ok := it.byKey[rest]
 		return int(l), ok
 	}
-	// The last line written for a key is its own: a value's line is
-	// written first, then the line of the key it is under.
+	// A key's line is written once, its value's not at all; an item
+	// of a list has its own line.
 	for i := len(it.keys) - 1; i >= 0; i-- {
 		if it.keys[i].key == rest {
 			return int(it.keys[i].line), true

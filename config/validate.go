@@ -179,36 +179,9 @@ func (v *validator) validate() {
 	}
 	merchants := map[string]string{} // name → the path of the first
 	for i := range c.Merchants {
-		m := &c.Merchants[i]
-		p := index("merchants", i)
-		v.displayName(p+".display_name", m.DisplayName)
-		if v.name(p+".name", m.Name) {
-			if first, dup := merchants[m.Name]; dup {
-				v.fail(p+".name", "another merchant is named %q (%s)", m.Name, v.where(first, p))
-			} else {
-				merchants[m.Name] = p + ".name"
-			}
-		}
-		for j, name := range m.Contacts {
-			if v.contacts[name] == "" {
-				v.fail(index(p+".contacts", j), "no contact is named %q", name)
-			}
-		}
-		if v.has(p + ".policy") {
-			v.policyRef(p+".policy", m.Policy)
-		}
-		names := map[string]bool{}
-		for j := range m.Checks {
-			ch := &m.Checks[j]
-			cp := checkPath(i, j)
-			if v.name(cp+".name", ch.Name) {
-				if names[ch.Name] {
-					v.fail(cp+".name", "%s already has a check named %q", m.Name, ch.Name)
-				}
-				names[ch.Name] = true
-			}
-			v.check(cp, ch, loc)
-		}
+		// A merchant its part found nothing wrong with alone is left
+		// only what depends on the others.
+		v.merchant(i, &c.Merchants[i], loc, merchants, !v.soloClean(i), true)
 	}
 	providers := map[string]bool{}
 	for i, p := range c.Providers {
@@ -246,6 +219,53 @@ func (v *validator) validate() {
 		partial := v.raw[path][1] != ""
 		if !v.secret[path] || (partial && (!v.offline || slices.Contains(v.uses, path))) {
 			v.fail(path, "${%s} is not set in the environment", names[0])
+		}
+	}
+}
+
+// merchant checks the merchant at merchants[i]: what its own values say
+// when own is set, what depends on the other merchants, the contacts and
+// the policies when others is (merchants are the names seen so far).
+// Either way the problems are told in the order of a whole check, and
+// own alone changes nothing another check reads.
+func (v *validator) merchant(i int, m *Merchant, loc *time.Location, merchants map[string]string, own, others bool) {
+	p := index("merchants", i)
+	if own {
+		v.displayName(p+".display_name", m.DisplayName)
+	}
+	// A merchant left to the others' checks alone has a valid name.
+	if named := !own || v.name(p+".name", m.Name); named && others {
+		if first, dup := merchants[m.Name]; dup {
+			v.fail(p+".name", "another merchant is named %q (%s)", m.Name, v.where(first, p))
+		} else {
+			merchants[m.Name] = p + ".name"
+		}
+	}
+	if others {
+		for j, name := range m.Contacts {
+			if v.contacts[name] == "" {
+				v.fail(index(p+".contacts", j), "no contact is named %q", name)
+			}
+		}
+		if v.has(p + ".policy") {
+			v.policyRef(p+".policy", m.Policy)
+		}
+	}
+	names := map[string]bool{}
+	for j := range m.Checks {
+		ch := &m.Checks[j]
+		switch {
+		case own:
+			cp := checkPath(i, j)
+			if v.name(cp+".name", ch.Name) {
+				if names[ch.Name] {
+					v.fail(cp+".name", "%s already has a check named %q", m.Name, ch.Name)
+				}
+				names[ch.Name] = true
+			}
+			v.check(cp, ch, loc, others)
+		case ch.Heartbeat != nil && ch.Heartbeat.Token.Value() != "":
+			v.notePingToken(checkPath(i, j)+".heartbeat", ch.Heartbeat.Token.Value(), true)
 		}
 	}
 }
@@ -474,7 +494,9 @@ func (v *validator) slack() {
 	}
 }
 
-func (v *validator) check(path string, ch *Check, loc *time.Location) {
+// check checks one check; others says whether to look for the same
+// heartbeat token in another check.
+func (v *validator) check(path string, ch *Check, loc *time.Location, others bool) {
 	v.displayName(path+".display_name", ch.DisplayName)
 	var kinds []string
 	for _, k := range []struct {
@@ -534,13 +556,13 @@ func (v *validator) check(path string, ch *Check, loc *time.Location) {
 			v.fail(path+".tls.min_days_left", "must not be negative")
 		}
 	case ch.Heartbeat != nil:
-		v.heartbeat(path, ch.Heartbeat, loc)
+		v.heartbeat(path, ch.Heartbeat, loc, others)
 	}
 }
 
 // heartbeat checks a heartbeat: when a ping is due, and that what only a
 // probe has is not set on it.
-func (v *validator) heartbeat(path string, h *HeartbeatCheck, loc *time.Location) {
+func (v *validator) heartbeat(path string, h *HeartbeatCheck, loc *time.Location, others bool) {
 	hp := path + ".heartbeat"
 	switch {
 	case v.has(hp+".period") && v.has(hp+".schedule"):
@@ -557,15 +579,13 @@ func (v *validator) heartbeat(path string, h *HeartbeatCheck, loc *time.Location
 	}
 	if t := h.Token.Value(); t != "" {
 		// The value is a secret: no message repeats it.
-		if !pingToken.MatchString(t) {
+		valid := pingToken.MatchString(t)
+		if !valid {
 			v.fail(hp+".token", "must be 16 to 128 of A-Z a-z 0-9 - _ . ~ (it is the secret part of the ping URL)")
-		} else if other, dup := v.pingTokens[t]; dup {
-			v.fail(hp+".token", "the same token as %s: each heartbeat needs its own", other)
 		}
-		if v.pingTokens == nil {
-			v.pingTokens = map[string]string{}
+		if others {
+			v.notePingToken(hp, t, valid)
 		}
-		v.pingTokens[t] = hp + ".token"
 	}
 	for _, key := range []string{"down_after", "up_after", "retry_interval", "schedule", "timeout"} {
 		if v.has(path + "." + key) {
@@ -575,6 +595,18 @@ func (v *validator) heartbeat(path string, h *HeartbeatCheck, loc *time.Location
 	if v.has(path + ".locations") {
 		v.fail(path+".locations", "does not apply to a heartbeat: it is pinged, not probed from a location")
 	}
+}
+
+// notePingToken notes the token t of the heartbeat at hp, having looked for
+// it in the heartbeats before when find is set.
+func (v *validator) notePingToken(hp, t string, find bool) {
+	if other, dup := v.pingTokens[t]; dup && find {
+		v.fail(hp+".token", "the same token as %s: each heartbeat needs its own", other)
+	}
+	if v.pingTokens == nil {
+		v.pingTokens = map[string]string{}
+	}
+	v.pingTokens[t] = hp + ".token"
 }
 
 // source checks one intake of sources.

@@ -21,49 +21,73 @@ func (v *validator) warn(path, format string, args ...any) {
 // same page probed twice.
 func (v *validator) mistakes() {
 	c := v.cfg
-	contacts := map[string]Contact{}
+	s := &others{contacts: map[string]Contact{}, firstURL: map[string]string{}}
 	for _, ct := range c.Contacts {
-		contacts[ct.Name] = ct
+		s.contacts[ct.Name] = ct
 	}
-	firstURL := map[string]string{}
-	var alone []int // the merchants with no contacts
-	for i, m := range c.Merchants {
-		mp := index("merchants", i)
+	for i := range c.Merchants {
+		v.mistakesOf(i, &c.Merchants[i], !v.soloQuiet(i), s)
+	}
+	v.alone(s.alone)
+}
+
+// others is what mistakes has seen of the merchants before the one it
+// looks at.
+type others struct {
+	contacts map[string]Contact
+	firstURL map[string]string // the URL as probed → the first check probing it
+	alone    []int             // the merchants with no contacts
+}
+
+// mistakesOf looks for the mistakes of the merchant at merchants[i]: of
+// each of its checks alone when own is set, and of it beside the others
+// when s is not nil. Without own, its HTTP checks' URLs are taken as
+// probed as they are written. It says whether they are.
+func (v *validator) mistakesOf(i int, m *Merchant, own bool, s *others) (asWritten bool) {
+	if s != nil {
 		var why []string
 		reached := false
 		for _, name := range m.Contacts {
-			ct, ok := contacts[name]
+			ct, ok := s.contacts[name]
 			if !ok {
 				continue // an error already
 			}
-			r, w := reaches(c, ct)
+			r, w := reaches(v.cfg, ct)
 			reached = reached || r
 			why = append(why, w...)
 		}
 		switch {
 		case len(m.Contacts) == 0:
-			alone = append(alone, i)
+			s.alone = append(s.alone, i)
 		case !reached:
-			v.warn(mp+".contacts", "no contact of %s has an address on a configured app (%s): its alerts go only to standard output",
+			v.warn(index("merchants", i)+".contacts", "no contact of %s has an address on a configured app (%s): its alerts go only to standard output",
 				m.Name, strings.Join(why, "; "))
 		}
-		for j, ch := range m.Checks {
-			cp := index(mp+".checks", j)
-			if ch.Cron != nil && ch.DownAfter > 0 {
-				v.confirmation(cp, m.Name+"/"+ch.Name, &ch, interval(ch.Cron, c.Location))
-			}
-			if ch.HTTP == nil {
-				continue
-			}
-			u := normalURL(ch.HTTP.URL)
-			if first, ok := firstURL[u]; ok {
-				v.warn(cp+".http.url", "%s/%s probes the same URL as %s", m.Name, ch.Name, first)
-				continue
-			}
-			firstURL[u] = m.Name + "/" + ch.Name
-		}
 	}
-	v.alone(alone)
+	asWritten = true
+	for j := range m.Checks {
+		ch := &m.Checks[j]
+		if own && ch.Cron != nil && ch.DownAfter > 0 {
+			v.confirmation(checkPath(i, j), ch, interval(ch.Cron, v.cfg.Location))
+		}
+		if ch.HTTP == nil {
+			continue
+		}
+		u := ch.HTTP.URL
+		if own {
+			u = normalURL(u)
+			asWritten = asWritten && u == ch.HTTP.URL
+		}
+		if s == nil {
+			continue
+		}
+		if first, ok := s.firstURL[u]; ok {
+			v.warn(checkPath(i, j)+".http.url", "%s probes the same URL as %s", ch.ID, first)
+			continue
+		}
+		s.firstURL[u] = ch.ID
+	}
+	return asWritten
 }
 
 // alone warns of the merchants with no contacts: each by name when they
@@ -91,24 +115,28 @@ func (v *validator) alone(merchants []int) {
 // late, and the rest of down_after follow an interval apart, or a
 // retry_interval apart when that is shorter. It warns too of a
 // retry_interval that retries nothing sooner than the schedule.
-func (v *validator) confirmation(path, name string, ch *Check, every time.Duration) {
+func (v *validator) confirmation(path string, ch *Check, every time.Duration) {
 	if every <= 0 {
 		return
 	}
 	d := locale.English.Duration
 	wait := time.Duration(ch.DownAfter) * every
-	how := fmt.Sprintf("down_after %d × %s", ch.DownAfter, d(every))
-	switch r := ch.RetryInterval.Duration; {
+	r := ch.RetryInterval.Duration
+	switch {
 	case r >= every:
 		v.warn(path+".retry_interval", "retry_interval %s is not shorter than the %s between probes of %s: it retries nothing sooner",
-			d(r), d(every), name)
+			d(r), d(every), ch.ID)
 	case r > 0:
 		wait = every + time.Duration(ch.DownAfter-1)*r
+	}
+	if wait <= time.Hour {
+		return
+	}
+	how := fmt.Sprintf("down_after %d × %s", ch.DownAfter, d(every))
+	if r > 0 && r < every {
 		how = fmt.Sprintf("%s + (down_after %d - 1) × retry_interval %s", d(every), ch.DownAfter, d(r))
 	}
-	if wait > time.Hour {
-		v.warn(path, "an outage of %s is confirmed only after %s = %s: its alerts come that late", name, how, d(wait))
-	}
+	v.warn(path, "an outage of %s is confirmed only after %s = %s: its alerts come that late", ch.ID, how, d(wait))
 }
 
 // reaches says whether a message to ct goes to a chat app or webhook, and

@@ -59,8 +59,12 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// gcPercent is GOGC unless the environment sets one.
-const gcPercent = 50
+// gcPercent is GOGC unless the environment sets one; loadGCPercent while
+// the daemon reads its file at start (loadFirst).
+const (
+	gcPercent     = 50
+	loadGCPercent = 100
+)
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
