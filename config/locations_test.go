@@ -90,7 +90,7 @@ func TestLocations(t *testing.T) {
 func TestLocationsInIncludedFiles(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
-		"hostwatch.yaml": "include: [\"merchants/*.yaml\"]\nagents:\n  - {name: busan-1, location: busan, token: 0123456789abcdef}\n",
+		"hostwatch.yaml":   "include: [\"merchants/*.yaml\"]\nagents:\n  - {name: busan-1, location: busan, token: 0123456789abcdef}\n",
 		"merchants/a.yaml": "merchants:\n  - name: a\n    checks:\n      - {name: web, tcp: {address: 'x:1'}, locations: [busan]}\n",
 	})
 	cfg, err := LoadWith(filepath.Join(dir, "hostwatch.yaml"), Options{Lookup: noEnv})
