@@ -12,6 +12,44 @@ import (
 	"github.com/hostwatch/hostwatch/store/sqlite"
 )
 
+// TestAgentBackFromCutOff: jeju probes two shops of two providers, all
+// up. Cut off for longer than isolation.silence, then back: the admins
+// are told once of each, and jeju's results count again. What it probed
+// before it was found cut off, sent once back, failing across both
+// providers, must not keep it cut off.
+func TestAgentBackFromCutOff(t *testing.T) {
+	t.Parallel()
+	lan := newLAN(t)
+	p := startPlaces(t, lan, `
+  - name: kim-shop
+    checks:
+      - {name: storefront, http: {url: "`+serve(t, lan, lan.gateway(), &page{})+`", contains: cart}}
+  - name: lee-shop
+    checks:
+      - {name: storefront, http: {url: "`+serve(t, lan, lan.other(), &page{})+`", contains: cart}}
+`)
+	const jejuOK, localOK = `hostwatch_location_results_total{location="jeju",result="ok"}`,
+		`hostwatch_probes_total{check="kim-shop/storefront",result="ok"}`
+	waitFor(t, "results from jeju", func() bool { return metric(p.api, jejuOK) >= 4 })
+
+	p.hosts["jeju"].cut(t)
+	p.daemon.waitLine(t, "CUT OFF jeju looks cut off: ")
+	oks := metric(p.api, localOK)
+	waitFor(t, "three seconds more of jeju cut off", func() bool { return metric(p.api, localOK) >= oks+3 })
+	p.hosts["jeju"].restore(t)
+	p.daemon.waitLine(t, "REACHABLE jeju reaches the shops again: ")
+	oks = metric(p.api, jejuOK)
+	waitFor(t, "jeju's results once back", func() bool { return metric(p.api, jejuOK) >= oks+6 })
+	p.daemon.stop(t)
+	if n, m := p.daemon.count("CUT OFF "), p.daemon.count("REACHABLE "); n != 1 || m != 1 {
+		t.Errorf("%d notices of a location cut off and %d of one back, want one each:\n%s", n, m,
+			strings.Join(p.daemon.lines(), "\n"))
+	}
+	if l := ownerLines(p.daemon); len(l) > 0 {
+		t.Errorf("an owner was told: %q", l)
+	}
+}
+
 // TestAgentCutOff: a daemon and agents in busan and jeju, each in its own
 // namespace, probe a shop; two locations confirm an outage. Jeju's link is
 // cut: the admins are told once, no owner is. The shop then fails for
@@ -21,37 +59,13 @@ import (
 func TestAgentCutOff(t *testing.T) {
 	t.Parallel()
 	lan := newLAN(t)
-	srv := lan.host("srv")
-	agents := map[string]*host{"busan": lan.host("busan"), "jeju": lan.host("jeju")}
 	shop := &page{}
-	url := serve(t, lan, shop)
-	tokens := map[string]string{"busan": "busan-agent-token-5e1f0a", "jeju": "jeju-agent-token-93c7d2"}
-	db := filepath.Join(t.TempDir(), "hostwatch.db")
-	api := "http://" + srv.ip + ":8080"
-
-	// The agents first: until the server answers they ask again within a
-	// second, so that none goes unheard from for long at its start.
-	running := map[string]*proc{}
-	for loc, h := range agents {
-		cmd := h.command(binary, "agent", "-server", api, "-location", loc, "-poll", "1s")
-		cmd.Env = append(os.Environ(), "HOSTWATCH_AGENT_TOKEN="+tokens[loc])
-		running[loc] = start(t, loc+" agent", cmd)
-	}
-	d := daemon(t, srv, `
-timezone: UTC
-storage: {driver: sqlite, dsn: "`+db+`"}
-http: {listen: "`+srv.ip+`:8080"}
-agents:
-  - {name: busan-1, location: busan, token: "${AGENT_BUSAN_TOKEN}"}
-  - {name: jeju-1, location: jeju, token: "${AGENT_JEJU_TOKEN}"}
-isolation: {silence: 3s}
-defaults: {schedule: "@every 1s", down_after: 2, up_after: 1, timeout: 800ms, group_wait: 0s, confirm: {locations: 2}}
-merchants:
+	p := startPlaces(t, lan, `
   - name: kim-shop
     checks:
-      - {name: storefront, http: {url: "`+url+`", contains: cart}}
-`, "AGENT_BUSAN_TOKEN="+tokens["busan"], "AGENT_JEJU_TOKEN="+tokens["jeju"])
-	waitFor(t, "every location up", func() bool { return allUp(api, 3) })
+      - {name: storefront, http: {url: "`+serve(t, lan, lan.gateway(), shop)+`", contains: cart}}
+`)
+	d, api, db, agents, running := p.daemon, p.api, p.db, p.hosts, p.agents
 	waitFor(t, "probes from jeju", func() bool { return shop.jeju.Load() >= 2 })
 
 	cut := time.Now()
@@ -119,6 +133,45 @@ merchants:
 		}
 	}
 	unbroken(t, "jeju's probes while cut off", cut, back, times(jeju))
+}
+
+// places are a daemon in its namespace (location local) and agents in
+// busan and jeju in theirs, probing every second; two locations confirm
+// an outage, and a location unheard from for 3 s is cut off.
+type places struct {
+	api, db string
+	daemon  *proc
+	hosts   map[string]*host // the agents'
+	agents  map[string]*proc
+}
+
+// startPlaces starts them on lan with the merchants given, once every
+// location is up.
+func startPlaces(t *testing.T, lan *lan, merchants string) *places {
+	t.Helper()
+	srv := lan.host("srv")
+	p := &places{api: "http://" + srv.ip + ":8080", db: filepath.Join(t.TempDir(), "hostwatch.db"),
+		hosts: map[string]*host{"busan": lan.host("busan"), "jeju": lan.host("jeju")}, agents: map[string]*proc{}}
+	tokens := map[string]string{"busan": "busan-agent-token-5e1f0a", "jeju": "jeju-agent-token-93c7d2"}
+	// The agents first: until the server answers they ask again within a
+	// second, so that none goes unheard from for long at its start.
+	for loc, h := range p.hosts {
+		cmd := h.command(binary, "agent", "-server", p.api, "-location", loc, "-poll", "1s")
+		cmd.Env = append(os.Environ(), "HOSTWATCH_AGENT_TOKEN="+tokens[loc])
+		p.agents[loc] = start(t, loc+" agent", cmd)
+	}
+	p.daemon = daemon(t, srv, `
+timezone: UTC
+storage: {driver: sqlite, dsn: "`+p.db+`"}
+http: {listen: "`+srv.ip+`:8080"}
+agents:
+  - {name: busan-1, location: busan, token: "${AGENT_BUSAN_TOKEN}"}
+  - {name: jeju-1, location: jeju, token: "${AGENT_JEJU_TOKEN}"}
+isolation: {silence: 3s}
+defaults: {schedule: "@every 1s", down_after: 2, up_after: 1, timeout: 800ms, group_wait: 0s, confirm: {locations: 2}}
+merchants:`+merchants, "AGENT_BUSAN_TOKEN="+tokens["busan"], "AGENT_JEJU_TOKEN="+tokens["jeju"])
+	waitFor(t, "every location up", func() bool { return allUp(p.api, 3) })
+	return p
 }
 
 // times are the probe times of fs.

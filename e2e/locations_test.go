@@ -34,10 +34,10 @@ func (p *page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("cart"))
 }
 
-// serve serves h on the LAN's bridge until the test ends, and gives its
-// URL.
-func serve(t *testing.T, l *lan, h http.Handler) string {
-	ln := l.listen()
+// serve serves h at addr, on the LAN's bridge, until the test ends, and
+// gives its URL.
+func serve(t *testing.T, l *lan, addr string, h http.Handler) string {
+	ln := l.listen(addr)
 	srv := &http.Server{Handler: h}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
@@ -103,7 +103,7 @@ func TestCanariesWhenCut(t *testing.T) {
 	t.Parallel()
 	lan := newLAN(t)
 	srv := lan.host("srv")
-	canary, shop := serve(t, lan, &page{}), serve(t, lan, &page{})
+	canary, shop := serve(t, lan, lan.gateway(), &page{}), serve(t, lan, lan.gateway(), &page{})
 	db := filepath.Join(t.TempDir(), "hostwatch.db")
 	api := "http://" + srv.ip + ":8080"
 	d := daemon(t, srv, `

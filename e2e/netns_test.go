@@ -105,13 +105,24 @@ func newLAN(t *testing.T) *lan {
 // gateway is the bridge's address, where the servers of the test listen.
 func (l *lan) gateway() string { return fmt.Sprintf("10.231.%d.1", l.subnet) }
 
-// listen is a listener on the bridge's address.
-func (l *lan) listen() net.Listener {
-	ln, err := net.Listen("tcp", l.gateway()+":0")
+// listen is a listener on addr, one of the bridge's addresses.
+func (l *lan) listen(addr string) net.Listener {
+	ln, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
 	if err != nil {
 		l.t.Fatal(err)
 	}
 	return ln
+}
+
+// other gives the bridge a second address, 10.231.N.254, for servers
+// that are to stand on another host than the gateway's.
+func (l *lan) other() string {
+	l.t.Helper()
+	addr := fmt.Sprintf("10.231.%d.254", l.subnet)
+	if err := ip("addr", "add", addr+"/24", "dev", l.bridge); err != nil {
+		l.t.Fatal(err)
+	}
+	return addr
 }
 
 // host makes a namespace joined to the LAN; it is removed when the test
