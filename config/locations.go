@@ -105,8 +105,8 @@ func (c *Config) Places() []string {
 // or every location.
 func (c *Config) PlacesOf(ch *Check) []string {
 	switch {
-	case len(ch.Locations) > 0:
-		return ch.Locations
+	case ch.Locations != nil && len(*ch.Locations) > 0:
+		return *ch.Locations
 	case len(c.Defaults.Locations) > 0:
 		return c.Defaults.Locations
 	}

@@ -527,7 +527,11 @@ func (v *validator) check(path string, ch *Check, loc *time.Location, others boo
 		v.positive(path+".timeout", ch.Timeout.Duration)
 	}
 	if v.has(path+".locations") && ch.Heartbeat == nil {
-		v.placeList(path+".locations", ch.Locations)
+		var list []string
+		if ch.Locations != nil {
+			list = *ch.Locations
+		}
+		v.placeList(path+".locations", list)
 	}
 	if v.has(path + ".down_after") {
 		v.atLeast(path+".down_after", ch.DownAfter, 1)

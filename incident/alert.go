@@ -123,7 +123,9 @@ func (e *Engine) load(ctx context.Context) error {
 			return err
 		}
 		for _, c := range changes {
-			e.changes[c.Check] = append(e.changes[c.Check], c.At)
+			if c.Incident != 0 { // counted as the signals are: see signals
+				e.changes[c.Check] = append(e.changes[c.Check], c.At)
+			}
 		}
 	}
 	if e.flapping, err = e.store.Flapping(ctx); err != nil {
@@ -219,6 +221,12 @@ func (p *pass) signals() error {
 		}
 		switch s.Kind {
 		case store.SignalChange:
+			// A change that opens or resolves no incident is a check seen
+			// for the first time: no flap, and at 100,000 checks a
+			// timestamp each held for the window.
+			if s.Incident == 0 {
+				break
+			}
 			if err := p.flap(s.Check, s.At); err != nil {
 				return err
 			}
