@@ -43,8 +43,10 @@ type seen struct {
 	byGroup  map[string]int // failing checks per group
 	canaries map[string]bool
 	silent   bool
+	heard    time.Time // when a silent location was last heard from
 	cut      bool
 	since    time.Time
+	back     time.Time // when it was last found back
 	checked  time.Time // when the ratio rule was last looked at in full
 	// lastCut is when it was last cut off, until when: what it probed
 	// then is recorded but decides nothing.
@@ -92,10 +94,17 @@ func (d *Detector) Isolated(location string) bool {
 	return s != nil && s.cut
 }
 
-// Result counts the result of a check that location probed.
-func (d *Detector) Result(location, check string, ok bool) {
+// Result counts the result of a check that location probed at at. One
+// probed before the location was last found back, or sent while it is
+// silent, was held by its agent while it was cut off: it tells nothing of
+// the location now, and is left out.
+func (d *Detector) Result(location, check string, at time.Time, ok bool) {
 	d.mu.Lock()
 	s := d.at(location)
+	if s.silent || !at.After(s.back) {
+		d.mu.Unlock()
+		return
+	}
 	was, known := s.ok[check]
 	s.ok[check] = ok
 	if !known || was != ok {
@@ -113,16 +122,17 @@ func (d *Detector) Result(location, check string, ok bool) {
 	d.tell(cut)
 }
 
-// Silent says whether location has gone unheard from: its agents send
-// nothing, so it is cut off from this process at least.
-func (d *Detector) Silent(location string, silent bool) {
+// Silent says whether location has gone unheard from since heard: its
+// agents send nothing, so it is cut off from this process at least, and
+// has been since it was last heard from.
+func (d *Detector) Silent(location string, silent bool, heard time.Time) {
 	d.mu.Lock()
 	s := d.at(location)
 	if s.silent == silent {
 		d.mu.Unlock()
 		return
 	}
-	s.silent = silent
+	s.silent, s.heard = silent, heard
 	cut := d.decide(location, s)
 	d.mu.Unlock()
 	d.tell(cut)
@@ -191,8 +201,11 @@ func (d *Detector) decide(location string, s *seen) *Cut {
 	c := &Cut{Location: location, Cut: cut, At: now, Share: share, Canaries: canaries, Silent: s.silent}
 	if cut {
 		s.since = now
+		if s.silent && !s.heard.IsZero() {
+			s.since = s.heard // what it probed since was never heard
+		}
 	} else {
-		s.lastCut = [2]time.Time{s.since, now}
+		s.lastCut, s.back = [2]time.Time{s.since, now}, now
 	}
 	c.Since, s.cut = s.since, cut
 	return c

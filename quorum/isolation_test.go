@@ -17,13 +17,13 @@ type fakeNow struct{ t time.Time }
 
 func (f *fakeNow) now() time.Time { f.t = f.t.Add(2 * time.Second); return f.t }
 
-func newDetector(canaries int) (*Detector, *[]Cut) {
+func newDetector(canaries int) (*Detector, *[]Cut, *fakeNow) {
 	var told []Cut
 	clock := &fakeNow{t: t0}
 	d := NewDetector(DetectorOptions{Ratio: 0.8, Canaries: canaries, Now: clock.now,
 		Group: func(check string) string { m, _, _ := strings.Cut(check, "/"); return m },
 		Told:  func(c Cut) { told = append(told, c) }})
-	return d, &told
+	return d, &told, clock
 }
 
 // shops names n checks over two providers, a and b.
@@ -37,13 +37,13 @@ func shops(n int) []string {
 
 func TestDetector(t *testing.T) {
 	t.Run("a location failing nearly everything others reach is cut off, and back", func(t *testing.T) {
-		d, told := newDetector(0)
+		d, told, clock := newDetector(0)
 		for _, c := range shops(10) {
-			d.Result("local", c, true)
-			d.Result("busan", c, true)
+			d.Result("local", c, clock.t, true)
+			d.Result("busan", c, clock.t, true)
 		}
 		for _, c := range shops(10)[:9] {
-			d.Result("busan", c, false)
+			d.Result("busan", c, clock.t, false)
 		}
 		if !d.Isolated("busan") || d.Isolated("local") || len(*told) != 1 {
 			t.Fatalf("busan isolated %v, local %v, told %+v", d.Isolated("busan"), d.Isolated("local"), *told)
@@ -52,34 +52,58 @@ func TestDetector(t *testing.T) {
 			t.Errorf("said %q", got)
 		}
 		for _, c := range shops(10) {
-			d.Result("busan", c, true)
+			d.Result("busan", c, clock.t, true)
 		}
 		if d.Isolated("busan") || len(*told) != 2 || (*told)[1].Cut || !(*told)[1].Since.Equal((*told)[0].At) {
 			t.Errorf("back: isolated %v, told %+v", d.Isolated("busan"), *told)
 		}
 	})
 	t.Run("what every location sees failing is an outage, not a cut", func(t *testing.T) {
-		d, told := newDetector(0)
+		d, told, clock := newDetector(0)
 		for _, c := range shops(10) {
-			d.Result("local", c, false)
-			d.Result("busan", c, false)
+			d.Result("local", c, clock.t, false)
+			d.Result("busan", c, clock.t, false)
 		}
 		if d.Isolated("busan") || d.Isolated("local") || len(*told) != 0 {
 			t.Errorf("told %+v", *told)
 		}
 	})
 	t.Run("one provider failing is that provider's outage", func(t *testing.T) {
-		d, told := newDetector(0)
+		d, told, clock := newDetector(0)
 		for i := range 10 {
-			d.Result("local", fmt.Sprintf("a/shop%d", i), true)
-			d.Result("busan", fmt.Sprintf("a/shop%d", i), false)
+			d.Result("local", fmt.Sprintf("a/shop%d", i), clock.t, true)
+			d.Result("busan", fmt.Sprintf("a/shop%d", i), clock.t, false)
 		}
 		if d.Isolated("busan") || len(*told) != 0 {
 			t.Errorf("told %+v", *told)
 		}
 	})
+	t.Run("what a silent location held, sent once back, neither counts nor cuts it off again", func(t *testing.T) {
+		d, told, clock := newDetector(0)
+		for _, c := range shops(10) {
+			d.Result("local", c, clock.t, true)
+			d.Result("busan", c, clock.t, true)
+		}
+		heard := clock.t
+		d.Silent("busan", true, heard)
+		if !d.Isolated("busan") || len(*told) != 1 || !(*told)[0].Since.Equal(heard) || (*told)[0].Say() != "busan looks cut off: its agents are not heard from" {
+			t.Fatalf("silent: told %+v", *told)
+		}
+		// While still taken as silent, a first batch comes: held results.
+		d.Result("busan", "a/shop0", heard.Add(time.Second), false)
+		d.Silent("busan", false, heard)
+		for _, c := range shops(10) {
+			d.Result("busan", c, heard.Add(2*time.Second), false) // probed while cut off
+		}
+		if d.Isolated("busan") || len(*told) != 2 {
+			t.Errorf("results held while cut off cut it off again: told %+v", *told)
+		}
+		if !d.WasCut("busan", heard.Add(2*time.Second)) || d.WasCut("busan", heard.Add(-time.Second)) || d.WasCut("busan", clock.t.Add(time.Hour)) {
+			t.Error("WasCut does not cover the time from when busan was last heard to when it was back")
+		}
+	})
 	t.Run("every canary failing cuts a lone location off", func(t *testing.T) {
-		d, told := newDetector(2)
+		d, told, _ := newDetector(2)
 		d.Canary("local", "~canary/0", false)
 		if d.Isolated("local") {
 			t.Fatal("one canary of two failing cut local off")
@@ -101,7 +125,7 @@ func TestDetector(t *testing.T) {
 // recovery tells nothing either. A location cut off does not count
 // toward a quorum.
 func TestCombinerHoldsWhileCutOff(t *testing.T) {
-	d, _ := newDetector(1)
+	d, _, _ := newDetector(1)
 	shop := &config.Check{ID: "shop/home", DownAfter: 1, UpAfter: 1}
 	out := &sink{}
 	c := New(Options{Next: out, Self: "local", Checks: []*config.Check{shop}, Detector: d, Every: true,

@@ -131,7 +131,7 @@ func (p *places) watch(ctx context.Context) {
 			}
 		}
 		for loc, t := range last {
-			p.detector.Silent(loc, p.now().Sub(t) > p.cfg.Isolation.Silence.Duration)
+			p.detector.Silent(loc, p.now().Sub(t) > p.cfg.Isolation.Silence.Duration, t)
 		}
 	}
 }
