@@ -81,7 +81,7 @@ func New(o Options) *Combiner {
 // Observe takes an observation of this process's own probes.
 func (c *Combiner) Observe(o monitor.Observation) {
 	if c.detector != nil {
-		c.detector.Result(c.self, o.Check.ID, o.At, o.Result.OK)
+		c.detector.Result(c.self, o.Check.ID, o.At, o.State.State != store.Down)
 	}
 	c.mu.Lock()
 	p := c.checks[o.Check.ID]
@@ -111,10 +111,7 @@ func (c *Combiner) Probed(location, id string, at time.Time, r checks.Result) bo
 		c.mu.Unlock()
 		return true
 	}
-	if c.detector != nil {
-		c.detector.Result(location, id, at, r.OK)
-	}
-	if c.detector.WasCut(location, at) {
+	if c.detector.Held(location, at) {
 		// Probed while the location was cut off, sent once it was back:
 		// recorded with its time, but it decides nothing.
 		p.views[i].LastAt = at
@@ -128,6 +125,9 @@ func (c *Combiner) Probed(location, id string, at time.Time, r checks.Result) bo
 	}
 	s := p.views[i].State
 	change, steady := monitor.Apply(&s, p.cfg, at, r.OK)
+	if c.detector != nil {
+		c.detector.Result(location, id, at, s.State != store.Down)
+	}
 	o := c.combine(p, location, monitor.Observation{Check: p.cfg, At: at, Result: r, State: s, Change: change, Steady: steady})
 	c.mu.Unlock()
 	c.next.Observe(o)

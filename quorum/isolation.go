@@ -46,7 +46,6 @@ type seen struct {
 	heard    time.Time // when a silent location was last heard from
 	cut      bool
 	since    time.Time
-	back     time.Time // when it was last found back
 	checked  time.Time // when the ratio rule was last looked at in full
 	// lastCut is when it was last cut off, until when: what it probed
 	// then is recorded but decides nothing.
@@ -94,14 +93,15 @@ func (d *Detector) Isolated(location string) bool {
 	return s != nil && s.cut
 }
 
-// Result counts the result of a check that location probed at at. One
-// probed before the location was last found back, or sent while it is
-// silent, was held by its agent while it was cut off: it tells nothing of
-// the location now, and is left out.
+// Result counts whether a check that location probed at at is up from
+// there: not down after its down_after failures, so that one round of
+// failures (a link coming back, its neighbours not yet found) cuts no
+// location off. A result its agent held while it was cut off tells
+// nothing of the location now, and is left out (see Held).
 func (d *Detector) Result(location, check string, at time.Time, ok bool) {
 	d.mu.Lock()
 	s := d.at(location)
-	if s.silent || !at.After(s.back) {
+	if s.held(at) {
 		d.mu.Unlock()
 		return
 	}
@@ -138,19 +138,24 @@ func (d *Detector) Silent(location string, silent bool, heard time.Time) {
 	d.tell(cut)
 }
 
-// WasCut says whether location was cut off at at, now or in its last
-// time cut off.
-func (d *Detector) WasCut(location string, at time.Time) bool {
+// Held says whether a result location probed at at was held by its agent
+// while the location was cut off: it comes while the location is silent,
+// or it was probed within its last time cut off. Such a result is
+// recorded, and decides nothing.
+func (d *Detector) Held(location string, at time.Time) bool {
 	if d == nil {
 		return false
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s := d.locs[location]
+	return d.locs[location].held(at)
+}
+
+func (s *seen) held(at time.Time) bool {
 	switch {
 	case s == nil:
 		return false
-	case s.cut && !at.Before(s.since):
+	case s.silent:
 		return true
 	}
 	return !at.Before(s.lastCut[0]) && at.Before(s.lastCut[1])
@@ -205,7 +210,7 @@ func (d *Detector) decide(location string, s *seen) *Cut {
 			s.since = s.heard // what it probed since was never heard
 		}
 	} else {
-		s.lastCut, s.back = [2]time.Time{s.since, now}, now
+		s.lastCut = [2]time.Time{s.since, now}
 	}
 	c.Since, s.cut = s.since, cut
 	return c

@@ -98,8 +98,8 @@ func TestDetector(t *testing.T) {
 		if d.Isolated("busan") || len(*told) != 2 {
 			t.Errorf("results held while cut off cut it off again: told %+v", *told)
 		}
-		if !d.WasCut("busan", heard.Add(2*time.Second)) || d.WasCut("busan", heard.Add(-time.Second)) || d.WasCut("busan", clock.t.Add(time.Hour)) {
-			t.Error("WasCut does not cover the time from when busan was last heard to when it was back")
+		if !d.Held("busan", heard.Add(2*time.Second)) || d.Held("busan", heard.Add(-time.Second)) || d.Held("busan", clock.t.Add(time.Hour)) {
+			t.Error("Held does not cover the time from when busan was last heard to when it was back")
 		}
 	})
 	t.Run("every canary failing cuts a lone location off", func(t *testing.T) {
