@@ -705,13 +705,22 @@ func (e *Engine) do(ctx context.Context, fn func() error) error {
 // TellAdmins queues m for every admin: a notice, filed under no incident
 // or alert.
 func (e *Engine) TellAdmins(ctx context.Context, m notifier.Message) error {
+	return e.tellAdmins(ctx, m, "")
+}
+
+// tellAdmins queues m for every admin but the destination except. Not
+// filed under an incident or its alert: a notice to the admins is no
+// alert, and later edits must not touch it.
+func (e *Engine) tellAdmins(ctx context.Context, m notifier.Message, except string) error {
 	payload, err := notifier.Encode(m)
 	if err != nil {
 		return err
 	}
 	var items []store.OutboxItem
 	for _, dest := range e.o.Router.Admins() {
-		items = append(items, store.OutboxItem{CreatedAt: e.clock.Now(), Destination: dest, Op: "send", Payload: payload})
+		if dest != except {
+			items = append(items, store.OutboxItem{CreatedAt: e.clock.Now(), Destination: dest, Op: "send", Payload: payload})
+		}
 	}
 	if len(items) == 0 {
 		return nil
@@ -736,27 +745,8 @@ func (e *Engine) ReportUndeliverable(ctx context.Context, item store.OutboxItem,
 	}
 	m := notifier.Message{Kind: notifier.DeliveryFailed, Incident: item.Incident, Merchant: failed.Merchant,
 		Check: failed.Check, Destination: item.Destination, Detail: cause.Error()}
-	payload, err := notifier.Encode(m)
-	if err != nil {
-		return
-	}
-	var items []store.OutboxItem
-	for _, dest := range e.o.Router.Admins() {
-		if dest != item.Destination {
-			// Not filed under the incident or its alert: a notice to the
-			// admins is no alert, and later edits must not touch it.
-			items = append(items, store.OutboxItem{CreatedAt: e.clock.Now(), Destination: dest, Op: "send", Payload: payload})
-		}
-	}
-	if len(items) == 0 {
-		return
-	}
-	if err := e.store.Update(ctx, func(tx store.Tx) error { return tx.Enqueue(ctx, items) }); err != nil {
+	if err := e.tellAdmins(ctx, m, item.Destination); err != nil {
 		e.log.Error("report undeliverable message to admins", "message", item.ID, "err", err)
-		return
-	}
-	if e.o.Wake != nil {
-		e.o.Wake()
 	}
 }
 
