@@ -134,18 +134,6 @@ func (c *Combiner) Probed(location, id string, at time.Time, r checks.Result) bo
 	return true
 }
 
-// Views returns what each location sees of check id, nil for a check
-// probed from this process alone.
-func (c *Combiner) Views(id string) []View {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	p := c.checks[id]
-	if p == nil {
-		return nil
-	}
-	return append([]View(nil), p.views...)
-}
-
 // Verdict is check id's state as its locations see it now; false for a
 // check probed from this process alone.
 func (c *Combiner) Verdict(id string) (Verdict, bool) {
@@ -159,22 +147,16 @@ func (c *Combiner) Verdict(id string) (Verdict, bool) {
 }
 
 // State is check id's state as the engine has it, combined from its
-// locations; false for a check probed from this process alone.
-func (c *Combiner) State(id string) (store.CheckState, bool) {
+// locations, and what each location sees of it; false for a check probed
+// from this process alone.
+func (c *Combiner) State(id string) (store.CheckState, []View, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p := c.checks[id]
 	if p == nil {
-		return store.CheckState{}, false
+		return store.CheckState{}, nil, false
 	}
-	return p.state, true
-}
-
-// Placed says whether check id is probed from location.
-func (c *Combiner) Placed(location, id string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.checks[id].index(location) >= 0
+	return p.state, append([]View(nil), p.views...), true
 }
 
 func (p *placed) index(location string) int {

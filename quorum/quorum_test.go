@@ -141,7 +141,7 @@ func TestCombiner(t *testing.T) {
 	if want := "down from local and busan, 2 of 3; jeju still reaches it; from busan: status 500, want 2xx"; down.Result.Error != want {
 		t.Errorf("the failure that confirmed it says %q, want %q", down.Result.Error, want)
 	}
-	if views := c.Views(shop.ID); len(views) != 3 || views[1].State.State != store.Down || views[2].State.State != store.Up {
+	if _, views, _ := c.State(shop.ID); len(views) != 3 || views[1].State.State != store.Down || views[2].State.State != store.Up {
 		t.Errorf("views %+v", views)
 	}
 
