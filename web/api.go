@@ -363,7 +363,7 @@ func (s *status) cluster(w http.ResponseWriter, r *http.Request) {
 // LocationJSON is one place checks are probed from, in /api/v1/locations:
 // this process's (Self), or probe agents'. Up says it was heard from
 // lately: this process always is; an agent's location when one of its
-// agents sent a request within the last minute.
+// agents sent a request within isolation.silence.
 type LocationJSON struct {
 	Location string      `json:"location"`
 	Self     bool        `json:"self"`

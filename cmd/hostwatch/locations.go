@@ -20,11 +20,6 @@ import (
 	"github.com/hostwatch/hostwatch/web"
 )
 
-// heardWithin is how lately an agent must have been heard from for its
-// location to count as up: it sends its results every second and asks
-// for its checks every 30 s.
-const heardWithin = time.Minute
-
 // places wires where checks are probed from: which of them this process
 // probes, and, when agents probe too, the combiner their results and this
 // process's go through on the way to the engine, and the agents' endpoint.
@@ -47,11 +42,7 @@ func newPlaces(cfg *config.Config, all []*config.Check, engine monitor.Sink, sta
 	admins func(notifier.Message), now func() time.Time, log *slog.Logger, reg prometheus.Registerer) (*places, error) {
 	p := &places{cfg: cfg, all: all, here: cfg.Here(), byPlace: map[string][]*config.Check{}, now: now}
 	for _, c := range all {
-		if c.Heartbeat != nil {
-			p.byPlace[p.here] = append(p.byPlace[p.here], c) // pinged here, not probed
-			continue
-		}
-		for _, l := range cfg.PlacesOf(c) {
+		for _, l := range p.of(c) {
 			p.byPlace[l] = append(p.byPlace[l], c)
 		}
 	}
@@ -78,12 +69,7 @@ func newPlaces(cfg *config.Config, all []*config.Check, engine monitor.Sink, sta
 		}})
 	q := cfg.Defaults.Confirm.Locations
 	p.combiner = quorum.New(quorum.Options{Next: engine, Rule: quorum.Rule{Locations: q.N, Majority: q.Majority}, Self: p.here,
-		Checks: all, Locations: func(c *config.Check) []string {
-			if c.Heartbeat != nil {
-				return []string{p.here}
-			}
-			return cfg.PlacesOf(c)
-		}, States: states, Detector: p.detector, Every: len(p.canaries) > 0})
+		Checks: all, Locations: p.of, States: states, Detector: p.detector, Every: len(p.canaries) > 0})
 	if len(cfg.Agents) == 0 {
 		return p, nil
 	}
@@ -94,7 +80,7 @@ func newPlaces(cfg *config.Config, all []*config.Check, engine monitor.Sink, sta
 		Name: "hostwatch_agent_results_dropped_total", Help: "Results an agent dropped because its buffer was full while the server was out of its reach, as it reported them.",
 	}, []string{"agent"})
 	up := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "hostwatch_location_up", Help: "1 when the location was heard from within the last minute: this process's always, an agent's when one of its agents sent a request.",
+		Name: "hostwatch_location_up", Help: "1 when the location is heard from: this process's always, an agent's when one of its agents sent a request within isolation.silence.",
 	}, []string{"location"})
 	p.server = agent.NewServer(agent.ServerOptions{Agents: agentsOf{cfg}, Checks: p, Sink: resultSink{p, results, dropped},
 		Now: now, Logger: log})
@@ -153,9 +139,9 @@ func (p *places) merge(local []monitor.Status) []monitor.Status {
 		if i, ok := byID[c.ID]; ok {
 			st = local[i]
 		}
-		if state, ok := p.combiner.State(c.ID); ok {
+		if state, views, ok := p.combiner.State(c.ID); ok {
 			st.State = state
-			for _, v := range p.combiner.Views(c.ID) {
+			for _, v := range views {
 				st.Seen = append(st.Seen, monitor.Seen{Location: v.Location, State: v.State.State, Cut: p.detector.Isolated(v.Location)})
 				if v.LastAt.After(st.LastAt) {
 					st.LastAt, st.Last = v.LastAt, v.Last
@@ -178,6 +164,15 @@ func (p *places) where(id string) *notifier.Where {
 		return nil
 	}
 	return &notifier.Where{Down: v.Down, Up: v.Up, Cut: v.Isolated, Of: v.Of}
+}
+
+// of are the locations check c is probed from: a heartbeat, pinged here,
+// is this process's alone.
+func (p *places) of(c *config.Check) []string {
+	if c.Heartbeat != nil {
+		return []string{p.here}
+	}
+	return p.cfg.PlacesOf(c)
 }
 
 // local are the checks this process probes.
@@ -263,7 +258,7 @@ func (p *places) locations() []web.LocationJSON {
 			aj := web.AgentJSON{Name: a.Name}
 			if t, ok := heard[a.Name]; ok {
 				aj.Seen = &t
-				lj.Up = lj.Up || p.now().Sub(t) < heardWithin
+				lj.Up = lj.Up || p.now().Sub(t) <= p.cfg.Isolation.Silence.Duration
 			}
 			lj.Agents = append(lj.Agents, aj)
 		}
