@@ -233,6 +233,9 @@ func (m *Monitor) Ping(ctx context.Context, check string, kind PingKind, at time
 	if !ok || w.beat == nil {
 		return fmt.Errorf("ping %s: %w", check, ErrNotHeartbeat)
 	}
+	if !m.waitReady(ctx) {
+		return fmt.Errorf("ping %s: %w", check, ctx.Err())
+	}
 	m.stopMu.RLock()
 	defer m.stopMu.RUnlock()
 	if m.stopped {

@@ -39,6 +39,13 @@ func watchBeats(t *testing.T, o Options) (*Monitor, *recorder, *clockwork.FakeCl
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m, rec, clock, runUntilEnd(t, m, clock)
+}
+
+// runUntilEnd runs m until the test ends; its scheduler is waiting on
+// clock when it returns.
+func runUntilEnd(t *testing.T, m *Monitor, clock *clockwork.FakeClock) context.Context {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- m.Run(ctx) }()
@@ -49,7 +56,7 @@ func watchBeats(t *testing.T, o Options) (*Monitor, *recorder, *clockwork.FakeCl
 		}
 	})
 	clock.BlockUntilContext(ctx, 1)
-	return m, rec, clock, ctx
+	return ctx
 }
 
 // advanceTo moves the fake clock to at, and waits until the scheduler

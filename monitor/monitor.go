@@ -236,6 +236,12 @@ type Options struct {
 	// States are the saved states of the checks, by check ID, so that a
 	// restart remembers which were down.
 	States map[string]store.CheckState
+	// Wait says Sink and States come later, with Ready: Run probes at
+	// once, and each result waits for them before it counts. A daemon
+	// starts probing so while the store still registers its checks and
+	// reads their states. Heartbeats, whose deadlines count from their
+	// saved states, are watched from Ready on.
+	Wait bool
 	// Resume says States are those of a monitor that ran in this process
 	// until now (a reload): runs of failures and successes go on, where a
 	// restart starts them over.
@@ -266,11 +272,14 @@ type Owner interface {
 
 // Monitor runs checks on their schedules.
 type Monitor struct {
-	owner   Owner
-	state   func(ctx context.Context, check string) (store.CheckState, error)
-	clock   clockwork.Clock
-	log     *slog.Logger
-	sink    Sink
+	owner Owner
+	state func(ctx context.Context, check string) (store.CheckState, error)
+	clock clockwork.Clock
+	log   *slog.Logger
+	sink  Sink
+	// ready is closed once the saved states and the sink are in
+	// (Options.Wait): results wait for it.
+	ready   chan struct{}
 	watched []*watched
 	byID    map[string]*watched
 	queue   queue
@@ -309,7 +318,10 @@ func New(o Options) (*Monitor, error) {
 		o.Location = time.Local
 	}
 	m := &Monitor{clock: o.Clock, log: o.Logger, sink: o.Sink, byID: map[string]*watched{}, owner: o.Owner, state: o.State,
-		loc: o.Location, requeue: make(chan *watched), retries: make(chan retryRequest)}
+		loc: o.Location, requeue: make(chan *watched), retries: make(chan retryRequest), ready: make(chan struct{})}
+	if !o.Wait {
+		close(m.ready)
+	}
 	byCheck := []string{"check"} // the series' first label, unless aggregated
 	if o.Aggregate {
 		byCheck = nil
@@ -376,12 +388,7 @@ func New(o Options) (*Monitor, error) {
 		if since, ok := o.Watched[c.ID]; ok {
 			w.watched = since.UnixNano()
 		}
-		if s, ok := o.States[c.ID]; ok {
-			w.state = pack(restored(s))
-			if o.Resume {
-				w.state = pack(s)
-			}
-		}
+		w.restore(o.States, o.Resume)
 		w.owned.Store(true)
 		m.watched = append(m.watched, w)
 		m.byID[c.ID] = w
@@ -418,6 +425,32 @@ func New(o Options) (*Monitor, error) {
 		}
 	}
 	return m, nil
+}
+
+// Ready gives a monitor built with Options.Wait the checks' saved states
+// (resume as Options.Resume) and the sink: the results waiting for them
+// count from now on, and heartbeats are watched. Called once.
+func (m *Monitor) Ready(states map[string]store.CheckState, resume bool, sink Sink) {
+	for _, w := range m.watched {
+		w.mu.Lock()
+		w.restore(states, resume)
+		if w.beat != nil {
+			w.watchBeat()
+		}
+		w.mu.Unlock()
+	}
+	m.sink = sink
+	close(m.ready)
+}
+
+// restore sets w's state from its saved one in states, if any.
+func (w *watched) restore(states map[string]store.CheckState, resume bool) {
+	if s, ok := states[w.cfg.ID]; ok {
+		w.state = pack(restored(s))
+		if resume {
+			w.state = pack(s)
+		}
+	}
 }
 
 // restored is a saved state as a probe after a restart, or a takeover,
@@ -463,40 +496,48 @@ func (m *Monitor) Run(ctx context.Context) error {
 	defer m.wg.Wait()
 	defer m.stop()
 	now := m.clock.Now()
+	// Heartbeats wait for their saved states (Options.Wait).
+	ready := m.ready
+	var held []*watched
 	live := m.queue[:0]
 	for _, w := range m.queue {
-		var next time.Time
-		if w.beat != nil {
-			if next = w.deadline(); next.IsZero() {
-				m.log.Warn("heartbeat schedule never falls due; check not watched", "check", w.cfg.ID)
-				continue
-			}
-			// A deadline passed while the daemon was stopped is missed
-			// now, not back then: the job may have pinged to no one.
-			next = later(next, now)
-		} else if next = w.schedule().first(now); next.IsZero() {
-			m.log.Warn("schedule never fires; check not run", "check", w.cfg.ID, "schedule", w.cfg.Schedule)
+		if w.beat != nil && !m.isReady() {
+			w.index, held = -1, append(held, w)
 			continue
-		} else {
-			w.next.Store(next.UnixNano())
 		}
-		w.due = next.UnixNano()
+		if !m.plan(w, now) {
+			continue
+		}
 		w.index = int32(len(live)) // where it stands once the checks never run are left out
 		live = append(live, w)
 	}
 	m.queue = live
-	if len(m.queue) == 0 {
+	if len(held) == 0 {
+		ready = nil
+	}
+	if len(m.queue) == 0 && ready == nil {
 		<-ctx.Done()
 		return nil
 	}
 	heap.Init(&m.queue)
-	timer := m.clock.NewTimer(m.queue.head().Sub(now))
+	wait := time.Hour // nothing queued until the heartbeats are
+	if len(m.queue) > 0 {
+		wait = m.queue.head().Sub(now)
+	}
+	timer := m.clock.NewTimer(wait)
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-timer.Chan():
+		case <-ready:
+			for _, w := range held {
+				if m.plan(w, m.clock.Now()) {
+					heap.Push(&m.queue, w)
+				}
+			}
+			ready = nil
 		case w := <-m.requeue:
 			if next := w.deadline(); !next.IsZero() {
 				w.due = next.UnixNano()
@@ -534,6 +575,49 @@ func (m *Monitor) Run(ctx context.Context) error {
 		if len(m.queue) > 0 {
 			timer.Reset(m.queue.head().Sub(m.clock.Now()))
 		}
+	}
+}
+
+// plan sets when w's check is first due from now: its first probe, or a
+// heartbeat's deadline. False for a check never due.
+func (m *Monitor) plan(w *watched, now time.Time) bool {
+	var next time.Time
+	if w.beat != nil {
+		if next = w.deadline(); next.IsZero() {
+			m.log.Warn("heartbeat schedule never falls due; check not watched", "check", w.cfg.ID)
+			return false
+		}
+		// A deadline passed while the daemon was stopped is missed now,
+		// not back then: the job may have pinged to no one.
+		next = later(next, now)
+	} else if next = w.schedule().first(now); next.IsZero() {
+		m.log.Warn("schedule never fires; check not run", "check", w.cfg.ID, "schedule", w.cfg.Schedule)
+		return false
+	} else {
+		w.next.Store(next.UnixNano())
+	}
+	w.due = next.UnixNano()
+	return true
+}
+
+// isReady says the saved states and the sink are in (Options.Wait).
+func (m *Monitor) isReady() bool {
+	select {
+	case <-m.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitReady waits for the saved states and the sink; false if ctx ends
+// first.
+func (m *Monitor) waitReady(ctx context.Context) bool {
+	select {
+	case <-m.ready:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -636,6 +720,9 @@ func (m *Monitor) probe(ctx context.Context, w *watched, at time.Time) time.Time
 		w.okProbes.Inc()
 	} else {
 		w.failedProbes.Inc()
+	}
+	if !m.waitReady(ctx) {
+		return time.Time{}
 	}
 
 	w.mu.Lock()

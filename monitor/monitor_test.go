@@ -434,3 +434,58 @@ func TestPackedState(t *testing.T) {
 		}
 	}
 }
+
+// countingChecker succeeds or fails as told, and counts its probes.
+type countingChecker struct {
+	ok     bool
+	probes atomic.Int32
+}
+
+func (c *countingChecker) Check(context.Context) checks.Result {
+	c.probes.Add(1)
+	if c.ok {
+		return checks.Result{OK: true}
+	}
+	return checks.Result{Kind: "refused", Error: "connection refused"}
+}
+
+// TestWaitProbesBeforeTheStates: a monitor built to wait probes on its
+// schedule before it has the saved states; the result then waits for
+// them, and counts on from the saved outage. A heartbeat is watched from
+// Ready on, its deadline counted from its saved last ping.
+func TestWaitProbesBeforeTheStates(t *testing.T) {
+	web := &config.Check{ID: "shop/web", Schedule: "@every 5s", Cron: mustCron(t, "@every 5s"),
+		Timeout: config.Duration{Duration: time.Second}, DownAfter: 3, UpAfter: 2, HTTP: &config.HTTPCheck{}}
+	backup := heartbeatCheck(time.Minute, 10*time.Second)
+	probe := &countingChecker{}
+	clock := clockwork.NewFakeClockAt(t0)
+	m, err := New(Options{Checks: []*config.Check{web, backup}, Wait: true, Clock: clock, Location: time.UTC,
+		Build: func(*config.Check) (checks.Checker, error) { return probe, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runUntilEnd(t, m, clock)
+	// Past the probe's slot and the heartbeat's saved deadline (+20s).
+	clock.Advance(25 * time.Second)
+	eventually(t, "a probe before the states are in", func() bool { return probe.probes.Load() >= 1 })
+
+	down := t0.Add(-time.Hour)
+	rec := &recorder{}
+	m.Ready(map[string]store.CheckState{
+		web.ID:    {Check: web.ID, State: store.Down, Since: down, FailStreak: 40, StreakSince: down},
+		backup.ID: {Check: backup.ID, State: store.Up, Since: down, Probed: t0.Add(-50 * time.Second)},
+	}, false, rec)
+	eventually(t, "the waiting result and the heartbeat's miss", func() bool { return len(rec.snapshot()) >= 2 })
+	for _, o := range rec.snapshot() {
+		switch o.Check.ID {
+		case web.ID:
+			if o.Change != nil || o.State.State != store.Down || o.State.FailStreak != 41 || !o.State.StreakSince.Equal(down) {
+				t.Errorf("the probe made before the states came must count on from the saved outage: %+v", o.State)
+			}
+		case backup.ID:
+			if o.Result.Error != "no ping since 13:59:10, due every 1m with 10s grace" || !o.At.Equal(t0.Add(25*time.Second)) {
+				t.Errorf("the heartbeat's deadline must count from its saved ping, missed when watched: at +%v, %+v", o.At.Sub(t0), o.Result)
+			}
+		}
+	}
+}

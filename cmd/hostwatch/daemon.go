@@ -321,12 +321,19 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	ctx, cancel := context.WithCancel(parent)
 	ok := false
 	var stored func() error // waits for the store's part, once started
+	var monDone chan error  // the monitor's end, once it runs
+	ua := "hostwatch/" + versionString()
+	env := checks.NewEnv(checks.EnvOptions{UserAgent: ua})
 	defer func() {
 		if !ok {
 			cancel()
 			if stored != nil {
 				stored() // cut short: not left running
 			}
+			if monDone != nil {
+				<-monDone
+			}
+			env.Close()
 		}
 	}()
 	log, st, member, shared, clock := d.log, d.st, d.member, d.shared, d.clock
@@ -354,12 +361,29 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	}()
 	stored = sync.OnceValue(func() error { return <-saved })
 
+	// Probing starts as soon as the checks are known: each result waits
+	// for the saved states and the engine (monitor.Options.Wait), which
+	// are ready well before the first probes of 100,000 checks spread
+	// over their interval have all come back.
+	pl := newPlaces(cfg, all)
+	mo := monitor.Options{Checks: pl.local(), Env: env, Wait: true, State: st.CheckState,
+		Watched: watched, Location: cfg.Location,
+		Clock: d.probeClock, Logger: log, Registry: reg, Aggregate: !cfg.HTTP.Metrics.PerCheckOn()}
+	if shared {
+		mo.Owner = member
+	}
+	mon, err := monitor.New(mo)
+	if err != nil {
+		return nil, err
+	}
+	monDone = make(chan error, 1)
+	go func() { monDone <- mon.Run(ctx) }()
+
 	tmpl, err := locale.Load(cfg.Templates, cfg.Location)
 	if err != nil {
 		return nil, err
 	}
 	words := notifier.NewRenderer(tmpl, cfg.Names(), log)
-	ua := "hostwatch/" + versionString()
 	notifiers := map[string]notifier.Notifier{
 		"console": console.New(d.stdout, words),
 		"webhook": webhook.New(cfg.Contacts, words, ua),
@@ -397,9 +421,8 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	if err := stored(); err != nil {
 		return nil, err
 	}
-	// The places are built once the engine is, which they feed; the
-	// engine asks them where a check is seen down from only once it runs.
-	var pl *places
+	// The engine asks the places where a check is seen down from only
+	// once it runs, when they are joined to it.
 	engine, err = incident.New(ctx, incident.Options{
 		Store: st, Router: router, Rules: rules, Where: func(id string) *notifier.Where { return pl.where(id) },
 		Wake: dispatcher.Wake, Checks: ids, Sources: sourceNames(cfg), Holder: member.Token(), Replaces: member.Replaced(), Poll: poll(shared),
@@ -422,20 +445,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 			log.Error("tell the admins of a location", "location", m.Location, "err", err)
 		}
 	}
-	pl, err = newPlaces(cfg, all, engine, states, admins, clock.Now, log, reg)
-	if err != nil {
-		return nil, err
-	}
-	env := checks.NewEnv(checks.EnvOptions{UserAgent: ua})
-	mo := monitor.Options{Checks: pl.local(), Env: env, Sink: pl.sink(engine), States: states, Resume: resume, State: st.CheckState,
-		Watched: watched, Location: cfg.Location,
-		Clock: d.probeClock, Logger: log, Registry: reg, Aggregate: !cfg.HTTP.Metrics.PerCheckOn()}
-	if shared {
-		mo.Owner = member
-	}
-	mon, err := monitor.New(mo)
-	if err != nil {
-		env.Close()
+	if err := pl.join(engine, states, admins, clock.Now, log, reg); err != nil {
 		return nil, err
 	}
 	// The canaries are probed apart: they are no one's checks, and what
@@ -444,7 +454,6 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	if len(pl.canaries) > 0 {
 		if canaries, err = monitor.New(monitor.Options{Checks: pl.canaries, Env: env, Sink: pl, Location: cfg.Location,
 			Clock: d.probeClock, Logger: log, Registry: prometheus.NewRegistry(), Aggregate: true}); err != nil {
-			env.Close()
 			return nil, err
 		}
 	}
@@ -452,7 +461,6 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	var intake *source.Handler
 	if len(cfg.Sources) > 0 {
 		if intake, err = source.NewHandler(cfg, engine, clock.Now, log, reg); err != nil {
-			env.Close()
 			return nil, err
 		}
 	}
@@ -474,8 +482,7 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 		defer wg.Done()
 		dispatchErr = dispatcher.Run(dispatchCtx)
 	}()
-	monDone := make(chan error, 1)
-	go func() { monDone <- mon.Run(ctx) }()
+	mon.Ready(states, resume, pl.sink(engine))
 	if canaries != nil {
 		wg.Add(1)
 		go func() {

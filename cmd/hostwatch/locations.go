@@ -35,19 +35,27 @@ type places struct {
 	now      func() time.Time
 }
 
-// newPlaces sorts all checks by location. With no agent and no canary
-// configured, every check is this process's and its observations go
-// straight to engine. admins is told of a location cut off, and back.
-func newPlaces(cfg *config.Config, all []*config.Check, engine monitor.Sink, states map[string]store.CheckState,
-	admins func(notifier.Message), now func() time.Time, log *slog.Logger, reg prometheus.Registerer) (*places, error) {
-	p := &places{cfg: cfg, all: all, here: cfg.Here(), byPlace: map[string][]*config.Check{}, now: now}
+// newPlaces sorts all checks by location.
+func newPlaces(cfg *config.Config, all []*config.Check) *places {
+	p := &places{cfg: cfg, all: all, here: cfg.Here(), byPlace: map[string][]*config.Check{}}
 	for _, c := range all {
 		for _, l := range p.of(c) {
 			p.byPlace[l] = append(p.byPlace[l], c)
 		}
 	}
+	return p
+}
+
+// join connects the places to the engine, given the checks' saved states.
+// With no agent and no canary configured, every check is this process's
+// and its observations go straight to engine. admins is told of a
+// location cut off, and back.
+func (p *places) join(engine monitor.Sink, states map[string]store.CheckState,
+	admins func(notifier.Message), now func() time.Time, log *slog.Logger, reg prometheus.Registerer) error {
+	p.now = now
+	cfg, all := p.cfg, p.all
 	if len(cfg.Agents) == 0 && len(cfg.Canaries) == 0 {
-		return p, nil
+		return nil
 	}
 	p.canaries = cfg.CanaryChecks()
 	p.detector = quorum.NewDetector(quorum.DetectorOptions{Ratio: cfg.Isolation.Ratio, Canaries: len(p.canaries),
@@ -71,7 +79,7 @@ func newPlaces(cfg *config.Config, all []*config.Check, engine monitor.Sink, sta
 	p.combiner = quorum.New(quorum.Options{Next: engine, Rule: quorum.Rule{Locations: q.N, Majority: q.Majority}, Self: p.here,
 		Checks: all, Locations: p.of, States: states, Detector: p.detector, Every: len(p.canaries) > 0})
 	if len(cfg.Agents) == 0 {
-		return p, nil
+		return nil
 	}
 	results := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hostwatch_location_results_total", Help: "Probe results received from agents, by location and result (ok or fail).",
@@ -86,10 +94,10 @@ func newPlaces(cfg *config.Config, all []*config.Check, engine monitor.Sink, sta
 		Now: now, Logger: log})
 	for _, c := range []prometheus.Collector{results, dropped, locationUp{p, up}} {
 		if err := reg.Register(c); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return p, nil
+	return nil
 }
 
 // watch tells the detector which locations have gone unheard from: none
