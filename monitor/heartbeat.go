@@ -62,7 +62,7 @@ type beat struct {
 // next ping is due a period after the last one recorded (or the last
 // deadline missed), or after the watch began when none was.
 func (w *watched) watchBeat() {
-	w.beat = &beat{}
+	w.beat.lastPing, w.beat.started = time.Time{}, time.Time{}
 	from := time.Unix(0, w.watched)
 	if w.state.probed != 0 {
 		from = unixTime(w.state.probed)

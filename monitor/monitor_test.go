@@ -464,9 +464,11 @@ func TestWaitProbesBeforeTheStates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runUntilEnd(t, m, clock)
-	// Past the probe's slot and the heartbeat's saved deadline (+20s).
+	ctx := runUntilEnd(t, m, clock)
+	// Past the heartbeat's saved deadline (+20s); the check's probe at
+	// the start still waits, and its next slots are skipped.
 	clock.Advance(25 * time.Second)
+	clock.BlockUntilContext(ctx, 1)
 	eventually(t, "a probe before the states are in", func() bool { return probe.probes.Load() >= 1 })
 
 	down := t0.Add(-time.Hour)
