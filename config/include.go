@@ -154,8 +154,8 @@ func readPart(p part, lookup func(string) (string, bool), a *ahead) read {
 }
 
 func decodePart(p part, lookup func(string) (string, bool)) read {
-	var root yaml.Node
-	if err := yaml.Unmarshal(p.data, &root); err != nil {
+	root, err := parseYAML(p.data)
+	if err != nil {
 		return read{syntax: err}
 	}
 	d := newDecoder(p.file, lookup)
@@ -173,29 +173,49 @@ func decodePart(p part, lookup func(string) (string, bool)) read {
 		r.merchants, r.contacts = inc.Merchants, inc.Contacts
 		return r
 	}
-	shiftLines(&root, p.line-1)
+	shiftLines(root, p.line-1)
 	d.base["merchants"] = p.base
 	d.decode(root.Content[0], reflect.ValueOf(&r.merchants).Elem(), "merchants")
 	return r
 }
 
-// readParts reads the parts on every core, in order.
-func readParts(parts []part, lookup func(string) (string, bool), a *ahead) []read {
-	out := make([]read, len(parts))
-	next := make(chan int)
+// readParts reads the parts feed sends on every core, as it sends them,
+// and returns what each gave in the order they were sent.
+func readParts(feed func(send func(part)), lookup func(string) (string, bool), a *ahead) []read {
+	type sent struct {
+		i int
+		p part
+	}
+	type got struct {
+		i int
+		r read
+	}
+	next, results := make(chan sent), make(chan got)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(parts)) {
+	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			for i := range next {
-				out[i] = readPart(parts[i], lookup, a)
+			for s := range next {
+				results <- got{s.i, readPart(s.p, lookup, a)}
 			}
 		})
 	}
-	for i := range parts {
-		next <- i
+	go func() {
+		n := 0
+		feed(func(p part) {
+			next <- sent{n, p}
+			n++
+		})
+		close(next)
+		wg.Wait()
+		close(results)
+	}()
+	var out []read
+	for g := range results {
+		if g.i >= len(out) {
+			out = append(out, make([]read, g.i+1-len(out))...)
+		}
+		out[g.i] = g.r
 	}
-	close(next)
-	wg.Wait()
 	return out
 }
 
@@ -243,24 +263,32 @@ func (d *decoder) includes(globs []string, dir string) []string {
 // having added nothing, if YAML could not read the main file's runs: the
 // main file is then to be read whole.
 func (d *decoder) readIncluded(cfg *Config, runs []part, files []string, a *ahead) bool {
+	// The files are read one by one as the parts read so far are
+	// decoded, rather than all before the first.
 	var parts []part
-	parts = append(parts, runs...)
-	owner := make([]int, len(runs)) // which file each part is of: 0 the main one
-	for i, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			d.errorf(d.line("include"), "include", "cannot read %s: %v", f, unwrapPath(err))
-			continue
+	var owner []int // which file each part is of: 0 the main one
+	reads := readParts(func(send func(part)) {
+		add := func(p part, file int) {
+			parts, owner = append(parts, p), append(owner, file)
+			send(p)
 		}
-		rest, fileRuns := splitList(f, data, "merchants")
-		parts = append(parts, part{file: f, data: rest, line: 1, included: true})
-		parts = append(parts, fileRuns...)
-		for range 1 + len(fileRuns) {
-			owner = append(owner, i+1)
+		for _, r := range runs {
+			add(r, 0)
 		}
-		d.files = append(d.files, f)
-	}
-	reads := readParts(parts, d.lookup, a)
+		for i, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				d.errorf(d.line("include"), "include", "cannot read %s: %v", f, unwrapPath(err))
+				continue
+			}
+			d.files = append(d.files, f)
+			rest, fileRuns := splitList(f, data, "merchants")
+			add(part{file: f, data: rest, line: 1, included: true}, i+1)
+			for _, r := range fileRuns {
+				add(r, i+1)
+			}
+		}
+	}, d.lookup, a)
 	if slices.ContainsFunc(reads[:len(runs)], func(r read) bool { return r.syntax != nil }) {
 		return false
 	}

@@ -71,8 +71,8 @@ func parseSplit(file string, data []byte, o Options, split bool) (*Config, error
 	if split {
 		rest, runs = splitList(file, data, "merchants")
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(rest, &root); err != nil {
+	root, err := parseYAML(rest)
+	if err != nil {
 		if len(runs) > 0 {
 			return parseSplit(file, data, o, false)
 		}
@@ -85,7 +85,7 @@ func parseSplit(file string, data []byte, o Options, split bool) (*Config, error
 		return nil, d.errs
 	}
 	d.decode(root.Content[0], reflect.ValueOf(&cfg).Elem(), "")
-	root = yaml.Node{}
+	root = nil
 	d.compactKeys()
 	// The main file's defaults are known now: the parts fill in those of
 	// their merchants, and check them alone, as they are read.
