@@ -697,19 +697,6 @@ func (m *Monitor) sooner(r retryRequest) {
 // probe runs one probe that the scheduler started at at, and says when to
 // probe again sooner than the schedule (zero for not).
 func (m *Monitor) probe(ctx context.Context, w *watched, at time.Time) time.Time {
-	if w.reload.Load() && m.state != nil {
-		// Taken over: the state is where the instance that probed it
-		// last left it.
-		s, err := m.state(ctx, w.cfg.ID)
-		if err != nil {
-			m.log.Debug("probe skipped: the state of a check taken over could not be read", "check", w.cfg.ID, "err", err)
-			return time.Time{}
-		}
-		w.mu.Lock()
-		w.state = pack(restored(s))
-		w.mu.Unlock()
-		w.reload.Store(false)
-	}
 	pctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout.Duration)
 	r := w.checker.Check(pctx)
 	cancel()
@@ -723,7 +710,8 @@ func (m *Monitor) probe(ctx context.Context, w *watched, at time.Time) time.Time
 	} else {
 		w.failedProbes.Inc()
 	}
-	if !m.waitReady(ctx) {
+	// After the saved states are in, so that they do not overwrite it.
+	if !m.waitReady(ctx) || !m.takenOver(ctx, w) {
 		return time.Time{}
 	}
 
@@ -739,6 +727,24 @@ func (m *Monitor) probe(ctx context.Context, w *watched, at time.Time) time.Time
 	}
 	m.sink.Observe(Observation{Check: w.cfg, At: at, Result: r, State: state, Change: change, Steady: steady})
 	return again
+}
+
+// takenOver reads the state of a check this instance has just taken over
+// where the instance that probed it last left it; false if it cannot.
+func (m *Monitor) takenOver(ctx context.Context, w *watched) bool {
+	if !w.reload.Load() || m.state == nil {
+		return true
+	}
+	s, err := m.state(ctx, w.cfg.ID)
+	if err != nil {
+		m.log.Debug("probe not counted: the state of a check taken over could not be read", "check", w.cfg.ID, "err", err)
+		return false
+	}
+	w.mu.Lock()
+	w.state = pack(restored(s))
+	w.mu.Unlock()
+	w.reload.Store(false)
+	return true
 }
 
 // ProbeNow runs check id once, now, within its timeout, and reports the

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -371,46 +372,62 @@ func (o *owner) Owns(_ string, at time.Time) bool {
 
 // TestTakeOverReadsTheState: a check another instance probes is not
 // probed here; in the first slot this instance owns it, its state is read
-// from the store, where the other left it, and the probe continues it.
+// from the store, where the other left it, and the probe continues it;
+// the same when the monitor waits for its saved states (Options.Wait) and
+// they come after the probe, older than the state read.
 func TestTakeOverReadsTheState(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(t0)
-	c := &config.Check{ID: "shop/web", Schedule: "@every 1s", Cron: mustCron(t, "@every 1s"),
-		Timeout: config.Duration{Duration: time.Second}, DownAfter: 3, UpAfter: 2, HTTP: &config.HTTPCheck{}}
-	f := &fakeChecker{}
-	rec := &recorder{}
-	own := &owner{from: t0.Add(5 * time.Second)}
-	since := t0.Add(-time.Minute)
-	var reads atomic.Int32
-	m, err := New(Options{Checks: []*config.Check{c}, Sink: rec, Clock: clock, Owner: own,
-		States: map[string]store.CheckState{c.ID: {Check: c.ID, State: store.Up, Since: t0.Add(-time.Hour)}},
-		State: func(_ context.Context, check string) (store.CheckState, error) {
-			reads.Add(1)
-			return store.CheckState{Check: check, State: store.Down, Since: since, FailStreak: 9, StreakSince: since}, nil
-		},
-		Build: func(*config.Check) (checks.Checker, error) { return f, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go m.Run(ctx)
-	for range 8 {
-		clock.BlockUntilContext(ctx, 1)
-		clock.Advance(time.Second)
-		time.Sleep(5 * time.Millisecond)
-	}
-	eventually(t, "probes once owned", func() bool { return len(rec.snapshot()) >= 3 })
-	for _, o := range rec.snapshot() {
-		if o.At.Before(own.from) {
-			t.Errorf("probed at +%v, before the check was this instance's", o.At.Sub(t0))
-		}
-	}
-	first := rec.snapshot()[0]
-	if first.Change != nil || first.State.State != store.Down || first.State.FailStreak != 10 || reads.Load() != 1 {
-		t.Errorf("the first probe after the takeover: %+v (%d reads); want the outage continued", first.State, reads.Load())
-	}
-	if m.Assigned() != 1 || !m.Statuses()[0].Owned {
-		t.Errorf("assigned %d", m.Assigned())
+	for _, wait := range []bool{false, true} {
+		t.Run(fmt.Sprintf("wait=%v", wait), func(t *testing.T) {
+			clock := clockwork.NewFakeClockAt(t0)
+			c := &config.Check{ID: "shop/web", Schedule: "@every 1s", Cron: mustCron(t, "@every 1s"),
+				Timeout: config.Duration{Duration: time.Second}, DownAfter: 3, UpAfter: 2, HTTP: &config.HTTPCheck{}}
+			f := &countingChecker{}
+			rec := &recorder{}
+			own := &owner{from: t0.Add(5 * time.Second)}
+			since := t0.Add(-time.Minute)
+			saved := map[string]store.CheckState{c.ID: {Check: c.ID, State: store.Up, Since: t0.Add(-time.Hour)}}
+			var reads atomic.Int32
+			o := Options{Checks: []*config.Check{c}, Sink: rec, States: saved, Wait: wait, Clock: clock, Owner: own,
+				State: func(_ context.Context, check string) (store.CheckState, error) {
+					reads.Add(1)
+					return store.CheckState{Check: check, State: store.Down, Since: since, FailStreak: 9, StreakSince: since}, nil
+				},
+				Build: func(*config.Check) (checks.Checker, error) { return f, nil }}
+			if wait {
+				o.Sink, o.States = nil, nil
+			}
+			m, err := New(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := runUntilEnd(t, m, clock)
+			tick := func(n int) {
+				for range n {
+					clock.Advance(time.Second)
+					clock.BlockUntilContext(ctx, 1)
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+			tick(6)
+			if wait {
+				eventually(t, "the probe of the check taken over", func() bool { return f.probes.Load() >= 1 })
+				m.Ready(saved, false, rec)
+			}
+			tick(3)
+			eventually(t, "probes once owned", func() bool { return len(rec.snapshot()) >= 3 })
+			for _, o := range rec.snapshot() {
+				if o.At.Before(own.from) {
+					t.Errorf("probed at +%v, before the check was this instance's", o.At.Sub(t0))
+				}
+			}
+			first := rec.snapshot()[0]
+			if first.Change != nil || first.State.State != store.Down || first.State.FailStreak != 10 || reads.Load() != 1 {
+				t.Errorf("the first probe after the takeover: %+v (%d reads); want the outage continued", first.State, reads.Load())
+			}
+			if m.Assigned() != 1 || !m.Statuses()[0].Owned {
+				t.Errorf("assigned %d", m.Assigned())
+			}
+		})
 	}
 }
 
