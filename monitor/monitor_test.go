@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -507,4 +508,44 @@ func TestWaitProbesBeforeTheStates(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestFNV: the offsets are hashed as hash/fnv's FNV-1a hashes the names,
+// so that a check keeps its place in its interval across versions.
+func TestFNV(t *testing.T) {
+	for _, name := range []string{"", "kim-shop/web", "shop000001/web", "한글/web"} {
+		h := fnv.New64a()
+		h.Write([]byte(name))
+		if got, want := fnv64a(name), h.Sum64(); got != want {
+			t.Errorf("fnv64a(%q) = %x, want %x", name, got, want)
+		}
+	}
+}
+
+// BenchmarkNew100k builds a monitor of 100,000 HTTP checks, as a daemon
+// does at start before its first probe.
+func BenchmarkNew100k(b *testing.B) {
+	every := mustCronB(b, "@every 60s")
+	cs := make([]*config.Check, 100_000)
+	for i := range cs {
+		cs[i] = &config.Check{ID: fmt.Sprintf("shop%06d/web", i), Schedule: "@every 60s", Cron: every,
+			Timeout: config.Duration{Duration: 5 * time.Second}, DownAfter: 3, UpAfter: 2,
+			HTTP: &config.HTTPCheck{URL: fmt.Sprintf("http://127.0.0.1:9/shop/%d", i), Method: "GET"}}
+	}
+	env := checks.NewEnv(checks.EnvOptions{UserAgent: "hostwatch/bench"})
+	defer env.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := New(Options{Checks: cs, Env: env, Wait: true, Aggregate: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func mustCronB(b *testing.B, spec string) cron.Schedule {
+	s, err := config.CronParser.Parse(spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
 }

@@ -3,7 +3,6 @@ package monitor
 import (
 	"cmp"
 	"container/heap"
-	"hash/fnv"
 	"slices"
 	"time"
 
@@ -58,28 +57,37 @@ func spreadOffsets(s cron.Schedule, names []string, now time.Time) []time.Durati
 	if _, every := s.(cron.ConstantDelaySchedule); !every {
 		window = min(window, maxSpread)
 	}
-	slots := make([]int, len(names))
-	order := make([]int, len(names))
-	for i := range order {
-		order[i] = i
+	// Sorted by hash, and by name where two hashes are equal; the pairs
+	// sort in place, with no lookup through the names at each step.
+	type keyed struct {
+		key uint64
+		i   int
 	}
-	keys := make([]uint64, len(names))
+	order := make([]keyed, len(names))
 	for i, name := range names {
-		h := fnv.New64a()
-		h.Write([]byte(name))
-		keys[i] = h.Sum64()
+		order[i] = keyed{fnv64a(name), i}
 	}
-	slices.SortFunc(order, func(a, b int) int {
-		return cmp.Or(cmp.Compare(keys[a], keys[b]), cmp.Compare(names[a], names[b]))
+	slices.SortFunc(order, func(a, b keyed) int {
+		if a.key != b.key {
+			return cmp.Compare(a.key, b.key)
+		}
+		return cmp.Compare(names[a.i], names[b.i])
 	})
-	for slot, i := range order {
-		slots[i] = slot
-	}
 	out := make([]time.Duration, len(names))
-	for i := range names {
-		out[i] = window * time.Duration(slots[i]) / time.Duration(len(names))
+	for slot, k := range order {
+		out[k.i] = window * time.Duration(slot) / time.Duration(len(names))
 	}
 	return out
+}
+
+// fnv64a is FNV-1a of s, as hash/fnv's New64a sums it, without its
+// allocation per name.
+func fnv64a(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return h
 }
 
 // schedule is w's schedule, shifted by its offset.

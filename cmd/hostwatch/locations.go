@@ -38,6 +38,12 @@ type places struct {
 // newPlaces sorts all checks by location.
 func newPlaces(cfg *config.Config, all []*config.Check) *places {
 	p := &places{cfg: cfg, all: all, here: cfg.Here(), byPlace: map[string][]*config.Check{}}
+	if len(cfg.Agents) == 0 {
+		// No other location: every check is probed here (the
+		// configuration names no location it does not know).
+		p.byPlace[p.here] = all
+		return p
+	}
 	for _, c := range all {
 		for _, l := range p.of(c) {
 			p.byPlace[l] = append(p.byPlace[l], c)
