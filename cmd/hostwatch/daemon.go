@@ -62,7 +62,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	cfg, probing, err := loadFirst(*path)
+	cfg, err := loadFirst(*path)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError(1)
@@ -115,7 +115,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	}
 	clock := clockwork.NewRealClock()
 	d := &daemon{path: *path, stdout: stdout, log: log, st: st, reg: reg, member: member, shared: shared,
-		clock: clock, probeClock: probeClock(clock), reloads: make(chan reloadRequest), probing: probing}
+		clock: clock, probeClock: probeClock(clock), reloads: make(chan reloadRequest)}
 	front := &frontDoor{current: func() http.Handler {
 		if g := cur.Load(); g != nil {
 			return g.handler
@@ -219,22 +219,14 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 // (YAML's node trees) far faster than it keeps anything, and nothing else
 // is in the heap yet: the collector goes at loadGCPercent meanwhile (for
 // 100,000 checks a fifth less CPU than at gcPercent, and a peak still
-// under what the running daemon holds), and on while the monitor is
-// built on the small heap the file leaves, until probing calls the
-// function returned, which sets gcPercent. On an error it is set before
-// loadFirst returns. GOGC, when set, decides. A reload, beside the
+// under what the running daemon holds), and is back at gcPercent before
+// anything is probed. GOGC, when set, decides. A reload, beside the
 // running daemon's heap, reads at gcPercent.
-func loadFirst(path string) (*config.Config, func(), error) {
-	probing := func() {}
+func loadFirst(path string) (*config.Config, error) {
 	if _, set := os.LookupEnv("GOGC"); !set {
-		old := debug.SetGCPercent(loadGCPercent)
-		probing = sync.OnceFunc(func() { debug.SetGCPercent(old) })
+		defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
 	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		probing()
-	}
-	return cfg, probing, err
+	return config.Load(path)
 }
 
 // warnings logs what is allowed in cfg but most likely a mistake.
@@ -260,8 +252,6 @@ type daemon struct {
 	// probeClock is the monitor's: clock, but in a test build
 	// (clock_testclock.go).
 	probeClock clockwork.Clock
-	// probing is called once probing has started (loadFirst).
-	probing func()
 }
 
 // generation is the daemon's running parts on one configuration: the
@@ -372,7 +362,6 @@ func (d *daemon) start(parent context.Context, cfg *config.Config, states map[st
 	}
 	monDone = make(chan error, 1)
 	go func() { monDone <- mon.Run(ctx) }()
-	d.probing()
 	// The store registers the checks and reads their states while the
 	// rest is built, once the monitor is probing; the engine waits for
 	// both, and so do the monitor's results.

@@ -8,8 +8,7 @@ import (
 )
 
 // TestLoadFirstGivesTheCollectorBack reads the start's file, good and
-// bad, and wants the collector at the daemon's pace once probing starts,
-// or at once when the file is bad.
+// bad, and wants the collector at the daemon's pace after it either way.
 func TestLoadFirstGivesTheCollectorBack(t *testing.T) {
 	if _, set := os.LookupEnv("GOGC"); set {
 		t.Skip("GOGC is set: the collector is left alone")
@@ -24,15 +23,9 @@ func TestLoadFirstGivesTheCollectorBack(t *testing.T) {
 		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, probing, err := loadFirst(path)
+		_, err := loadFirst(path)
 		if (err == nil) != (name == "good.yaml") {
 			t.Fatalf("%s: %v", name, err)
-		}
-		if err == nil {
-			if got := debug.SetGCPercent(loadGCPercent); got != loadGCPercent {
-				t.Errorf("after %s, before probing, the collector is at GOGC %d, want %d", name, got, loadGCPercent)
-			}
-			probing()
 		}
 		if got := debug.SetGCPercent(gcPercent); got != gcPercent {
 			t.Errorf("after %s the collector is at GOGC %d, want %d", name, got, gcPercent)
