@@ -47,6 +47,9 @@ type fastParser struct {
 	// nodes are handed out from slabs: a few allocations instead of one
 	// per node.
 	nodes []yaml.Node
+	// keys are the keys read, each made a string once: a file says
+	// "name" and "checks" once per merchant.
+	keys  map[string]string
 	depth int
 }
 
@@ -214,7 +217,7 @@ func (f *fastParser) mapping(col int) (*yaml.Node, bool) {
 		if end <= 0 {
 			return nil, false
 		}
-		key := f.node(yaml.ScalarNode, "", string(l.text[off:off+end]), l, off)
+		key := f.node(yaml.ScalarNode, "", f.key(l.text[off:off+end]), l, off)
 		if key.Tag, _ = f.tag(key.Value); key.Tag == "" {
 			return nil, false
 		}
@@ -248,6 +251,19 @@ func (f *fastParser) mapping(col int) (*yaml.Node, bool) {
 		}
 		off = col
 	}
+}
+
+// key is text as a string, one string per distinct key.
+func (f *fastParser) key(text []byte) string {
+	if k, ok := f.keys[string(text)]; ok {
+		return k
+	}
+	if f.keys == nil {
+		f.keys = map[string]string{}
+	}
+	k := string(text)
+	f.keys[k] = k
+	return k
 }
 
 // keyEnd is the length of the plain key text starts with, if a colon
@@ -416,7 +432,7 @@ func (f *fastParser) flow(l fastLine, at int) (*yaml.Node, int, bool) {
 			if end <= 0 || i+end+1 == len(text) {
 				return nil, 0, false
 			}
-			key := f.node(yaml.ScalarNode, "", string(text[i:i+end]), l, i)
+			key := f.node(yaml.ScalarNode, "", f.key(text[i:i+end]), l, i)
 			var ok bool
 			if key.Tag, ok = f.tag(key.Value); !ok {
 				return nil, 0, false
