@@ -100,10 +100,7 @@ func (f *fastParser) split(data []byte) bool {
 		if !ascii && !printable(line) {
 			return false
 		}
-		indent := 0
-		for indent < len(line) && line[indent] == ' ' {
-			indent++
-		}
+		indent := skipBlanks(line, 0)
 		if indent == len(line) || line[indent] == '#' {
 			continue
 		}
@@ -177,10 +174,7 @@ func (f *fastParser) list(col int) (*yaml.Node, bool) {
 		if l.indent != col || !isItem(l.text[col:]) {
 			break
 		}
-		at := col + 1
-		for at < len(l.text) && l.text[at] == ' ' {
-			at++
-		}
+		at := skipBlanks(l.text, col+1)
 		if at == len(l.text) || l.text[at] == '#' || isItem(l.text[at:]) {
 			return nil, false // its item on the lines below, or a list in a list
 		}
@@ -221,10 +215,7 @@ func (f *fastParser) mapping(col int) (*yaml.Node, bool) {
 		if key.Tag, _ = f.tag(key.Value); key.Tag == "" {
 			return nil, false
 		}
-		at := off + end + 1 // past the colon
-		for at < len(l.text) && l.text[at] == ' ' {
-			at++
-		}
+		at := skipBlanks(l.text, off+end+1) // past the colon
 		f.i++
 		var value *yaml.Node
 		var ok bool
@@ -302,10 +293,7 @@ func (f *fastParser) inline(l fastLine, at int) (*yaml.Node, bool) {
 // lineEnds says nothing but blanks, or a comment after a blank, follows
 // byte at of text.
 func lineEnds(text []byte, at int) bool {
-	i := at
-	for i < len(text) && text[i] == ' ' {
-		i++
-	}
+	i := skipBlanks(text, at)
 	return i == len(text) || (text[i] == '#' && i > at)
 }
 
